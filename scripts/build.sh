@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Configures and builds one build tree.  Usage: scripts/build.sh [DIR] [cmake args...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dir=${1:-build}
+shift || true
+jobs=${VNET_JOBS:-$(nproc)}
+if [[ ! -f "$dir/build.ninja" ]]; then
+  cmake -S . -B "$dir" -G Ninja "$@" >/dev/null
+fi
+cmake --build "$dir" -j "$jobs"

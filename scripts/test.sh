@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Builds and runs every test: unit tests (CTest), the kernel differential test (needs root),
+# the same unit tests under ASan+UBSan, and a short run of every libFuzzer target.
+# VNET_QUICK=1 skips the sanitizer and fuzz builds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+
+echo "== build (RelWithDebInfo)"
+scripts/build.sh build
+echo "== unit tests"
+ctest --test-dir build --output-on-failure -j "$(nproc)"
+
+if [[ -f tests/diff/kernel_diff.py && -x tests/diff/run.sh ]]; then
+  if [[ $(id -u) -eq 0 ]]; then
+    echo "== differential test against the kernel"
+    tests/diff/run.sh build/src/cli/vnet
+  else
+    echo "== differential test skipped: it needs root (network namespaces)"
+  fi
+fi
+
+if [[ "${VNET_QUICK:-0}" != 1 ]]; then
+  echo "== ASan+UBSan build and unit tests"
+  scripts/build.sh build-asan -DVNET_SANITIZE=ON -DVNET_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug
+  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir build-asan --output-on-failure -j "$(nproc)"
+
+  echo "== libFuzzer targets (clang), ${VNET_FUZZ_SECONDS:-20} s each"
+  CC=clang CXX=clang++ scripts/build.sh build-fuzz -DVNET_FUZZ=ON -DVNET_TESTS=OFF \
+    -DVNET_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  for f in build-fuzz/fuzz/*_fuzz; do
+    name=$(basename "$f")
+    corpus="fuzz/corpus/${name%_fuzz}"
+    mkdir -p "build-fuzz/corpus-$name"
+    dirs=("build-fuzz/corpus-$name")
+    [[ -d "$corpus" ]] && dirs+=("$corpus")
+    "$f" -max_total_time="${VNET_FUZZ_SECONDS:-20}" -print_final_stats=0 "${dirs[@]}" \
+      > "build-fuzz/$name.log" 2>&1 || { tail -50 "build-fuzz/$name.log"; exit 1; }
+    echo "$name: $(grep -c . "build-fuzz/$name.log") log lines, no crash"
+  done
+fi
+echo "== all tests passed"

@@ -1,0 +1,33 @@
+// Command-line tools a node understands, each producing exactly what the real tool prints:
+// `ip` (iproute2 6.1), `sysctl` (procps), net-tools `route`, and a small POSIX-shell subset
+// (see shell.h) that runs them.  Every tool takes argv and a node and returns a CmdOutput.
+//
+// Example: run_ip(node, {"ip", "route", "get", "192.0.2.1"}) ->
+//   {out = "192.0.2.1 dev eth0 src 192.0.2.10 uid 0 \n    cache \n", err = "", status = 0}.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "stack/node.h"
+
+namespace vnet::cmd {
+
+struct CmdOutput {
+  std::string out;
+  std::string err;
+  int status = 0;
+  void append(const CmdOutput& o) {
+    out += o.out;
+    err += o.err;
+    status = o.status;
+  }
+};
+
+using Args = std::vector<std::string>;
+
+CmdOutput run_ip(stack::Node& node, const Args& argv);
+CmdOutput run_sysctl(stack::Node& node, const Args& argv);
+CmdOutput run_route(stack::Node& node, const Args& argv);
+
+}  // namespace vnet::cmd

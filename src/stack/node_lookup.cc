@@ -1,0 +1,375 @@
+// Route resolution for locally generated and received packets, as `ip route get` exercises it:
+// ip_route_output_key_hash_rcu()/__mkroute_output() and ip_route_input_slow()/
+// __mkroute_input() with fib_validate_source() (net/ipv4/route.c, fib_frontend.c).
+#include <cerrno>
+
+#include "stack/node.h"
+
+namespace vnet::stack {
+
+using fib::RouteType;
+namespace scope = fib::scope;
+
+namespace {
+
+// A deterministic stand-in for the kernel's seeded L3 flow hash (fib_multipath_hash(),
+// policy 0: source and destination address).  Result in [0, 2^31).
+int32_t l3_hash(Ipv4Addr src, Ipv4Addr dst) {
+  uint32_t h = src.value() * 0x9e3779b1u ^ (dst.value() + 0x7f4a7c15u);
+  h ^= h >> 16;
+  h *= 0x85ebca6bu;
+  h ^= h >> 13;
+  h *= 0xc2b2ae35u;
+  h ^= h >> 16;
+  return static_cast<int32_t>(h >> 1);
+}
+
+bool is_local_multicast(Ipv4Addr a) {
+  return (a.value() & 0xffffff00u) == 0xe0000000u;
+}
+
+}  // namespace
+
+int Node::select_multipath(const fib::Route& route, Ipv4Addr src, Ipv4Addr dst) const {
+  int32_t hash = l3_hash(src, dst);
+  for (size_t i = 0; i < route.nexthops.size(); ++i) {
+    if (hash > route.nexthops[i].upper_bound) continue;
+    return static_cast<int>(i);
+  }
+  return 0;
+}
+
+Ipv4Addr Node::result_prefsrc(const fib::LookupResult& res) const {
+  // fib_result_prefsrc(): the route's src, else the nexthop device's address for its scope.
+  if (!res.route->prefsrc.is_unspecified()) return res.route->prefsrc;
+  const fib::NextHop* nh = res.nexthop();
+  if (nh == nullptr) return Ipv4Addr();
+  return select_addr(nh->ifindex, nh->gateway, res.route->scope);
+}
+
+int Node::route_get(const RouteQuery& q, RouteAnswer* a) const {
+  *a = RouteAnswer{};
+  a->dst = q.dst;
+  a->src = q.src;
+  a->mark = q.mark;
+  if (q.iif != 0) return route_input(q, a);
+  return route_output(q, a);
+}
+
+int Node::route_output(const RouteQuery& q, RouteAnswer* a) const {
+  fib::Flow fl;
+  fl.dst = q.dst;
+  fl.src = q.src;
+  fl.oif = q.oif;
+  fl.iif = kLoopbackIfindex;
+  fl.mark = q.mark;
+  fl.tos = q.tos;
+  int orig_oif = q.oif;
+  const Device* dev_out = nullptr;
+  fib::LookupResult res;
+  bool have_fi = false;
+  uint32_t flags_local = 0;
+  a->trace.push_back("output route: dst " + q.dst.to_string());
+
+  auto addr_device = [&](Ipv4Addr addr) -> const Device* {
+    // __ip_dev_find(): the device holding addr, else a local-table route of type local.
+    for (const auto& [i, d] : devices_) {
+      for (const IfAddr& ifa : d.addrs) {
+        if (ifa.local == addr) return &d;
+      }
+    }
+    fib::Flow f;
+    f.dst = addr;
+    fib::LookupResult r;
+    if (fib_.table_lookup(fib::table::kLocal, f, &r) == 0 && r.type == RouteType::Local &&
+        r.nexthop()) {
+      return device(r.nexthop()->ifindex);
+    }
+    return nullptr;
+  };
+
+  if (!fl.src.is_unspecified()) {
+    if (fl.src.is_multicast() || fl.src.is_limited_broadcast() || fl.src.is_zeronet()) {
+      return -EINVAL;
+    }
+    if (fl.oif == 0 && (fl.dst.is_multicast() || fl.dst.is_limited_broadcast())) {
+      dev_out = addr_device(fl.src);
+      if (dev_out == nullptr) return -ENETUNREACH;
+      fl.oif = dev_out->ifindex;
+      goto make_route;
+    }
+    if (addr_device(fl.src) == nullptr) {
+      a->trace.push_back("source " + fl.src.to_string() + " is not a local address");
+      return -ENETUNREACH;
+    }
+  }
+  if (fl.oif != 0) {
+    dev_out = device(fl.oif);
+    if (dev_out == nullptr) return -ENODEV;
+    if (!dev_out->up()) return -ENETUNREACH;
+    if (is_local_multicast(fl.dst) || fl.dst.is_limited_broadcast()) {
+      if (fl.src.is_unspecified()) fl.src = select_addr(dev_out->ifindex, Ipv4Addr(), scope::kLink);
+      goto make_route;
+    }
+    if (fl.src.is_unspecified()) {
+      if (fl.dst.is_multicast()) {
+        fl.src = select_addr(dev_out->ifindex, Ipv4Addr(), fl.scope);
+      } else if (fl.dst.is_unspecified()) {
+        fl.src = select_addr(dev_out->ifindex, Ipv4Addr(), scope::kHost);
+      }
+    }
+  }
+  if (fl.dst.is_unspecified()) {
+    fl.dst = fl.src;
+    if (fl.dst.is_unspecified()) fl.dst = fl.src = Ipv4Addr::from_octets(127, 0, 0, 1);
+    dev_out = device(kLoopbackIfindex);
+    fl.oif = kLoopbackIfindex;
+    res.type = RouteType::Local;
+    flags_local = 1;
+    goto make_route;
+  }
+  {
+    int err = fib_.lookup(fl, &res);
+    if (err != 0) {
+      a->trace.push_back("fib lookup failed: " + std::string(errno_text(err)));
+      if (fl.oif != 0) {
+        // "Apparently, routing tables are wrong. Assume, that the destination is on link."
+        if (fl.src.is_unspecified())
+          fl.src = select_addr(dev_out->ifindex, Ipv4Addr(), scope::kLink);
+        res = fib::LookupResult{};
+        res.type = RouteType::Unicast;
+        goto make_route;
+      }
+      return err;
+    }
+    have_fi = true;
+    if (res.type == RouteType::Local) {
+      if (fl.src.is_unspecified()) {
+        fl.src = !res.route->prefsrc.is_unspecified() ? res.route->prefsrc : fl.dst;
+      }
+      dev_out = device(kLoopbackIfindex);
+      orig_oif = res.nexthop() ? res.nexthop()->ifindex : 0;
+      fl.oif = kLoopbackIfindex;
+      flags_local = 1;
+      goto make_route;
+    }
+    // fib_select_path()
+    if (fl.oif == 0 && res.route->multipath()) {
+      res.nh_index = select_multipath(*res.route, fl.src, fl.dst);
+    }
+    if (fl.src.is_unspecified()) fl.src = result_prefsrc(res);
+    dev_out = res.nexthop() ? device(res.nexthop()->ifindex) : nullptr;
+  }
+
+make_route:
+  // __mkroute_output()
+  if (dev_out == nullptr) return -EINVAL;
+  if (!route_localnet(dev_out->ifindex) && fl.src.is_loopback() && !dev_out->is_loopback()) {
+    return -EINVAL;
+  }
+  {
+    RouteType type = res.type;
+    bool keep_fi = have_fi;
+    if (fl.dst.is_limited_broadcast()) {
+      type = RouteType::Broadcast;
+    } else if (fl.dst.is_multicast()) {
+      type = RouteType::Multicast;
+    } else if (fl.dst.is_zeronet()) {
+      return -EINVAL;
+    }
+    if (dev_out->is_loopback()) flags_local = 1;
+    if (type == RouteType::Broadcast) {
+      a->broadcast = true;
+      flags_local = 1;
+      keep_fi = false;
+    } else if (type == RouteType::Multicast) {
+      a->multicast = true;
+      // ip_check_mc_rcu(): we join no groups, so not local.
+      flags_local = 0;
+      if (keep_fi && res.prefix.len() < 4) keep_fi = false;
+    }
+    (void)orig_oif;
+    a->type = type;
+    a->local = flags_local != 0;
+    a->oif = dev_out->ifindex;
+    a->prefsrc = fl.src;
+    a->table = res.route ? res.table : 0;
+    a->tos = res.route ? res.route->tos : 0;
+    if (keep_fi && res.route) {
+      const fib::NextHop* nh = res.nexthop();
+      if (nh && !nh->gateway.is_unspecified() && nh->scope == scope::kLink)
+        a->gateway = nh->gateway;
+      a->mtu = res.route->mtu;
+    }
+    a->fib_route = res.route;
+    return 0;
+  }
+}
+
+int Node::validate_source(Ipv4Addr src, Ipv4Addr dst, uint8_t tos, int oif, int iif, uint32_t mark,
+                          bool* on_link) const {
+  // fib_validate_source(): returns 0 (ok), 1 (ok and the source is directly connected), or a
+  // negative errno (-EXDEV for an rp_filter failure, -EINVAL for a martian source).
+  *on_link = false;
+  int rpf = rp_filter(iif);
+  const Device* dev = device(iif);
+  if (rpf == 0 && (iif != oif || !send_redirects(iif))) {
+    if (accept_local(iif)) return 0;
+    if (!custom_local_routes_ && !fib_.has_custom_rules()) {
+      if (is_local_address(src)) return -EINVAL;
+      return 0;
+    }
+  }
+  fib::Flow fl;
+  fl.oif = 0;
+  fl.iif = oif != 0 ? oif : kLoopbackIfindex;
+  fl.dst = src;
+  fl.src = dst;
+  fl.tos = tos;
+  fl.mark =
+      sysctls_.conf("all", "src_valid_mark") || (dev && sysctls_.conf(dev->name, "src_valid_mark"))
+          ? mark
+          : 0;
+  bool no_addr = dev == nullptr || dev->addrs.empty();
+  fib::LookupResult res;
+  if (fib_.lookup(fl, &res) != 0) {
+    if (rpf) return -EXDEV;
+    return 0;
+  }
+  if (res.type != RouteType::Unicast && (res.type != RouteType::Local || !accept_local(iif))) {
+    return -EINVAL;
+  }
+  bool dev_match = false;
+  for (const fib::NextHop& nh : res.route->nexthops) {
+    if (nh.ifindex == iif) dev_match = true;
+  }
+  if (res.type == RouteType::Local && iif == kLoopbackIfindex) dev_match = true;
+  if (dev_match) {
+    *on_link = res.nexthop() && res.nexthop()->scope >= scope::kHost;
+    return *on_link ? 1 : 0;
+  }
+  if (no_addr) {
+    if (rpf) return -EXDEV;
+    return 0;
+  }
+  if (rpf == 1) return -EXDEV;
+  fl.oif = iif;
+  fl.ignore_linkstate = true;
+  int ret = 0;
+  if (fib_.lookup(fl, &res) == 0 && res.type == RouteType::Unicast) {
+    ret = res.nexthop() && res.nexthop()->scope >= scope::kHost ? 1 : 0;
+  }
+  *on_link = ret == 1;
+  return ret;
+}
+
+int Node::route_input(const RouteQuery& q, RouteAnswer* a) const {
+  const Device* dev = device(q.iif);
+  if (dev == nullptr) return -ENODEV;
+  a->input = true;
+  a->iif = q.iif;
+  a->trace.push_back("input route on " + dev->name + ": " + q.src.to_string() + " -> " +
+                     q.dst.to_string());
+  Ipv4Addr daddr = q.dst, saddr = q.src;
+  bool on_link = false;
+  fib::LookupResult res;
+  int err = 0;
+
+  auto local_input = [&](RouteType type) {
+    a->type = type;
+    a->local = true;
+    a->oif = kLoopbackIfindex;
+    a->table = res.route ? res.table : 0;
+    a->tos = res.route ? res.route->tos : 0;
+    a->fib_route = res.route;
+    return 0;
+  };
+  auto no_route = [&](int e) {
+    // The kernel builds an unreachable route whose dst.error the query reports.
+    a->trace.push_back(std::string("no route: ") + errno_text(e));
+    return e;
+  };
+  auto brd_input = [&]() {
+    if (!saddr.is_zeronet()) {
+      int v = validate_source(saddr, Ipv4Addr(), q.tos, 0, q.iif, q.mark, &on_link);
+      if (v < 0) {
+        a->trace.push_back("martian source (rp_filter)");
+        return -EINVAL;
+      }
+    }
+    a->broadcast = true;
+    res = fib::LookupResult{};
+    return local_input(RouteType::Broadcast);
+  };
+
+  if (saddr.is_multicast() || saddr.is_limited_broadcast()) return -EINVAL;
+  if (daddr.is_limited_broadcast() || (saddr.is_unspecified() && daddr.is_unspecified())) {
+    return brd_input();
+  }
+  if (saddr.is_zeronet()) return -EINVAL;
+  if (daddr.is_zeronet()) return -EINVAL;
+  if (daddr.is_loopback()) {
+    if (!route_localnet(q.iif)) return -EINVAL;
+  } else if (saddr.is_loopback()) {
+    if (!route_localnet(q.iif)) return -EINVAL;
+  }
+
+  {
+    fib::Flow fl;
+    fl.dst = daddr;
+    fl.src = saddr;
+    fl.iif = q.iif;
+    fl.mark = q.mark;
+    fl.tos = q.tos;
+    err = fib_.lookup(fl, &res);
+  }
+  if (err != 0) {
+    if (!forwarding(q.iif)) err = -EHOSTUNREACH;
+    return no_route(err);
+  }
+  if (res.type == RouteType::Broadcast) {
+    if (sysctls_.conf(dev->name, "bc_forwarding") && forwarding(q.iif)) {
+      // make_route for directed broadcast forwarding; rarely used.
+    }
+    return brd_input();
+  }
+  if (res.type == RouteType::Local) {
+    int v = validate_source(saddr, daddr, q.tos, 0, q.iif, q.mark, &on_link);
+    if (v < 0) {
+      a->trace.push_back(v == -EXDEV ? "rp_filter: reverse path check failed" : "martian source");
+      return -EINVAL;
+    }
+    return local_input(RouteType::Local);
+  }
+  if (!forwarding(q.iif)) return no_route(-EHOSTUNREACH);
+  if (res.type != RouteType::Unicast) return -EINVAL;
+
+  // ip_mkroute_input() / __mkroute_input()
+  if (res.route->multipath()) res.nh_index = select_multipath(*res.route, saddr, daddr);
+  const fib::NextHop* nh = res.nexthop();
+  const Device* out_dev = nh ? device(nh->ifindex) : nullptr;
+  if (out_dev == nullptr) return -EINVAL;
+  int v = validate_source(saddr, daddr, q.tos, out_dev->ifindex, q.iif, q.mark, &on_link);
+  if (v < 0) {
+    a->trace.push_back(v == -EXDEV ? "rp_filter: reverse path check failed" : "martian source");
+    return -EINVAL;
+  }
+  if (out_dev->ifindex == q.iif && v > 0 && send_redirects(out_dev->ifindex)) {
+    bool onlink_src = false;
+    for (const IfAddr& ifa : out_dev->addrs) {
+      if (ifa.matches(saddr) && (nh->gateway.is_unspecified() || ifa.matches(nh->gateway))) {
+        onlink_src = true;
+      }
+    }
+    if (shared_media(out_dev->ifindex) || onlink_src) a->redirect = true;
+  }
+  a->type = RouteType::Unicast;
+  a->oif = out_dev->ifindex;
+  a->table = res.table;
+  a->tos = res.route->tos;
+  if (!nh->gateway.is_unspecified() && nh->scope == scope::kLink) a->gateway = nh->gateway;
+  a->fib_route = res.route;
+  return 0;
+}
+
+}  // namespace vnet::stack
