@@ -13,14 +13,14 @@ namespace vnet::cmd {
 namespace {
 
 std::string route_flags(const fib::Route& r) {
-  std::string f = "U";
-  if (!r.nexthops.empty() && !r.nexthops[0].gateway.is_unspecified()) f += "G";
-  if (r.dst.len() == 32) f += "H";
+  // /proc/net/route flags: U (up), G (gateway), H (host); reject routes show "!".
   if (r.type == fib::RouteType::Unreachable || r.type == fib::RouteType::Blackhole ||
       r.type == fib::RouteType::Prohibit) {
-    f = "!";
+    return "!";
   }
-  return f;
+  bool gateway = !r.nexthops.empty() && !r.nexthops[0].gateway.is_unspecified();
+  bool host = r.dst.len() == 32;
+  return std::string("U") + (gateway ? "G" : "") + (host ? "H" : "");
 }
 
 }  // namespace
