@@ -95,14 +95,15 @@ const Device& need_device(Ctx& c, const std::string& name) {
   return *d;
 }
 
-Ipv4Addr need_addr(const std::string& arg, const char* what) {
+// iproute2 names the family it expected: "any valid" before anything fixed it, "inet" after.
+Ipv4Addr need_addr(const std::string& arg, const char* what = "any valid") {
   auto a = Ipv4Addr::parse_iproute2(arg);
   if (!a)
     throw IpExit{fmt::format("Error: {} address is expected rather than \"{}\".\n", what, arg), 1};
   return *a;
 }
 
-Prefix need_prefix(const std::string& arg, const char* what = "inet") {
+Prefix need_prefix(const std::string& arg, const char* what = "any valid") {
   auto p = Prefix::parse_iproute2(arg);
   if (!p)
     throw IpExit{fmt::format("Error: {} prefix is expected rather than \"{}\".\n", what, arg), 1};
@@ -119,6 +120,11 @@ uint32_t need_table(Ctx& c, const std::string& arg) {
   auto t = table_from_name(c.node, arg);
   if (!t) invarg("\"table\" value is invalid\n", arg);
   return *t;
+}
+
+// iproute2 prints small marks in decimal and others in hex ("mark 15", "mark 0x10").
+std::string mark_text(uint32_t mark) {
+  return mark < 16 ? std::to_string(mark) : fmt::format("{:#x}", mark);
 }
 
 void finish_json(Ctx& c, const Json& arr) {
@@ -162,7 +168,7 @@ std::string operstate(const Node& node, const Device& d) {
 }
 
 std::string qdisc(const Device& d) {
-  return d.up() || d.kind == stack::LinkKind::Veth ? "noqueue" : "noop";
+  return d.ever_up ? "noqueue" : "noop";
 }
 
 std::string link_display_name(const Node& node, const Device& d) {
@@ -182,6 +188,7 @@ void link_json_common(const Node& node, const Device& d, Json& j, bool with_link
   j.set("ifname", d.name);
   Json flags = Json::array();
   for (const auto& f : link_flag_names(node, d, &mdown)) flags.push(f);
+  if (mdown) flags.push("M-DOWN");
   j.set("flags", flags);
   j.set("mtu", d.mtu);
   j.set("qdisc", qdisc(d));
@@ -407,7 +414,7 @@ int do_addr(Ctx& c, const Args& a, size_t i) {
         else if (v == "-")
           brd_minus = true;
         else
-          brd = need_addr(v, "inet");
+          brd = need_addr(v);
       } else if (k == "local") {
         local = need_prefix(r.value());
       } else if (k == "dev") {
@@ -677,10 +684,16 @@ void print_route_answer(Ctx& c, const stack::RouteQuery& q, const stack::RouteAn
     j.set("prefsrc", a.prefsrc.to_string());
     s += "src " + a.prefsrc.to_string() + " ";
   }
-  j.set("flags", Json::array());
+  Json rt_flags = Json::array();
+  if (a.multicast) {
+    // RTCF_MULTICAST shares its bit with RTM_F_OFFLOAD_FAILED, which iproute2 6.1 prints.
+    rt_flags.push("rt_offload_failed");
+    s += "rt_offload_failed ";
+  }
+  j.set("flags", rt_flags);
   if (a.mark) {
     j.set("mark", a.mark);
-    s += "mark " + std::to_string(a.mark) + " ";
+    s += "mark " + mark_text(a.mark) + " ";
   }
   if (!a.input) {
     j.set("uid", 0);
@@ -754,7 +767,7 @@ RouteFilter parse_route_filter(Ctx& c, ArgReader& r) {
     } else if (k == "dev" || k == "oif") {
       f.oif = need_device(c, r.value()).ifindex;
     } else if (k == "via") {
-      f.via = need_addr(r.value(), "inet");
+      f.via = need_addr(r.value());
     } else if (k == "proto" || k == "protocol") {
       std::string v = r.value();
       f.protocol = protocol_from_name(v);
@@ -806,6 +819,8 @@ int route_show(Ctx& c, ArgReader& r) {
   uint32_t t = f.table.value_or(fib::table::kMain);
   if (t != 0 && c.node.fib().find_table(t) == nullptr &&
       !(t == fib::table::kLocal && c.node.fib().find_table(fib::table::kMain))) {
+    // iproute2 has already opened the JSON array when the dump fails.
+    if (c.json) c.o.out += "[";
     c.o.err += "Error: ipv4: FIB table does not exist.\nDump terminated\n";
     return 2;
   }
@@ -819,7 +834,7 @@ int route_flush(Ctx& c, ArgReader& r) {
   RouteFilter f = parse_route_filter(c, r);
   uint32_t t = f.table.value_or(fib::table::kMain);
   if (t != 0 && c.node.fib().find_table(t) == nullptr) {
-    c.o.err += "Error: ipv4: FIB table does not exist.\nDump terminated\n";
+    c.o.err += "Error: ipv4: FIB table does not exist.\nFlush terminated\n";
     return 2;
   }
   std::vector<fib::Route> victims;
@@ -870,6 +885,10 @@ int route_get(Ctx& c, ArgReader& r) {
       if (k == "to") k = r.value();
       if (have_dst) duparg2("to", k);
       Prefix p = need_prefix(k);
+      if (p.len() != 32) {
+        c.o.err += fmt::format(
+            "Warning: /{} as prefix is invalid, only /32 (or none) is supported.\n", p.len());
+      }
       q.dst = p.addr();
       have_dst = true;
     }
@@ -880,8 +899,11 @@ int route_get(Ctx& c, ArgReader& r) {
   if (err != 0) return report(c, stack::Status::error(err));
   if (q.fibmatch) {
     if (a.fib_route == nullptr) return report(c, stack::Status::error(-EHOSTUNREACH));
+    // fib_dump_info() with the rtable's type (a broadcast or multicast answer keeps it).
+    fib::Route shown = *a.fib_route;
+    shown.type = a.type;
     Json arr = Json::array();
-    print_fib_route(c, *a.fib_route, false, &arr);
+    print_fib_route(c, shown, false, &arr);
     if (c.json) finish_json(c, arr);
     return 0;
   }
@@ -915,7 +937,7 @@ int route_modify(Ctx& c, ArgReader& r, const std::string& sub,
   while (!r.done()) {
     std::string k = r.next();
     if (k == "src") {
-      rt.prefsrc = need_addr(r.value(), "inet");
+      rt.prefsrc = need_addr(r.value());
       req.has_prefsrc = true;
     } else if (k == "via") {
       std::string v = r.value();
@@ -1268,7 +1290,10 @@ int do_rule(Ctx& c, const Args& a, size_t i) {
     } else if (k == "realms") {
       r.value();
     } else if (matches(k, "table") || k == "lookup") {
-      rule.table = need_table(c, r.value());
+      std::string v = r.value();
+      auto t = table_from_name(c.node, v);
+      if (!t) invarg("invalid table ID\n", v);
+      rule.table = *t;
       table_ok = true;
     } else if (k == "suppress_prefixlength" || k == "sup_pl") {
       std::string v = r.value();
@@ -1384,7 +1409,7 @@ int do_neigh(Ctx& c, const Args& a, size_t i) {
       Json st = Json::array();
       st.push(neigh_state_name(n.state));
       j.set("state", st);
-      s += neigh_state_name(n.state);
+      s += neigh_state_name(n.state) + " ";
       arr.push(j);
       if (!c.json) c.o.out += s + "\n";
     }
@@ -1433,14 +1458,14 @@ int do_neigh(Ctx& c, const Args& a, size_t i) {
       n.router = true;
     } else if (k == "proxy") {
       n.proxy = true;
-      n.dst = need_addr(r.value(), "inet");
+      n.dst = need_addr(r.value());
       have_dst = true;
     } else if (k == "dev") {
       dev = r.value();
     } else {
       if (k == "to") k = r.value();
       if (have_dst) duparg2("to", k);
-      n.dst = need_addr(k, "inet");
+      n.dst = need_addr(k);
       have_dst = true;
     }
   }

@@ -40,13 +40,9 @@ CmdOutput run_route(stack::Node& node, const Args& argv) {
     o.out += "Destination     Gateway         Genmask         Flags Metric Ref    Use Iface\n";
     const fib::Table* t = node.fib().find_table(fib::table::kMain);
     if (t == nullptr) return o;
-    // route(8) reads /proc/net/route, which lists main-table unicast routes, longest prefix
-    // first within the kernel's trie walk; we print in dump order, as it does for simple tables.
+    // route(8) reads /proc/net/route: main-table routes in the trie's walk order.
     std::vector<const fib::Route*> routes;
     t->for_each([&](const fib::Route& r) { routes.push_back(&r); });
-    std::stable_sort(routes.begin(), routes.end(), [](const fib::Route* a, const fib::Route* b) {
-      return a->dst.len() > b->dst.len();
-    });
     for (const fib::Route* r : routes) {
       if (r->type != fib::RouteType::Unicast) continue;
       const fib::NextHop* nh = r->nexthops.empty() ? nullptr : &r->nexthops[0];

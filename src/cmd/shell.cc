@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <regex>
+#include <sstream>
+
 #include "stack/sysctl.h"
 
 namespace vnet::cmd {
@@ -35,6 +39,19 @@ bool tokenize(const std::string& line, std::vector<Token>* out, std::string* err
     if (ch == '|') {
       out->push_back({Token::Kind::Pipe, "|"});
       ++i;
+      continue;
+    }
+    if (ch == '2' && i + 1 < n && line[i + 1] == '>') {
+      if (line.compare(i, 4, "2>&1") == 0) {
+        out->push_back({Token::Kind::ErrToOut, "2>&1"});
+        i += 4;
+      } else if (i + 2 < n && line[i + 2] == '>') {
+        out->push_back({Token::Kind::RedirectErrAppend, "2>>"});
+        i += 3;
+      } else {
+        out->push_back({Token::Kind::RedirectErr, "2>"});
+        i += 2;
+      }
       continue;
     }
     if (ch == '>') {
@@ -120,7 +137,100 @@ CmdOutput Shell::write_file(const std::string& path, const std::string& data, bo
   return o;
 }
 
-CmdOutput Shell::run_argv(const Args& argv) {
+namespace {
+
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  std::string l;
+  while (std::getline(in, l)) lines.push_back(l);
+  return lines;
+}
+
+// grep [-v] [-i] [-c] [-q] [-E] [-F] PATTERN [FILE...] over standard input.
+CmdOutput builtin_grep(const Args& argv, const std::string& input) {
+  CmdOutput o;
+  bool invert = false, icase = false, count = false, quiet = false, extended = false, fixed = false;
+  std::string pattern;
+  bool have_pattern = false;
+  for (size_t i = 1; i < argv.size(); ++i) {
+    const std::string& a = argv[i];
+    if (!have_pattern && a.size() > 1 && a[0] == '-') {
+      for (char f : a.substr(1)) {
+        if (f == 'v')
+          invert = true;
+        else if (f == 'i')
+          icase = true;
+        else if (f == 'c')
+          count = true;
+        else if (f == 'q')
+          quiet = true;
+        else if (f == 'E')
+          extended = true;
+        else if (f == 'F')
+          fixed = true;
+      }
+      continue;
+    }
+    if (!have_pattern) {
+      pattern = a;
+      have_pattern = true;
+    }
+  }
+  if (!have_pattern) {
+    o.err = "Usage: grep [OPTION]... PATTERNS [FILE]...\n";
+    o.status = 2;
+    return o;
+  }
+  std::regex re;
+  try {
+    auto flags = extended ? std::regex::extended : std::regex::basic;
+    if (icase) flags |= std::regex::icase;
+    re = std::regex(
+        fixed ? std::regex_replace(pattern, std::regex(R"([.^$|()\[\]{}*+?\\])"), R"(\$&)")
+              : pattern,
+        fixed ? (std::regex::extended | (icase ? std::regex::icase : std::regex::extended))
+              : flags);
+  } catch (const std::regex_error&) {
+    o.err = "grep: Invalid regular expression\n";
+    o.status = 2;
+    return o;
+  }
+  int matched = 0;
+  for (const std::string& line : split_lines(input)) {
+    bool m = std::regex_search(line, re) != invert;
+    if (!m) continue;
+    ++matched;
+    if (!count && !quiet) o.out += line + "\n";
+  }
+  if (count) o.out = std::to_string(matched) + "\n";
+  if (quiet) o.out.clear();
+  o.status = matched > 0 ? 0 : 1;
+  return o;
+}
+
+// head/tail [-n N | -N]
+CmdOutput builtin_head_tail(const Args& argv, const std::string& input, bool head) {
+  CmdOutput o;
+  size_t n = 10;
+  for (size_t i = 1; i < argv.size(); ++i) {
+    std::string a = argv[i];
+    if (a == "-n" && i + 1 < argv.size())
+      a = argv[++i];
+    else if (a.size() > 1 && a[0] == '-')
+      a = a.substr(1);
+    if (!a.empty() && std::all_of(a.begin(), a.end(), ::isdigit)) n = std::stoul(a);
+  }
+  auto lines = split_lines(input);
+  size_t begin = head ? 0 : (lines.size() > n ? lines.size() - n : 0);
+  size_t end = head ? std::min(n, lines.size()) : lines.size();
+  for (size_t i = begin; i < end; ++i) o.out += lines[i] + "\n";
+  return o;
+}
+
+}  // namespace
+
+CmdOutput Shell::run_argv(const Args& argv, const std::string& input) {
   CmdOutput o;
   if (argv.empty()) return o;
   const std::string& cmd = argv[0];
@@ -144,6 +254,17 @@ CmdOutput Shell::run_argv(const Args& argv) {
     }
     for (size_t k = i; k < argv.size(); ++k) o.out += (k > i ? " " : "") + argv[k];
     if (newline) o.out += "\n";
+    return o;
+  }
+  if (cmd == "grep") return builtin_grep(argv, input);
+  if (cmd == "head") return builtin_head_tail(argv, input, true);
+  if (cmd == "tail") return builtin_head_tail(argv, input, false);
+  if (cmd == "wc") {
+    o.out = std::to_string(split_lines(input).size()) + "\n";
+    return o;
+  }
+  if (cmd == "cat" && argv.size() == 1) {
+    o.out = input;
     return o;
   }
   if (cmd == "cat") {
@@ -183,49 +304,85 @@ CmdOutput Shell::run(const std::string& line) {
   int last_status = 0;
   Token::Kind pending = Token::Kind::Semi;
   while (i < tokens.size()) {
-    Args argv;
-    std::string redirect_path;
-    bool redirect_append = false, redirect = false;
-    while (i < tokens.size() &&
-           (tokens[i].kind == Token::Kind::Word || tokens[i].kind == Token::Kind::RedirectOut ||
-            tokens[i].kind == Token::Kind::RedirectAppend)) {
-      if (tokens[i].kind == Token::Kind::Word) {
-        argv.push_back(tokens[i].text);
-        ++i;
-        continue;
-      }
-      redirect = true;
-      redirect_append = tokens[i].kind == Token::Kind::RedirectAppend;
-      ++i;
-      if (i >= tokens.size() || tokens[i].kind != Token::Kind::Word) {
-        total.err += "sh: 1: Syntax error: newline unexpected\n";
-        total.status = 2;
-        return total;
-      }
-      redirect_path = tokens[i++].text;
-    }
+    // One pipeline: simple commands separated by '|'.
     bool run = pending == Token::Kind::Semi || (pending == Token::Kind::And && last_status == 0) ||
                (pending == Token::Kind::Or && last_status != 0);
-    if (run && (!argv.empty() || redirect)) {
-      CmdOutput o = run_argv(argv);
-      if (redirect) {
-        CmdOutput w = write_file(redirect_path, o.out, redirect_append);
-        o.out.clear();
-        if (w.status != 0) {
-          o.err += w.err;
-          o.status = w.status;
+    std::string stdin_data;
+    bool first_stage = true;
+    while (true) {
+      Args argv;
+      std::string redirect_path, err_path;
+      bool redirect_append = false, redirect = false;
+      bool err_redirect = false, err_append = false, err_to_out = false;
+      auto is_part = [](Token::Kind k) {
+        return k == Token::Kind::Word || k == Token::Kind::RedirectOut ||
+               k == Token::Kind::RedirectAppend || k == Token::Kind::RedirectErr ||
+               k == Token::Kind::RedirectErrAppend || k == Token::Kind::ErrToOut;
+      };
+      while (i < tokens.size() && is_part(tokens[i].kind)) {
+        Token::Kind k = tokens[i].kind;
+        if (k == Token::Kind::Word) {
+          argv.push_back(tokens[i].text);
+          ++i;
+          continue;
+        }
+        ++i;
+        if (k == Token::Kind::ErrToOut) {
+          err_to_out = true;
+          continue;
+        }
+        if (i >= tokens.size() || tokens[i].kind != Token::Kind::Word) {
+          total.err += "sh: 1: Syntax error: newline unexpected\n";
+          total.status = 2;
+          return total;
+        }
+        if (k == Token::Kind::RedirectErr || k == Token::Kind::RedirectErrAppend) {
+          err_redirect = true;
+          err_append = k == Token::Kind::RedirectErrAppend;
+          err_path = tokens[i++].text;
+        } else {
+          redirect = true;
+          redirect_append = k == Token::Kind::RedirectAppend;
+          redirect_path = tokens[i++].text;
         }
       }
-      total.out += o.out;
-      total.err += o.err;
-      last_status = o.status;
-    }
-    if (i < tokens.size()) {
-      if (tokens[i].kind == Token::Kind::Pipe) {
-        total.err += "sh: 1: vnet: pipelines are not supported\n";
+      bool piped = i < tokens.size() && tokens[i].kind == Token::Kind::Pipe;
+      if (argv.empty() && !redirect && (piped || !first_stage)) {
+        total.err += "sh: 1: Syntax error: \"|\" unexpected\n";
         total.status = 2;
         return total;
       }
+      if (run && (!argv.empty() || redirect)) {
+        CmdOutput o = run_argv(argv, stdin_data);
+        if (err_to_out) {
+          o.out += o.err;
+          o.err.clear();
+        }
+        if (err_redirect) {
+          CmdOutput w = write_file(err_path, o.err, err_append);
+          o.err = w.err;
+        }
+        if (redirect) {
+          CmdOutput w = write_file(redirect_path, o.out, redirect_append);
+          o.out.clear();
+          if (w.status != 0) {
+            o.err += w.err;
+            o.status = w.status;
+          }
+        }
+        total.err += o.err;
+        if (piped) {
+          stdin_data = o.out;
+        } else {
+          total.out += o.out;
+        }
+        last_status = o.status;
+      }
+      first_stage = false;
+      if (!piped) break;
+      ++i;
+    }
+    if (i < tokens.size()) {
       pending = tokens[i].kind;
       ++i;
     }

@@ -1,8 +1,9 @@
 // The small POSIX-shell subset a node's command lines are written in (seed documents use it):
 // words with '…' and "…" quoting and backslash escapes, `#` comments, `;`, `&&` and `||`,
-// redirections `> FILE` and `>> FILE`, and the builtins echo, cat, true, false, modprobe,
-// lsmod.  Files are the node's own: /proc/sys/… maps to its sysctls, /etc/… to its files.
-// Error texts follow dash, which `sh -c` runs on Debian ("sh: 1: …").
+// pipelines `|`, redirections `> FILE`, `>> FILE`, `2> FILE`, `2>&1`, and the builtins echo, cat,
+// grep, head, tail, wc, true, false, modprobe, lsmod.  Files are the node's own: /proc/sys/… maps
+// to its sysctls, /etc/… to its files. Error texts follow dash, which `sh -c` runs on Debian ("sh:
+// 1: …").
 //
 // Example: Shell(node).run("echo 1 > /proc/sys/net/ipv4/ip_forward && sysctl net.ipv4.ip_forward")
 //   -> {out = "net.ipv4.ip_forward = 1\n", status = 0}.
@@ -18,7 +19,18 @@ namespace vnet::cmd {
 
 // Splits a line into words and operators; returns false (with a message) on unbalanced quotes.
 struct Token {
-  enum class Kind { Word, And, Or, Semi, RedirectOut, RedirectAppend, Pipe } kind;
+  enum class Kind {
+    Word,
+    And,
+    Or,
+    Semi,
+    RedirectOut,
+    RedirectAppend,
+    RedirectErr,
+    RedirectErrAppend,
+    ErrToOut,
+    Pipe
+  } kind;
   std::string text;
 };
 bool tokenize(const std::string& line, std::vector<Token>* out, std::string* error);
@@ -27,8 +39,8 @@ class Shell {
  public:
   explicit Shell(stack::Node& node) : node_(node) {}
   CmdOutput run(const std::string& line);
-  // Runs one simple command (argv, no operators).
-  CmdOutput run_argv(const Args& argv);
+  // Runs one simple command (argv, no operators); `input` is its standard input.
+  CmdOutput run_argv(const Args& argv, const std::string& input = {});
 
  private:
   CmdOutput write_file(const std::string& path, const std::string& data, bool append);

@@ -37,7 +37,7 @@ uint8_t route_type_min_scope(RouteType type) {
       return scope::kLink;
     case RouteType::Nat:
     case RouteType::Xresolve:
-      return scope::kHost;
+      return scope::kNowhere;
     default:
       return scope::kUniverse;
   }

@@ -83,6 +83,7 @@ struct Device {
   MacAddr mac;
   MacAddr broadcast_mac = MacAddr::broadcast();
   int peer_ifindex = 0;       // veth peer
+  bool ever_up = false;       // a qdisc is attached at the first up and stays
   std::vector<IfAddr> addrs;  // kernel order: primaries by scope, then secondaries
 
   bool up() const { return (flags & iff::kUp) != 0; }

@@ -195,6 +195,7 @@ Status Node::link_set_up(int ifindex, bool up) {
   if (d->up() == up) return {};
   if (up) {
     d->flags |= iff::kUp;
+    d->ever_up = true;
     // NETDEV_UP: addresses get their routes back; dead nexthops on this device revive.
     if (d->is_loopback() && d->addrs.empty()) {
       // inetdev_event(NETDEV_UP) gives loopback 127.0.0.1/8.
@@ -267,6 +268,7 @@ Status Node::link_set_name(int ifindex, const std::string& name) {
 Status Node::addr_add(int ifindex, IfAddr ifa, bool replace) {
   Device* dev = device(ifindex);
   if (dev == nullptr) return Status::error(-ENODEV);
+  sysctls_.mark_all_set(dev->name);
   if (ifa.label.empty()) ifa.label = dev->name;
   // inet_insert_ifa(): duplicates, secondaries, and the primary insertion point.
   size_t last_primary = 0;
@@ -276,7 +278,7 @@ Status Node::addr_add(int ifindex, IfAddr ifa, bool replace) {
     if (!(a.flags & ifa_flags::kSecondary) && ifa.scope <= a.scope) last_primary = i + 1;
     if (a.mask() == ifa.mask() && ifa.matches(a.address)) {
       if (a.local == ifa.local) {
-        if (!replace) return Status::error(-EEXIST);
+        if (!replace) return Status::error(-EEXIST, "ipv4: Address already assigned");
         // NLM_F_REPLACE of an existing address: update in place (find_matching_ifa()).
         a.broadcast = ifa.broadcast;
         a.scope = ifa.scope;

@@ -24,6 +24,8 @@ int32_t l3_hash(Ipv4Addr src, Ipv4Addr dst) {
   return static_cast<int32_t>(h >> 1);
 }
 
+constexpr Ipv4Addr kAllHostsGroup = Ipv4Addr::from_octets(224, 0, 0, 1);
+
 bool is_local_multicast(Ipv4Addr a) {
   return (a.value() & 0xffffff00u) == 0xe0000000u;
 }
@@ -184,8 +186,8 @@ make_route:
       keep_fi = false;
     } else if (type == RouteType::Multicast) {
       a->multicast = true;
-      // ip_check_mc_rcu(): we join no groups, so not local.
-      flags_local = 0;
+      // ip_check_mc_rcu(): every up interface is in the all-hosts group and in no other.
+      flags_local = fl.dst == kAllHostsGroup && dev_out->up() ? 1 : 0;
       if (keep_fi && res.prefix.len() < 4) keep_fi = false;
     }
     (void)orig_oif;
@@ -298,10 +300,26 @@ int Node::route_input(const RouteQuery& q, RouteAnswer* a) const {
       }
     }
     a->broadcast = true;
-    res = fib::LookupResult{};
     return local_input(RouteType::Broadcast);
   };
 
+  if (daddr.is_multicast()) {
+    // ip_route_input_rcu(): only groups we joined are received; every up interface is in
+    // 224.0.0.1 (all hosts).  We forward no multicast.
+    if (daddr != kAllHostsGroup || !dev->up()) return -EINVAL;
+    if (saddr.is_multicast() || saddr.is_limited_broadcast()) return -EINVAL;
+    if (saddr.is_loopback() && !route_localnet(q.iif)) return -EINVAL;
+    if (!saddr.is_zeronet()) {
+      if (validate_source(saddr, Ipv4Addr(), q.tos, 0, q.iif, q.mark, &on_link) < 0) {
+        return -EINVAL;
+      }
+    }
+    a->type = RouteType::Multicast;
+    a->multicast = true;
+    a->local = true;
+    a->oif = kLoopbackIfindex;
+    return 0;
+  }
   if (saddr.is_multicast() || saddr.is_limited_broadcast()) return -EINVAL;
   if (daddr.is_limited_broadcast() || (saddr.is_unspecified() && daddr.is_unspecified())) {
     return brd_input();

@@ -80,6 +80,7 @@ bool Node::valid_prefsrc(const fib::Route& route, Ipv4Addr prefsrc) const {
 Status Node::route_add(const RouteRequest& req) {
   fib::Route r = req.route;
   // inet_rtm_newroute(): the table exists from here on, even if the insert fails.
+  if (r.tos & 0x03) return Status::error(-EINVAL, "Invalid dsfield (tos): ECN bits must be 0");
   fib::Table& table = fib_.table(r.table);
   // fib_valid_key_len()
   if (r.dst.has_host_bits()) {
@@ -287,6 +288,7 @@ Status Node::rule_add(fib::Rule rule, bool user_priority) {
   }
   if (fib_.rule_exists(rule)) return Status::error(-EEXIST);
   if (rule.tos & 0x03) return Status::error(-EINVAL, "Invalid dsfield (tos): ECN bits must be 0");
+  if (rule.tos & ~0x1e) return Status::error(-EINVAL, "Invalid tos");
   if (rule.action == fib::RuleAction::ToTable && rule.table == 0) {
     // fib_empty_table(): the first unused table id.
     uint32_t id = 1;

@@ -89,6 +89,12 @@ void Sysctls::add_device(const std::string& device) {
   explicitly_set_.erase(device);
 }
 
+void Sysctls::mark_all_set(const std::string& device) {
+  auto d = conf_.find(device);
+  if (d == conf_.end()) return;
+  for (const auto& [name, v] : d->second) explicitly_set_[device].insert(name);
+}
+
 void Sysctls::remove_device(const std::string& device) {
   conf_.erase(device);
   explicitly_set_.erase(device);
@@ -132,7 +138,8 @@ int Sysctls::set(const std::string& key, const std::string& value) {
     if (!parse_int(value, &v)) return -EINVAL;
     if (name == "forwarding" && device == "all") return set("net.ipv4.ip_forward", value);
     d->second[name] = v;
-    if (device == "default") {
+    // forwarding and route_localnet have their own handlers, which do not copy default.
+    if (device == "default" && name != "forwarding" && name != "route_localnet") {
       for (auto& [dev, values] : conf_) {
         if (dev == "all" || dev == "default") continue;
         if (!explicitly_set_[dev].contains(name)) values[name] = v;

@@ -2,7 +2,8 @@
 // `all`, `default` and each interface, with the kernel's propagation rules
 // (net/ipv4/devinet.c):
 //   * a new device copies `default`;
-//   * writing `default.K` also updates every device that never had K written explicitly;
+//   * writing `default.K` also updates every device that never had K written explicitly and
+//     never had an address added (except forwarding and route_localnet);
 //   * writing `ip_forward` or `all.forwarding` sets forwarding on `all`, `default` and every
 //     device (inet_forward_change()), and they are one value.
 // Values are stored as the integers proc_dointvec parsed.
@@ -33,6 +34,9 @@ class Sysctls {
 
   void add_device(const std::string& device);
   void remove_device(const std::string& device);
+  // ipv4_devconf_setall(): after an address is configured on a device through netlink, later
+  // writes to `default` no longer change that device.
+  void mark_all_set(const std::string& device);
   void rename_device(const std::string& from, const std::string& to);
 
   // "/proc/sys/net/ipv4/conf/all/rp_filter" -> "net.ipv4.conf.all.rp_filter"; nullopt when the
