@@ -580,16 +580,16 @@ void print_fib_route(Ctx& c, const fib::Route& r, bool table_filter, Json* arr) 
     Json j = Json::object();
     if (r.type != RouteType::Unicast) j.set("type", route_type_name(r.type));
     j.set("dst", r.dst.to_string());
-    if (r.tos) j.set("tos", dsfield_name(r.tos));
+    if (r.tos) j.set("tos", dsfield_name(c.node, r.tos));
     if (!mp && !r.nexthops.empty() && !r.nexthops[0].gateway.is_unspecified())
       j.set("gateway", r.nexthops[0].gateway.to_string());
     if (!mp && !r.nexthops.empty() && r.nexthops[0].ifindex)
       j.set("dev", dev_name(node, r.nexthops[0].ifindex));
     if (r.table != fib::table::kMain && !table_filter) j.set("table", table_name(node, r.table));
-    if (r.protocol != fib::protocol::kBoot) j.set("protocol", protocol_name(r.protocol));
+    if (r.protocol != fib::protocol::kBoot) j.set("protocol", protocol_name(c.node, r.protocol));
     if (r.scope != fib::scope::kUniverse) j.set("scope", scope_name(r.scope));
-    if (r.priority) j.set("metric", r.priority);
     if (!r.prefsrc.is_unspecified()) j.set("prefsrc", r.prefsrc.to_string());
+    if (r.priority) j.set("metric", r.priority);
     Json f = Json::array();
     for (const auto& n : nh_flag_names(flags)) f.push(n);
     j.set("flags", f);
@@ -613,17 +613,17 @@ void print_fib_route(Ctx& c, const fib::Route& r, bool table_filter, Json* arr) 
   std::string s;
   if (r.type != RouteType::Unicast) s += route_type_name(r.type) + " ";
   s += r.dst.to_string() + " ";
-  if (r.tos) s += "tos " + dsfield_name(r.tos) + " ";
+  if (r.tos) s += "tos " + dsfield_name(c.node, r.tos) + " ";
   if (!mp && !r.nexthops.empty() && !r.nexthops[0].gateway.is_unspecified())
     s += "via " + r.nexthops[0].gateway.to_string() + " ";
   if (!mp && !r.nexthops.empty() && r.nexthops[0].ifindex)
     s += "dev " + dev_name(node, r.nexthops[0].ifindex) + " ";
   if (r.table != fib::table::kMain && !table_filter)
     s += "table " + table_name(node, r.table) + " ";
-  if (r.protocol != fib::protocol::kBoot) s += "proto " + protocol_name(r.protocol) + " ";
+  if (r.protocol != fib::protocol::kBoot) s += "proto " + protocol_name(c.node, r.protocol) + " ";
   if (r.scope != fib::scope::kUniverse) s += "scope " + scope_name(r.scope) + " ";
-  if (r.priority) s += "metric " + std::to_string(r.priority) + " ";
   if (!r.prefsrc.is_unspecified()) s += "src " + r.prefsrc.to_string() + " ";
+  if (r.priority) s += "metric " + std::to_string(r.priority) + " ";
   for (const auto& n : nh_flag_names(flags)) s += n + " ";
   if (mp) {
     for (const auto& nh : r.nexthops) {
@@ -665,8 +665,8 @@ void print_route_answer(Ctx& c, const stack::RouteQuery& q, const stack::RouteAn
     s += "from " + q.src.to_string() + " ";
   }
   if (a.tos) {
-    j.set("tos", dsfield_name(a.tos));
-    s += "tos " + dsfield_name(a.tos) + " ";
+    j.set("tos", dsfield_name(c.node, a.tos));
+    s += "tos " + dsfield_name(c.node, a.tos) + " ";
   }
   if (a.gateway) {
     j.set("gateway", a.gateway->to_string());
@@ -770,7 +770,7 @@ RouteFilter parse_route_filter(Ctx& c, ArgReader& r) {
       f.via = need_addr(r.value());
     } else if (k == "proto" || k == "protocol") {
       std::string v = r.value();
-      f.protocol = protocol_from_name(v);
+      f.protocol = protocol_from_name(c.node, v);
       if (!f.protocol) invarg("invalid \"protocol\"\n", v);
     } else if (k == "scope") {
       std::string v = r.value();
@@ -873,7 +873,7 @@ int route_get(Ctx& c, ArgReader& r) {
       q.mark = need_u32(r.value(), "mark");
     } else if (k == "tos" || k == "dsfield") {
       std::string v = r.value();
-      auto t = dsfield_from_name(v);
+      auto t = dsfield_from_name(c.node, v);
       if (!t) invarg("TOS value is invalid\n", v);
       q.tos = *t;
     } else if (k == "fibmatch") {
@@ -902,6 +902,7 @@ int route_get(Ctx& c, ArgReader& r) {
     // fib_dump_info() with the rtable's type (a broadcast or multicast answer keeps it).
     fib::Route shown = *a.fib_route;
     shown.type = a.type;
+    if (a.table != 0) shown.table = a.table;  // the table the lookup found it in (merged: main)
     Json arr = Json::array();
     print_fib_route(c, shown, false, &arr);
     if (c.json) finish_json(c, arr);
@@ -926,8 +927,10 @@ int route_modify(Ctx& c, ArgReader& r, const std::string& sub,
     req.nlm_flags = fib::nlm::kCreate;
   else if (matches(sub, "append"))
     req.nlm_flags = fib::nlm::kCreate | fib::nlm::kAppend;
+  // iproute_modify(): a delete starts from scope nowhere (any), protocol and type unspec.
   rt.protocol = del ? 0 : fib::protocol::kBoot;
   rt.type = del ? RouteType::Unspec : RouteType::Unicast;
+  rt.scope = del ? fib::scope::kNowhere : fib::scope::kUniverse;
   bool table_ok = false, scope_ok = false, dst_ok = false, proto_ok = false;
   bool type_given = false;
   std::string dev_name_arg;
@@ -947,7 +950,7 @@ int route_modify(Ctx& c, ArgReader& r, const std::string& sub,
       need_prefix(r.value());
     } else if (k == "tos" || matches(k, "dsfield")) {
       std::string v = r.value();
-      auto t = dsfield_from_name(v);
+      auto t = dsfield_from_name(c.node, v);
       if (!t) invarg("\"tos\" value is invalid\n", v);
       rt.tos = *t;
     } else if (k == "expires") {
@@ -977,7 +980,7 @@ int route_modify(Ctx& c, ArgReader& r, const std::string& sub,
     } else if (k == "pervasive") {
     } else if (matches(k, "protocol")) {
       std::string v = r.value();
-      auto p = protocol_from_name(v);
+      auto p = protocol_from_name(c.node, v);
       if (!p) invarg("\"protocol\" value is invalid\n", v);
       rt.protocol = *p;
       proto_ok = true;
@@ -1035,10 +1038,7 @@ int route_modify(Ctx& c, ArgReader& r, const std::string& sub,
     spec.dst = rt.dst;
     spec.tos = rt.tos;
     spec.type = rt.type;
-    spec.scope = scope_ok ? rt.scope
-                          : (rt.type == RouteType::Unspec || rt.type == RouteType::Unicast
-                                 ? fib::scope::kNowhere
-                                 : rt.scope);
+    spec.scope = rt.scope;
     spec.protocol = rt.protocol;
     spec.prefsrc = rt.prefsrc;
     spec.priority = metric;
@@ -1128,7 +1128,7 @@ std::string rule_action_text(const Node& node, const fib::Rule& rule, Json* j) {
       return s;
     }
     case fib::RuleAction::Nop:
-      j->set("action", "nop");
+      j->set("nop", Json::null());
       return "nop ";
     case fib::RuleAction::Blackhole:
       j->set("action", "blackhole");
@@ -1174,8 +1174,8 @@ void print_rule(Ctx& c, const fib::Rule& rule, Json* arr) {
     s += " ";
   }
   if (rule.tos) {
-    j.set("tos", dsfield_name(rule.tos));
-    s += "tos " + dsfield_name(rule.tos) + " ";
+    j.set("tos", dsfield_name(c.node, rule.tos));
+    s += "tos " + dsfield_name(c.node, rule.tos) + " ";
   }
   if (rule.fwmark || rule.fwmask) {
     j.set("fwmark", fmt::format("{:#x}", rule.fwmark));
@@ -1208,8 +1208,8 @@ void print_rule(Ctx& c, const fib::Rule& rule, Json* arr) {
     s += "suppress_prefixlength " + std::to_string(rule.suppress_prefixlen) + " ";
   }
   if (rule.protocol != 0 && rule.protocol != fib::protocol::kKernel) {
-    j.set("protocol", protocol_name(rule.protocol));
-    s += "proto " + protocol_name(rule.protocol) + " ";
+    j.set("protocol", protocol_name(c.node, rule.protocol));
+    s += "proto " + protocol_name(c.node, rule.protocol) + " ";
   }
   if (c.json) {
     arr->push(j);
@@ -1272,7 +1272,7 @@ int do_rule(Ctx& c, const Args& a, size_t i) {
       user_priority = true;
     } else if (k == "tos" || matches(k, "dsfield")) {
       std::string v = r.value();
-      auto t = dsfield_from_name(v);
+      auto t = dsfield_from_name(c.node, v);
       if (!t) invarg("TOS value is invalid\n", v);
       rule.tos = *t;
     } else if (k == "fwmark") {
@@ -1320,7 +1320,7 @@ int do_rule(Ctx& c, const Args& a, size_t i) {
       rule.action = fib::RuleAction::Prohibit;
     } else if (k == "protocol" || k == "proto") {
       std::string v = r.value();
-      auto p = protocol_from_name(v);
+      auto p = protocol_from_name(c.node, v);
       if (!p) invarg("\"protocol\" value is invalid\n", v);
       rule.protocol = *p;
     } else if (k == "type") {

@@ -19,27 +19,18 @@ const std::map<int, std::string>& route_types() {
   return m;
 }
 
-const std::map<int, std::string>& protocols() {
-  static const std::map<int, std::string> m = {
-      {0, "unspec"},      {1, "redirect"}, {2, "kernel"}, {3, "boot"},   {4, "static"},
-      {8, "gated"},       {9, "ra"},       {10, "mrt"},   {11, "zebra"}, {12, "bird"},
-      {13, "dnrouted"},   {14, "xorp"},    {15, "ntk"},   {16, "dhcp"},  {17, "mrouted"},
-      {18, "keepalived"}, {42, "babel"},   {99, "openr"}, {186, "bgp"},  {187, "isis"},
-      {188, "ospf"},      {189, "rip"},    {192, "eigrp"}};
-  return m;
-}
-
 std::optional<uint32_t> parse_u32(const std::string& s) {
   auto v = net::parse_c_number(s);
   if (!v || *v > 0xffffffffu) return std::nullopt;
   return static_cast<uint32_t>(*v);
 }
 
-std::map<uint32_t, std::string> read_rt_tables(const stack::Node& node) {
-  std::map<uint32_t, std::string> m = {
-      {255, "local"}, {254, "main"}, {253, "default"}, {0, "unspec"}};
-  auto it = node.files().find("/etc/iproute2/rt_tables");
-  if (it == node.files().end()) return m;
+// rtnl_tab_initialize(): "ID NAME" lines, ID in hex with 0x or in decimal (a signed int, so ids of
+// 2^31 and up are ignored), '#' comments.  Later lines win.
+std::map<uint32_t, std::string> read_name_file(const stack::Node& node, const std::string& path,
+                                               std::map<uint32_t, std::string> names) {
+  auto it = node.files().find(path);
+  if (it == node.files().end()) return names;
   std::istringstream in(it->second);
   std::string line;
   while (std::getline(in, line)) {
@@ -48,11 +39,30 @@ std::map<uint32_t, std::string> read_rt_tables(const stack::Node& node) {
     std::istringstream ls(line.substr(p));
     std::string id, name;
     if (!(ls >> id >> name)) continue;
-    auto v = parse_u32(id);
-    if (!v) continue;
-    if (!m.contains(*v) || (*v != 255 && *v != 254 && *v != 253 && *v != 0)) m[*v] = name;
+    uint64_t v = 0;
+    if (id.size() > 2 && id[0] == '0' && (id[1] == 'x' || id[1] == 'X')) {
+      auto n = net::parse_c_number(id);
+      if (!n || *n > 0xffffffffu) continue;
+      v = *n;
+    } else {
+      if (id.empty() || id.size() > 10 || id.find_first_not_of("0123456789") != std::string::npos)
+        continue;
+      v = std::stoull(id);
+      if (v > 0x7fffffffu) continue;
+    }
+    names[static_cast<uint32_t>(v)] = name;
   }
-  return m;
+  return names;
+}
+
+std::map<uint32_t, std::string> protocols(const stack::Node& node) {
+  return read_name_file(node, "/etc/iproute2/rt_protos",
+                        {{0, "unspec"}, {1, "redirect"}, {2, "kernel"}, {3, "boot"}, {4, "static"}});
+}
+
+std::map<uint32_t, std::string> read_rt_tables(const stack::Node& node) {
+  return read_name_file(node, "/etc/iproute2/rt_tables",
+                        {{255, "local"}, {254, "main"}, {253, "default"}, {0, "unspec"}});
 }
 
 }  // namespace
@@ -97,14 +107,15 @@ std::optional<uint8_t> scope_from_name(const std::string& name) {
   return static_cast<uint8_t>(*v);
 }
 
-std::string protocol_name(uint8_t protocol) {
-  auto it = protocols().find(protocol);
-  return it == protocols().end() ? std::to_string(protocol) : it->second;
+std::string protocol_name(const stack::Node& node, uint8_t protocol) {
+  auto m = protocols(node);
+  auto it = m.find(protocol);
+  return it == m.end() ? std::to_string(protocol) : it->second;
 }
 
-std::optional<uint8_t> protocol_from_name(const std::string& name) {
-  for (const auto& [v, n] : protocols()) {
-    if (n == name) return static_cast<uint8_t>(v);
+std::optional<uint8_t> protocol_from_name(const stack::Node& node, const std::string& name) {
+  for (const auto& [v, n] : protocols(node)) {
+    if (n == name && v <= 255) return static_cast<uint8_t>(v);
   }
   auto v = parse_u32(name);
   if (!v || *v > 255) return std::nullopt;
@@ -125,20 +136,24 @@ std::optional<uint32_t> table_from_name(const stack::Node& node, const std::stri
   return parse_u32(name);
 }
 
-std::string dsfield_name(uint8_t tos) {
-  return fmt::format("0x{:02x}", tos);
+std::string dsfield_name(const stack::Node& node, uint8_t tos) {
+  auto m = read_name_file(node, "/etc/iproute2/rt_dsfield", {});
+  auto it = m.find(tos);
+  return it == m.end() ? fmt::format("0x{:02x}", tos) : it->second;
 }
 
-std::optional<uint8_t> dsfield_from_name(const std::string& name) {
-  // rtnl_dsfield_a2n(): a number in hex (strtoul base 16), 0..255.
+std::optional<uint8_t> dsfield_from_name(const stack::Node& node, const std::string& name) {
+  // rtnl_dsfield_a2n(): a name from rt_dsfield, else a hex number (strtoul base 16) below 256.
+  for (const auto& [v, n] : read_name_file(node, "/etc/iproute2/rt_dsfield", {})) {
+    if (n == name && v <= 255) return static_cast<uint8_t>(v);
+  }
   if (name.empty()) return std::nullopt;
-  std::string s = name;
   size_t i = 0;
-  if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) i = 2;
+  if (name.size() > 2 && name[0] == '0' && (name[1] == 'x' || name[1] == 'X')) i = 2;
   uint32_t v = 0;
-  if (i == s.size()) return std::nullopt;
-  for (; i < s.size(); ++i) {
-    char c = s[i];
+  if (i == name.size()) return std::nullopt;
+  for (; i < name.size(); ++i) {
+    char c = name[i];
     int d = (c >= '0' && c <= '9')   ? c - '0'
             : (c >= 'a' && c <= 'f') ? c - 'a' + 10
             : (c >= 'A' && c <= 'F') ? c - 'A' + 10

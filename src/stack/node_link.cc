@@ -71,6 +71,18 @@ Node::Node() {
   files_["/etc/iproute2/rt_tables"] =
       "#\n# reserved values\n#\n255\tlocal\n254\tmain\n253\tdefault\n0\tunspec\n#\n# local\n#\n"
       "#1\tinr.ruhep\n";
+  // Debian 12's iproute2 name files, so protocols and dsfields print by name as they do there.
+  files_["/etc/iproute2/rt_protos"] =
+      "#\n# Reserved protocols.\n#\n0\tunspec\n1\tredirect\n2\tkernel\n3\tboot\n4\tstatic\n"
+      "8\tgated\n9\tra\n10\tmrt\n11\tzebra\n12\tbird\n13\tdnrouted\n14\txorp\n15\tntk\n"
+      "16\tdhcp\n18\tkeepalived\n42\tbabel\n99\topenr\n186\tbgp\n187\tisis\n188\tospf\n"
+      "189\trip\n192\teigrp\n";
+  files_["/etc/iproute2/rt_dsfield"] =
+      "# Differentiated field values\n# These include the DSCP and unused bits\n0x0\tdefault\n"
+      "# Newer RFC2597 values\n0x28\tAF11\n0x30\tAF12\n0x38\tAF13\n0x48\tAF21\n0x50\tAF22\n"
+      "0x58\tAF23\n0x68\tAF31\n0x70\tAF32\n0x78\tAF33\n0x88\tAF41\n0x90\tAF42\n0x98\tAF43\n"
+      "# Older values RFC2474\n0x20\tCS1\n0x40\tCS2\n0x60\tCS3\n0x80\tCS4\n0xA0\tCS5\n"
+      "0xC0\tCS6\n0xE0\tCS7\n# RFC 2598\n0xB8\tEF\n";
 }
 
 const Device* Node::device(int ifindex) const {
@@ -186,6 +198,10 @@ void Node::carrier_changed(Device& dev) {
     fib_sync_up(dev.ifindex, fib::nh_flags::kLinkdown);
   } else {
     fib_sync_down_dev(dev.ifindex, false, false);
+    // neigh_carrier_down(): dynamic entries go, permanent ones stay.
+    std::erase_if(neighbours_, [&](const Neighbour& n) {
+      return n.ifindex == dev.ifindex && n.state != NeighState::Permanent;
+    });
   }
 }
 
@@ -218,9 +234,8 @@ Status Node::link_set_up(int ifindex, bool up) {
     d->flags &= ~iff::kUp;
     fib_sync_down_dev(ifindex, true, false);
     fib_flush();
-    std::erase_if(neighbours_, [ifindex](const Neighbour& n) {
-      return n.ifindex == ifindex && n.state != NeighState::Permanent;
-    });
+    // neigh_ifdown(): an administrative down flushes every entry, permanent ones too.
+    std::erase_if(neighbours_, [ifindex](const Neighbour& n) { return n.ifindex == ifindex; });
     if (d->kind == LinkKind::Veth) d->carrier = false;
     if (d->peer_ifindex) {
       if (Device* peer = device(d->peer_ifindex)) update_carrier(*peer);

@@ -277,7 +277,7 @@ def normalized_stdout(cmd: str, out: str):
     return ("text", out)
 
 
-NH_JSON_KEYS = ("gateway", "dev", "prefsrc", "flags")
+NH_JSON_KEYS = ("gateway", "dev", "prefsrc", "flags", "cache")
 NH_TEXT_ARGS = ("via", "dev", "src")
 NH_TEXT_FLAGS = ("onlink", "linkdown", "dead", "pervasive")
 
@@ -296,7 +296,7 @@ def _strip_nh_text(out: str):
                 dev = toks[i + 1]
             skip = True
             continue
-        if t in NH_TEXT_FLAGS:
+        if t in NH_TEXT_FLAGS or t == "<redirect>":
             continue
         rest.append(t)
     return rest, gw, dev
@@ -315,6 +315,8 @@ def multipath_agree(cmd: str, kout: str, vout: str, fib: Result | None) -> bool:
     if len(nhs) < 2:
         return False
     allowed = {(nh.get("gateway"), nh.get("dev")) for nh in nhs}
+    # Multicast and broadcast answers drop the gateway; then only the device is chosen.
+    allowed |= {(None, nh.get("dev")) for nh in nhs}
     if json_flag(cmd):
         try:
             kj, vj = json.loads(kout), json.loads(vout)
@@ -324,6 +326,12 @@ def multipath_agree(cmd: str, kout: str, vout: str, fib: Result | None) -> bool:
             return False
         for k, v in zip(kj, vj):
             if not isinstance(v, dict) or (v.get("gateway"), v.get("dev")) not in allowed:
+                return False
+            if (k.get("gateway") is None) != (v.get("gateway") is None):
+                return False
+            # <redirect> follows from the nexthop (it is set when it points back out of iif).
+            if [c for c in k.get("cache", []) if c != "redirect"] != \
+                    [c for c in v.get("cache", []) if c != "redirect"]:
                 return False
             if {a: b for a, b in k.items() if a not in NH_JSON_KEYS} != \
                     {a: b for a, b in v.items() if a not in NH_JSON_KEYS}:
