@@ -122,6 +122,9 @@ uint32_t need_table(Ctx& c, const std::string& arg) {
   return *t;
 }
 
+// printf("%#x"): "0" for zero, "0x…" otherwise.
+std::string c_hex(uint32_t v) { return v ? fmt::format("{:#x}", v) : "0"; }
+
 // iproute2 prints small marks in decimal and others in hex ("mark 15", "mark 0x10").
 std::string mark_text(uint32_t mark) {
   return mark < 16 ? std::to_string(mark) : fmt::format("{:#x}", mark);
@@ -1178,11 +1181,11 @@ void print_rule(Ctx& c, const fib::Rule& rule, Json* arr) {
     s += "tos " + dsfield_name(c.node, rule.tos) + " ";
   }
   if (rule.fwmark || rule.fwmask) {
-    j.set("fwmark", fmt::format("{:#x}", rule.fwmark));
-    s += fmt::format("fwmark {:#x}", rule.fwmark);
+    j.set("fwmark", c_hex(rule.fwmark));
+    s += "fwmark " + c_hex(rule.fwmark);
     if (rule.fwmask != 0xffffffffu) {
-      j.set("fwmask", fmt::format("{:#x}", rule.fwmask));
-      s += fmt::format("/{:#x}", rule.fwmask);
+      j.set("fwmask", c_hex(rule.fwmask));
+      s += "/" + c_hex(rule.fwmask);
     }
     s += " ";
   }
@@ -1190,7 +1193,7 @@ void print_rule(Ctx& c, const fib::Rule& rule, Json* arr) {
     j.set("iif", rule.iifname);
     s += "iif " + rule.iifname + " ";
     if (rule.iifindex == -1) {
-      j.set("iif_detached", Json::boolean(true));
+      j.set("iif_detached", Json::null());
       s += "[detached] ";
     }
   }
@@ -1198,7 +1201,7 @@ void print_rule(Ctx& c, const fib::Rule& rule, Json* arr) {
     j.set("oif", rule.oifname);
     s += "oif " + rule.oifname + " ";
     if (rule.oifindex == -1) {
-      j.set("oif_detached", Json::boolean(true));
+      j.set("oif_detached", Json::null());
       s += "[detached] ";
     }
   }

@@ -142,8 +142,10 @@ int Fib::lookup(const Flow& flow, LookupResult* result) const {
     err = rules_lookup(flow, result);
     if (err == -ESRCH) err = -ENETUNREACH;
   } else {
-    err = table_lookup(table::kMain, flow, result);
-    if (err != 0) err = table_lookup(table::kDefault, flow, result);
+    // include/net/ip_fib.h fib_lookup(): main, then default only if that table exists (its
+    // answer then replaces main's error, whatever it was).
+    err = find_table(table::kMain) ? table_lookup(table::kMain, flow, result) : -ENETUNREACH;
+    if (err != 0 && find_table(table::kDefault)) err = table_lookup(table::kDefault, flow, result);
     if (err == -EAGAIN) err = -ENETUNREACH;
   }
   return err;
@@ -216,6 +218,8 @@ void Fib::add_rule(Rule rule) {
 
 void Fib::erase_rule(size_t index) {
   rules_.erase(rules_.begin() + static_cast<ptrdiff_t>(index));
+  // fib4_rule_delete() also unmerges and switches lookups to the rule walk.
+  has_custom_rules_ = true;
   merged_ = false;
 }
 
@@ -249,10 +253,11 @@ bool Fib::rule_exists(const Rule& rule) const {
         r.iifname == rule.iifname && r.oifname == rule.oifname && r.fwmark == rule.fwmark &&
         r.suppress_ifgroup == rule.suppress_ifgroup &&
         r.suppress_prefixlen == rule.suppress_prefixlen && r.fwmask == rule.fwmask &&
-        r.protocol == rule.protocol && r.src.len() == rule.src.len() &&
-        r.dst.len() == rule.dst.len() && r.tos == rule.tos &&
-        (rule.src.len() == 0 || r.src.addr() == rule.src.addr()) &&
-        (rule.dst.len() == 0 || r.dst.addr() == rule.dst.addr())) {
+        r.protocol == rule.protocol &&
+        // fib4_rule_compare(): from, to and tos only count when the new rule sets them.
+        (rule.src.len() == 0 || (r.src.len() == rule.src.len() && r.src.addr() == rule.src.addr())) &&
+        (rule.dst.len() == 0 || (r.dst.len() == rule.dst.len() && r.dst.addr() == rule.dst.addr())) &&
+        (rule.tos == 0 || r.tos == rule.tos)) {
       return true;
     }
   }

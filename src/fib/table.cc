@@ -84,7 +84,9 @@ static bool delete_matches(const DeleteSpec& spec, const Route& fa) {
     return true;
   }
   if (spec.multipath.empty()) return true;
-  for (size_t i = 0; i < fa.nexthops.size() && i < spec.multipath.size(); ++i) {
+  // fib_nh_match(): the spec must list at least as many nexthops as the route has.
+  if (spec.multipath.size() < fa.nexthops.size()) return false;
+  for (size_t i = 0; i < fa.nexthops.size(); ++i) {
     const auto& [ifindex, gateway] = spec.multipath[i];
     if (ifindex != 0 && ifindex != fa.nexthops[i].ifindex) return false;
     if (gateway && *gateway != fa.nexthops[i].gateway) return false;

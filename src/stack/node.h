@@ -240,7 +240,11 @@ class Node {
   void fib_del_ifaddr(const Device& dev, const IfAddr& ifa, const IfAddr* iprim);
   void fib_magic(bool add, fib::RouteType type, Ipv4Addr dst, int len, const Device& dev,
                  const IfAddr& prim, uint32_t priority);
-  void fib_sync_down_dev(int ifindex, bool admin_down, bool force);
+  // The netdev event fib_sync_down_dev() reacts to.
+  enum class NetdevEvent { Down, Change, Unregister };
+  void fib_sync_down_dev(int ifindex, NetdevEvent event, bool force);
+  // fib_disable_ip(): kill routes through the device and flush its neighbours.
+  void fib_disable_ip(int ifindex, NetdevEvent event, bool force);
   void fib_sync_up(int ifindex, uint32_t nh_flags);
   void fib_sync_down_addr(Ipv4Addr local);
   void fib_flush();

@@ -168,9 +168,7 @@ Status Node::link_del(int ifindex) {
                ifa.has_peer() ? std::optional(ifa.address) : std::nullopt, {});
       dev = device(v);
     }
-    fib_sync_down_dev(v, true, true);
-    fib_flush();
-    std::erase_if(neighbours_, [v](const Neighbour& n) { return n.ifindex == v; });
+    fib_disable_ip(v, NetdevEvent::Unregister, true);
     sysctls_.remove_device(dev->name);
     devices_.erase(v);
   }
@@ -197,7 +195,7 @@ void Node::carrier_changed(Device& dev) {
   if (dev.carrier) {
     fib_sync_up(dev.ifindex, fib::nh_flags::kLinkdown);
   } else {
-    fib_sync_down_dev(dev.ifindex, false, false);
+    fib_sync_down_dev(dev.ifindex, NetdevEvent::Change, false);
     // neigh_carrier_down(): dynamic entries go, permanent ones stay.
     std::erase_if(neighbours_, [&](const Neighbour& n) {
       return n.ifindex == dev.ifindex && n.state != NeighState::Permanent;
@@ -232,10 +230,7 @@ Status Node::link_set_up(int ifindex, bool up) {
   } else {
     // NETDEV_DOWN: routes through the device die (local routes of its addresses survive).
     d->flags &= ~iff::kUp;
-    fib_sync_down_dev(ifindex, true, false);
-    fib_flush();
-    // neigh_ifdown(): an administrative down flushes every entry, permanent ones too.
-    std::erase_if(neighbours_, [ifindex](const Neighbour& n) { return n.ifindex == ifindex; });
+    fib_disable_ip(ifindex, NetdevEvent::Down, false);
     if (d->kind == LinkKind::Veth) d->carrier = false;
     if (d->peer_ifindex) {
       if (Device* peer = device(d->peer_ifindex)) update_carrier(*peer);
@@ -366,6 +361,9 @@ Status Node::addr_del(int ifindex, Ipv4Addr local, int prefixlen, std::optional<
     for (const IfAddr& s : secondaries) fib_del_ifaddr(*dev, s, &victim);
     fib_del_ifaddr(*dev, victim, nullptr);
     fib_flush();
+    // fib_inetaddr_event(NETDEV_DOWN): with its last address gone, IP is disabled on the
+    // device: every route through it goes, and its neighbour entries.
+    if (dev->addrs.empty()) fib_disable_ip(ifindex, NetdevEvent::Down, true);
     return {};
   }
   return Status::error(-EADDRNOTAVAIL, "ipv4: Address not found");

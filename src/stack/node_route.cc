@@ -197,8 +197,12 @@ void Node::fib_rebalance(fib::Route& r) {
   }
 }
 
-void Node::fib_sync_down_dev(int ifindex, bool admin_down, bool force) {
+void Node::fib_sync_down_dev(int ifindex, NetdevEvent event, bool force) {
+  // Nexthops on the device die (Down/Unregister) or lose their link (Change); host-scope
+  // nexthops (local routes) are spared unless forced.  A route dies with its last nexthop, and
+  // on Unregister with any of them.
   int skip_scope = force ? -1 : scope::kNowhere;
+  bool kill = event != NetdevEvent::Change;
   for (fib::Table* t : fib_.all_tables()) {
     t->for_each_mutable([&](fib::Route& r) {
       bool uses = std::any_of(r.nexthops.begin(), r.nexthops.end(),
@@ -209,23 +213,29 @@ void Node::fib_sync_down_dev(int ifindex, bool admin_down, bool force) {
         if (nh.flags & nh_flags::kDead) {
           ++dead;
         } else if (nh.ifindex == ifindex && nh.scope != skip_scope) {
-          if (admin_down) nh.flags |= nh_flags::kDead;
+          if (kill) nh.flags |= nh_flags::kDead;
           nh.flags |= nh_flags::kLinkdown;
           ++dead;
         }
-      }
-      if (force && r.nexthops.size() > 0) {
-        // NETDEV_UNREGISTER kills the whole route.
-        dead = r.nexthops.size();
-        for (auto& nh : r.nexthops) nh.flags |= nh_flags::kDead;
+        if (event == NetdevEvent::Unregister && nh.ifindex == ifindex) {
+          dead = r.nexthops.size();
+          break;
+        }
       }
       if (dead == r.nexthops.size()) {
-        if (admin_down) r.flags |= nh_flags::kDead;
+        if (kill) r.flags |= nh_flags::kDead;
         r.flags |= nh_flags::kLinkdown;
       }
       fib_rebalance(r);
     });
   }
+}
+
+void Node::fib_disable_ip(int ifindex, NetdevEvent event, bool force) {
+  fib_sync_down_dev(ifindex, event, force);
+  fib_flush();
+  // arp_ifdown() -> neigh_ifdown(): every entry on the device, permanent ones too.
+  std::erase_if(neighbours_, [ifindex](const Neighbour& n) { return n.ifindex == ifindex; });
 }
 
 void Node::fib_sync_up(int ifindex, uint32_t flags) {

@@ -327,8 +327,6 @@ def multipath_agree(cmd: str, kout: str, vout: str, fib: Result | None) -> bool:
         for k, v in zip(kj, vj):
             if not isinstance(v, dict) or (v.get("gateway"), v.get("dev")) not in allowed:
                 return False
-            if (k.get("gateway") is None) != (v.get("gateway") is None):
-                return False
             # <redirect> follows from the nexthop (it is set when it points back out of iif).
             if [c for c in k.get("cache", []) if c != "redirect"] != \
                     [c for c in v.get("cache", []) if c != "redirect"]:
