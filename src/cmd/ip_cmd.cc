@@ -739,16 +739,10 @@ bool filter_accepts(const RouteFilter& f, const fib::Route& r) {
   if (f.match_cover &&
       !(r.dst.len() <= f.match_cover->len() && r.dst.contains(f.match_cover->addr())))
     return false;
-  if (f.oif) {
-    bool any = false;
-    for (const auto& nh : r.nexthops) any |= nh.ifindex == f.oif;
-    if (!any) return false;
-  }
-  if (f.via) {
-    bool any = false;
-    for (const auto& nh : r.nexthops) any |= nh.gateway == *f.via;
-    if (!any) return false;
-  }
+  // iproute2 filters on the RTA_OIF / RTA_GATEWAY attributes, which multipath routes lack.
+  const fib::NextHop* single = r.nexthops.size() == 1 ? &r.nexthops[0] : nullptr;
+  if (f.oif && (single == nullptr || single->ifindex != f.oif)) return false;
+  if (f.via && (single == nullptr || single->gateway != *f.via)) return false;
   if (f.protocol && r.protocol != *f.protocol) return false;
   if (f.scope && r.scope != *f.scope) return false;
   if (f.type && r.type != *f.type) return false;

@@ -266,7 +266,8 @@ void Node::fib_sync_up(int ifindex, uint32_t flags) {
 }
 
 void Node::fib_sync_down_addr(Ipv4Addr local) {
-  for (fib::Table* t : fib_.all_tables()) {
+  // Only routes of the main table die with their prefsrc (fi->fib_tb_id != tb_id is skipped).
+  if (fib::Table* t = fib_.find_table(fib::table::kMain)) {
     t->for_each_mutable([&](fib::Route& r) {
       if (r.prefsrc == local) r.flags |= nh_flags::kDead;
     });

@@ -154,8 +154,10 @@ int Sysctls::set(const std::string& key, const std::string& value) {
     auto g = global_.find(name);
     if (g == global_.end()) return -ENOENT;
     if (!parse_int(value, &v)) return -EINVAL;
+    bool changed = g->second != v;
     g->second = v;
-    if (name == "ip_forward") {
+    // devinet_sysctl_forward() propagates only an actual change.
+    if (name == "ip_forward" && changed) {
       // inet_forward_change(): every device, all and default follow.
       for (auto& [dev, values] : conf_) values["forwarding"] = v;
       conf_["all"]["accept_redirects"] = v ? 0 : 1;
