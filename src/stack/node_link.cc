@@ -302,12 +302,10 @@ Status Node::addr_add(int ifindex, IfAddr ifa, bool replace) {
   }
   size_t pos = (ifa.flags & ifa_flags::kSecondary) ? dev->addrs.size() : last_primary;
   dev->addrs.insert(dev->addrs.begin() + static_cast<ptrdiff_t>(pos), ifa);
-  if (dev->up()) {
-    fib_add_ifaddr(*dev, ifa);
-  } else {
-    // Even on a down device the local route is added (fib_add_ifaddr() stops after it).
-    fib_add_ifaddr(*dev, ifa);
-  }
+  // fib_inetaddr_event(NETDEV_UP): the address's routes (only the local one on a down
+  // device), and dead multipath nexthops on the device come back.
+  fib_add_ifaddr(*dev, ifa);
+  fib_sync_up(ifindex, fib::nh_flags::kDead);
   return {};
 }
 

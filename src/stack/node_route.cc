@@ -20,7 +20,8 @@ Status Node::check_nexthop(fib::NextHop& nh, uint32_t table_id, uint8_t route_sc
       const Device* dev = device(nh.ifindex);
       if (dev == nullptr) return Status::error(-ENODEV, "Nexthop device required for onlink");
       if (!dev->up()) return Status::error(-ENETDOWN, "Nexthop device is not up");
-      if (addr_type(nh.gateway, fib::table::kLocal, dev->ifindex) != RouteType::Unicast) {
+      // inet_addr_type_dev_table() passes no device down: any local-table match counts.
+      if (addr_type(nh.gateway, fib::table::kLocal) != RouteType::Unicast) {
         return Status::error(-EINVAL, "Nexthop has invalid gateway");
       }
       if (!dev->carrier_ok()) nh.flags |= nh_flags::kLinkdown;
