@@ -34,7 +34,8 @@ class Ipv4Addr {
   constexpr bool is_multicast() const { return (value_ >> 28) == 0xe; }
   constexpr bool is_limited_broadcast() const { return value_ == 0xffffffffu; }
   // ipv4_is_lbcast/zeronet/multicast/badclass as net/ipv4 uses them to refuse sources.
-  constexpr bool is_zeronet() const { return (value_ >> 24) == 0; }
+  // ipv4_is_zeronet(): only 0.0.0.0 since Linux 5.3 made the rest of 0.0.0.0/8 usable.
+  constexpr bool is_zeronet() const { return value_ == 0; }
   constexpr bool is_badclass() const { return (value_ >> 28) == 0xf; }
   constexpr bool is_link_local() const { return (value_ >> 16) == 0xa9fe; }
 

@@ -219,6 +219,7 @@ Status Node::link_set_up(int ifindex, bool up) {
       lo_addr.scope = scope::kHost;
       lo_addr.label = d->name;
       d->addrs.push_back(lo_addr);
+      sysctls_.mark_all_set(d->name);  // ipv4_devconf_setall(), as for a netlink address
     }
     update_carrier(*d);
     d = device(ifindex);
