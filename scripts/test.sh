@@ -5,16 +5,22 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+stages=0
 
 echo "== build (RelWithDebInfo)"
 scripts/build.sh build
+echo "== lint (clang-format, clang-tidy)"
+scripts/lint.sh build
+stages=$((stages + 1))
 echo "== unit tests"
 ctest --test-dir build --output-on-failure -j "$(nproc)"
+stages=$((stages + 1))
 
 if [[ -f tests/diff/kernel_diff.py && -x tests/diff/run.sh ]]; then
   if [[ $(id -u) -eq 0 ]]; then
     echo "== differential test against the kernel"
     tests/diff/run.sh build/src/cli/vnet
+    stages=$((stages + 1))
   else
     echo "== differential test skipped: it needs root (network namespaces)"
   fi
@@ -25,6 +31,7 @@ if [[ "${VNET_QUICK:-0}" != 1 ]]; then
   scripts/build.sh build-asan -DVNET_SANITIZE=ON -DVNET_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan --output-on-failure -j "$(nproc)"
+  stages=$((stages + 1))
 
   echo "== libFuzzer targets (clang), ${VNET_FUZZ_SECONDS:-20} s each"
   CC=clang CXX=clang++ scripts/build.sh build-fuzz -DVNET_FUZZ=ON -DVNET_TESTS=OFF \
@@ -35,9 +42,12 @@ if [[ "${VNET_QUICK:-0}" != 1 ]]; then
     mkdir -p "build-fuzz/corpus-$name"
     dirs=("build-fuzz/corpus-$name")
     [[ -d "$corpus" ]] && dirs+=("$corpus")
-    "$f" -max_total_time="${VNET_FUZZ_SECONDS:-20}" -print_final_stats=0 "${dirs[@]}" \
+    "$f" -max_total_time="${VNET_FUZZ_SECONDS:-20}" -print_final_stats=1 "${dirs[@]}" \
       > "build-fuzz/$name.log" 2>&1 || { tail -50 "build-fuzz/$name.log"; exit 1; }
-    echo "$name: $(grep -c . "build-fuzz/$name.log") log lines, no crash"
+    echo "$name: $(grep -Eo 'stat::number_of_executed_units: [0-9]+' "build-fuzz/$name.log" \
+      | awk '{print $2}') runs, no crash"
   done
+  stages=$((stages + 1))
 fi
-echo "== all tests passed"
+echo "== all test stages passed"
+echo "stages: $stages passed, 0 failed"

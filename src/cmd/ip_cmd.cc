@@ -123,7 +123,9 @@ uint32_t need_table(Ctx& c, const std::string& arg) {
 }
 
 // printf("%#x"): "0" for zero, "0x…" otherwise.
-std::string c_hex(uint32_t v) { return v ? fmt::format("{:#x}", v) : "0"; }
+std::string c_hex(uint32_t v) {
+  return v ? fmt::format("{:#x}", v) : "0";
+}
 
 // iproute2 prints small marks in decimal and others in hex ("mark 15", "mark 0x10").
 std::string mark_text(uint32_t mark) {
@@ -140,14 +142,14 @@ std::vector<std::string> link_flag_names(const Node& node, const Device& d, bool
   std::vector<std::string> f;
   uint32_t flags = d.flags;
   bool running = d.carrier_ok();
-  if ((flags & stack::iff::kUp) && !running) f.push_back("NO-CARRIER");
-  if (flags & stack::iff::kLoopback) f.push_back("LOOPBACK");
-  if (flags & stack::iff::kBroadcast) f.push_back("BROADCAST");
-  if (flags & stack::iff::kPointToPoint) f.push_back("POINTOPOINT");
-  if (flags & stack::iff::kMulticast) f.push_back("MULTICAST");
-  if (flags & stack::iff::kNoArp) f.push_back("NOARP");
-  if (flags & stack::iff::kUp) f.push_back("UP");
-  if (running) f.push_back("LOWER_UP");
+  if ((flags & stack::iff::kUp) && !running) f.emplace_back("NO-CARRIER");
+  if (flags & stack::iff::kLoopback) f.emplace_back("LOOPBACK");
+  if (flags & stack::iff::kBroadcast) f.emplace_back("BROADCAST");
+  if (flags & stack::iff::kPointToPoint) f.emplace_back("POINTOPOINT");
+  if (flags & stack::iff::kMulticast) f.emplace_back("MULTICAST");
+  if (flags & stack::iff::kNoArp) f.emplace_back("NOARP");
+  if (flags & stack::iff::kUp) f.emplace_back("UP");
+  if (running) f.emplace_back("LOWER_UP");
   *mdown = false;
   if (d.peer_ifindex) {
     const Device* peer = node.device(d.peer_ifindex);
@@ -291,27 +293,27 @@ int do_link(Ctx& c, const Args& a, size_t i) {
     while (!r.done()) {
       std::string k = r.next();
       if (k == "up")
-        ops.push_back([&](int ix) { return c.node.link_set_up(ix, true); });
+        ops.emplace_back([&](int ix) { return c.node.link_set_up(ix, true); });
       else if (k == "down")
-        ops.push_back([&](int ix) { return c.node.link_set_up(ix, false); });
+        ops.emplace_back([&](int ix) { return c.node.link_set_up(ix, false); });
       else if (k == "mtu") {
         int mtu = static_cast<int>(need_u32(r.value(), "mtu"));
-        ops.push_back([&c, mtu](int ix) { return c.node.link_set_mtu(ix, mtu); });
+        ops.emplace_back([&c, mtu](int ix) { return c.node.link_set_mtu(ix, mtu); });
       } else if (k == "address") {
         std::string v = r.value();
         auto mac = net::MacAddr::parse(v);
         if (!mac) throw IpExit{fmt::format("\"{}\" is invalid lladdr.\n", v), 1};
-        ops.push_back([&c, m = *mac](int ix) { return c.node.link_set_mac(ix, m); });
+        ops.emplace_back([&c, m = *mac](int ix) { return c.node.link_set_mac(ix, m); });
       } else if (k == "name") {
         std::string n = r.value();
-        ops.push_back([&c, n](int ix) { return c.node.link_set_name(ix, n); });
+        ops.emplace_back([&c, n](int ix) { return c.node.link_set_name(ix, n); });
       } else if (k == "dev") {
         name = r.value();
       } else if (k == "arp" || k == "multicast" || k == "promisc" || k == "allmulticast") {
         r.value();
       } else if (k == "txqueuelen" || k == "qlen" || k == "txqlen") {
         int q = static_cast<int>(need_u32(r.value(), "txqlen"));
-        ops.push_back([&c, q](int ix) {
+        ops.emplace_back([&c, q](int ix) {
           c.node.device(ix)->txqlen = q;
           return stack::Status{};
         });
@@ -566,10 +568,10 @@ std::string dev_name(const Node& node, int ifindex) {
 
 std::vector<std::string> nh_flag_names(uint32_t flags) {
   std::vector<std::string> f;
-  if (flags & fib::nh_flags::kDead) f.push_back("dead");
-  if (flags & fib::nh_flags::kOnlink) f.push_back("onlink");
-  if (flags & fib::nh_flags::kPervasive) f.push_back("pervasive");
-  if (flags & fib::nh_flags::kLinkdown) f.push_back("linkdown");
+  if (flags & fib::nh_flags::kDead) f.emplace_back("dead");
+  if (flags & fib::nh_flags::kOnlink) f.emplace_back("onlink");
+  if (flags & fib::nh_flags::kPervasive) f.emplace_back("pervasive");
+  if (flags & fib::nh_flags::kLinkdown) f.emplace_back("linkdown");
   return f;
 }
 
@@ -641,10 +643,10 @@ void print_fib_route(Ctx& c, const fib::Route& r, bool table_filter, Json* arr) 
 
 std::string cache_flags(const stack::RouteAnswer& a, Json* arr) {
   std::vector<std::string> f;
-  if (a.local) f.push_back("local");
-  if (a.multicast) f.push_back("mc");
-  if (a.broadcast) f.push_back("brd");
-  if (a.redirect) f.push_back("redirect");
+  if (a.local) f.emplace_back("local");
+  if (a.multicast) f.emplace_back("mc");
+  if (a.broadcast) f.emplace_back("brd");
+  if (a.redirect) f.emplace_back("redirect");
   std::string s;
   for (const auto& x : f) {
     arr->push(x);

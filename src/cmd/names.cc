@@ -56,8 +56,9 @@ std::map<uint32_t, std::string> read_name_file(const stack::Node& node, const st
 }
 
 std::map<uint32_t, std::string> protocols(const stack::Node& node) {
-  return read_name_file(node, "/etc/iproute2/rt_protos",
-                        {{0, "unspec"}, {1, "redirect"}, {2, "kernel"}, {3, "boot"}, {4, "static"}});
+  return read_name_file(
+      node, "/etc/iproute2/rt_protos",
+      {{0, "unspec"}, {1, "redirect"}, {2, "kernel"}, {3, "boot"}, {4, "static"}});
 }
 
 std::map<uint32_t, std::string> read_rt_tables(const stack::Node& node) {

@@ -47,6 +47,7 @@ std::vector<const Table*> Fib::tables_in_dump_order() const {
     return a->created > b->created;
   });
   std::vector<const Table*> out;
+  out.reserve(slots.size());
   for (const TableSlot* s : slots) out.push_back(s->table.get());
   return out;
 }
@@ -255,8 +256,10 @@ bool Fib::rule_exists(const Rule& rule) const {
         r.suppress_prefixlen == rule.suppress_prefixlen && r.fwmask == rule.fwmask &&
         r.protocol == rule.protocol &&
         // fib4_rule_compare(): from, to and tos only count when the new rule sets them.
-        (rule.src.len() == 0 || (r.src.len() == rule.src.len() && r.src.addr() == rule.src.addr())) &&
-        (rule.dst.len() == 0 || (r.dst.len() == rule.dst.len() && r.dst.addr() == rule.dst.addr())) &&
+        (rule.src.len() == 0 ||
+         (r.src.len() == rule.src.len() && r.src.addr() == rule.src.addr())) &&
+        (rule.dst.len() == 0 ||
+         (r.dst.len() == rule.dst.len() && r.dst.addr() == rule.dst.addr())) &&
         (rule.tos == 0 || r.tos == rule.tos)) {
       return true;
     }

@@ -295,7 +295,7 @@ int Node::route_input(const RouteQuery& q, RouteAnswer* a) const {
     if (!saddr.is_zeronet()) {
       int v = validate_source(saddr, Ipv4Addr(), q.tos, 0, q.iif, q.mark, &on_link);
       if (v < 0) {
-        a->trace.push_back("martian source (rp_filter)");
+        a->trace.emplace_back("martian source (rp_filter)");
         return -EINVAL;
       }
     }
@@ -354,7 +354,8 @@ int Node::route_input(const RouteQuery& q, RouteAnswer* a) const {
   if (res.type == RouteType::Local) {
     int v = validate_source(saddr, daddr, q.tos, 0, q.iif, q.mark, &on_link);
     if (v < 0) {
-      a->trace.push_back(v == -EXDEV ? "rp_filter: reverse path check failed" : "martian source");
+      a->trace.emplace_back(v == -EXDEV ? "rp_filter: reverse path check failed"
+                                        : "martian source");
       return -EINVAL;
     }
     return local_input(RouteType::Local);
@@ -369,7 +370,7 @@ int Node::route_input(const RouteQuery& q, RouteAnswer* a) const {
   if (out_dev == nullptr) return -EINVAL;
   int v = validate_source(saddr, daddr, q.tos, out_dev->ifindex, q.iif, q.mark, &on_link);
   if (v < 0) {
-    a->trace.push_back(v == -EXDEV ? "rp_filter: reverse path check failed" : "martian source");
+    a->trace.emplace_back(v == -EXDEV ? "rp_filter: reverse path check failed" : "martian source");
     return -EINVAL;
   }
   if (out_dev->ifindex == q.iif && v > 0 && send_redirects(out_dev->ifindex)) {
