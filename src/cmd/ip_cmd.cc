@@ -11,6 +11,7 @@
 #include "cmd/command.h"
 #include "cmd/json_writer.h"
 #include "cmd/names.h"
+#include "cmd/usage.h"
 #include "net/ipv4_addr.h"
 
 namespace vnet::cmd {
@@ -575,70 +576,84 @@ std::vector<std::string> nh_flag_names(uint32_t flags) {
   return f;
 }
 
-// fib_dump_info(): rtm_flags of a single-path route carry its nexthop's flags.
-void print_fib_route(Ctx& c, const fib::Route& r, bool table_filter, Json* arr) {
+// What a `show` filter fixed, which iproute2's print_route() then leaves out.
+struct Hidden {
+  bool table = false, dev = false, via = false, protocol = false, scope = false, type = false;
+};
+
+// One route as print_route() prints a dump (or fib_dump_info() answers fibmatch): the text
+// form and the JSON form come from the same field list.
+void print_fib_route(Ctx& c, const fib::Route& r, const Hidden& hide, Json* arr) {
   const Node& node = c.node;
   bool mp = r.multipath();
+  // A single-path route's rtm_flags carry its nexthop's flags.
   uint32_t flags = r.flags & (fib::nh_flags::kDead | fib::nh_flags::kLinkdown);
   if (!mp && !r.nexthops.empty()) flags = r.nexthops[0].flags;
-  if (c.json) {
-    Json j = Json::object();
-    if (r.type != RouteType::Unicast) j.set("type", route_type_name(r.type));
-    j.set("dst", r.dst.to_string());
-    if (r.tos) j.set("tos", dsfield_name(c.node, r.tos));
-    if (!mp && !r.nexthops.empty() && !r.nexthops[0].gateway.is_unspecified())
-      j.set("gateway", r.nexthops[0].gateway.to_string());
-    if (!mp && !r.nexthops.empty() && r.nexthops[0].ifindex)
-      j.set("dev", dev_name(node, r.nexthops[0].ifindex));
-    if (r.table != fib::table::kMain && !table_filter) j.set("table", table_name(node, r.table));
-    if (r.protocol != fib::protocol::kBoot) j.set("protocol", protocol_name(c.node, r.protocol));
-    if (r.scope != fib::scope::kUniverse) j.set("scope", scope_name(r.scope));
-    if (!r.prefsrc.is_unspecified()) j.set("prefsrc", r.prefsrc.to_string());
-    if (r.priority) j.set("metric", r.priority);
-    Json f = Json::array();
-    for (const auto& n : nh_flag_names(flags)) f.push(n);
-    j.set("flags", f);
-    if (mp) {
-      Json nhs = Json::array();
-      for (const auto& nh : r.nexthops) {
-        Json n = Json::object();
-        if (!nh.gateway.is_unspecified()) n.set("gateway", nh.gateway.to_string());
-        n.set("dev", dev_name(node, nh.ifindex));
-        n.set("weight", nh.weight);
-        Json nf = Json::array();
-        for (const auto& x : nh_flag_names(nh.flags)) nf.push(x);
-        n.set("flags", nf);
-        nhs.push(n);
-      }
-      j.set("nexthops", nhs);
-    }
-    arr->push(j);
-    return;
-  }
+  const fib::NextHop* single = !mp && !r.nexthops.empty() ? &r.nexthops[0] : nullptr;
+
+  Json j = Json::object();
   std::string s;
-  if (r.type != RouteType::Unicast) s += route_type_name(r.type) + " ";
-  s += r.dst.to_string() + " ";
-  if (r.tos) s += "tos " + dsfield_name(c.node, r.tos) + " ";
-  if (!mp && !r.nexthops.empty() && !r.nexthops[0].gateway.is_unspecified())
-    s += "via " + r.nexthops[0].gateway.to_string() + " ";
-  if (!mp && !r.nexthops.empty() && r.nexthops[0].ifindex)
-    s += "dev " + dev_name(node, r.nexthops[0].ifindex) + " ";
-  if (r.table != fib::table::kMain && !table_filter)
-    s += "table " + table_name(node, r.table) + " ";
-  if (r.protocol != fib::protocol::kBoot) s += "proto " + protocol_name(c.node, r.protocol) + " ";
-  if (r.scope != fib::scope::kUniverse) s += "scope " + scope_name(r.scope) + " ";
-  if (!r.prefsrc.is_unspecified()) s += "src " + r.prefsrc.to_string() + " ";
-  if (r.priority) s += "metric " + std::to_string(r.priority) + " ";
-  for (const auto& n : nh_flag_names(flags)) s += n + " ";
-  if (mp) {
-    for (const auto& nh : r.nexthops) {
-      s += "\n\tnexthop ";
-      if (!nh.gateway.is_unspecified()) s += "via " + nh.gateway.to_string() + " ";
-      s += "dev " + dev_name(node, nh.ifindex) + " weight " + std::to_string(nh.weight) + " ";
-      for (const auto& x : nh_flag_names(nh.flags)) s += x + " ";
-    }
+  auto field = [&](const char* key, const std::string& word, Json value, const std::string& shown) {
+    j.set(key, std::move(value));
+    s += word.empty() ? shown + " " : word + " " + shown + " ";
+  };
+  if (r.type != RouteType::Unicast && !hide.type) {
+    field("type", "", route_type_name(r.type), route_type_name(r.type));
   }
-  c.o.out += s + "\n";
+  field("dst", "", r.dst.to_string(), r.dst.to_string());
+  if (r.tos) field("tos", "tos", dsfield_name(node, r.tos), dsfield_name(node, r.tos));
+  if (single && !single->gateway.is_unspecified() && !hide.via) {
+    field("gateway", "via", single->gateway.to_string(), single->gateway.to_string());
+  }
+  if (single && single->ifindex && !hide.dev) {
+    field("dev", "dev", dev_name(node, single->ifindex), dev_name(node, single->ifindex));
+  }
+  if (r.table != fib::table::kMain && !hide.table) {
+    field("table", "table", table_name(node, r.table), table_name(node, r.table));
+  }
+  if (r.protocol != fib::protocol::kBoot && !hide.protocol) {
+    field("protocol", "proto", protocol_name(node, r.protocol), protocol_name(node, r.protocol));
+  }
+  if (r.scope != fib::scope::kUniverse && !hide.scope) {
+    field("scope", "scope", scope_name(r.scope), scope_name(r.scope));
+  }
+  if (!r.prefsrc.is_unspecified()) {
+    field("prefsrc", "src", r.prefsrc.to_string(), r.prefsrc.to_string());
+  }
+  if (r.priority) field("metric", "metric", r.priority, std::to_string(r.priority));
+  Json f = Json::array();
+  for (const auto& n : nh_flag_names(flags)) {
+    f.push(n);
+    s += n + " ";
+  }
+  j.set("flags", f);
+  if (mp) {
+    Json nhs = Json::array();
+    for (const auto& nh : r.nexthops) {
+      Json n = Json::object();
+      s += "\n\tnexthop ";
+      if (!nh.gateway.is_unspecified()) {
+        n.set("gateway", nh.gateway.to_string());
+        s += "via " + nh.gateway.to_string() + " ";
+      }
+      n.set("dev", dev_name(node, nh.ifindex));
+      n.set("weight", nh.weight);
+      s += "dev " + dev_name(node, nh.ifindex) + " weight " + std::to_string(nh.weight) + " ";
+      Json nf = Json::array();
+      for (const auto& x : nh_flag_names(nh.flags)) {
+        nf.push(x);
+        s += x + " ";
+      }
+      n.set("flags", nf);
+      nhs.push(n);
+    }
+    j.set("nexthops", nhs);
+  }
+  if (c.json) {
+    arr->push(j);
+  } else {
+    c.o.out += s + "\n";
+  }
 }
 
 std::string cache_flags(const stack::RouteAnswer& a, Json* arr) {
@@ -824,7 +839,14 @@ int route_show(Ctx& c, ArgReader& r) {
     return 2;
   }
   Json arr = Json::array();
-  for (const fib::Route* route : filtered_routes(c, f)) print_fib_route(c, *route, t != 0, &arr);
+  Hidden hide;
+  hide.table = t != 0;
+  hide.dev = f.oif != 0;
+  hide.via = f.via.has_value();
+  hide.protocol = f.protocol.has_value();
+  hide.scope = f.scope.has_value();
+  hide.type = f.type.has_value();
+  for (const fib::Route* route : filtered_routes(c, f)) print_fib_route(c, *route, hide, &arr);
   if (c.json) finish_json(c, arr);
   return 0;
 }
@@ -862,14 +884,17 @@ int route_get(Ctx& c, ArgReader& r) {
   while (!r.done()) {
     std::string k = r.next();
     if (k == "from") {
-      Prefix p = need_prefix(r.value());
+      Prefix p = need_prefix(r.value(), have_dst ? "inet" : "any valid");
       q.src = p.addr();
     } else if (k == "iif") {
       q.iif = need_device(c, r.value()).ifindex;
     } else if (k == "oif" || k == "dev") {
       q.oif = need_device(c, r.value()).ifindex;
     } else if (k == "mark") {
-      q.mark = need_u32(r.value(), "mark");
+      std::string v = r.value();
+      auto m = net::parse_c_number(v);
+      if (!m || *m > 0xffffffffu) invarg("invalid mark value", v);
+      q.mark = static_cast<uint32_t>(*m);
     } else if (k == "tos" || k == "dsfield") {
       std::string v = r.value();
       auto t = dsfield_from_name(c.node, v);
@@ -903,7 +928,7 @@ int route_get(Ctx& c, ArgReader& r) {
     shown.type = a.type;
     if (a.table != 0) shown.table = a.table;  // the table the lookup found it in (merged: main)
     Json arr = Json::array();
-    print_fib_route(c, shown, false, &arr);
+    print_fib_route(c, shown, Hidden{}, &arr);
     if (c.json) finish_json(c, arr);
     return 0;
   }
@@ -1008,7 +1033,7 @@ int route_modify(Ctx& c, ArgReader& r, const std::string& sub,
   }
   (void)proto_ok;
   (void)type_given;
-  if (!dst_ok) throw IpExit{"need at least a destination address\n", 255};
+  if (!dst_ok) throw IpExit{std::string(ip_usage("route")), 255};
   req.multipath = hops;
   rt.dst = *dst;
   rt.priority = metric;
@@ -1223,8 +1248,55 @@ int do_rule(Ctx& c, const Args& a, size_t i) {
   std::string sub = i < a.size() ? a[i] : "show";
   ArgReader r(a, i + (i < a.size() ? 1 : 0));
   if (matches(sub, "list") || matches(sub, "show") || matches(sub, "lst")) {
+    // iprule.c filter_nlmsg(): each selector given must match.
+    std::optional<uint32_t> pref, table, fwmark;
+    std::optional<Prefix> from, to;
+    std::optional<std::string> iif, oif;
+    std::optional<uint8_t> tos;
+    bool invert = false;
+    while (!r.done()) {
+      std::string k = r.next();
+      if (matches(k, "preference") || matches(k, "order") || matches(k, "priority")) {
+        pref = need_u32(r.value(), "preference");
+      } else if (matches(k, "table") || k == "lookup") {
+        std::string v = r.value();
+        auto t = table_from_name(c.node, v);
+        if (!t) invarg("table id value is invalid\n", v);
+        table = *t;
+      } else if (k == "from") {
+        from = need_prefix(r.value());
+      } else if (k == "to") {
+        to = need_prefix(r.value());
+      } else if (k == "iif" || k == "dev") {
+        iif = r.value();
+      } else if (k == "oif") {
+        oif = r.value();
+      } else if (k == "fwmark") {
+        fwmark = need_u32(r.value(), "fwmark");
+      } else if (k == "tos" || matches(k, "dsfield")) {
+        std::string v = r.value();
+        tos = dsfield_from_name(c.node, v);
+        if (!tos) invarg("TOS value is invalid\n", v);
+      } else if (k == "not") {
+        invert = true;
+      } else {
+        throw IpExit{fmt::format("Error: argument \"{}\" is wrong: Failed to parse rule type\n", k),
+                     255};
+      }
+    }
     Json arr = Json::array();
-    for (const fib::Rule& rule : c.node.fib().rules()) print_rule(c, rule, &arr);
+    for (const fib::Rule& rule : c.node.fib().rules()) {
+      if (pref && rule.priority != *pref) continue;
+      if (table && rule.table != *table) continue;
+      if (from && (rule.src.len() != from->len() || rule.src.addr() != from->addr())) continue;
+      if (to && (rule.dst.len() != to->len() || rule.dst.addr() != to->addr())) continue;
+      if (iif && rule.iifname != *iif) continue;
+      if (oif && rule.oifname != *oif) continue;
+      if (fwmark && rule.fwmark != *fwmark) continue;
+      if (tos && rule.tos != *tos) continue;
+      if (invert && !rule.invert) continue;
+      print_rule(c, rule, &arr);
+    }
     if (c.json) finish_json(c, arr);
     return 0;
   }
@@ -1244,6 +1316,9 @@ int do_rule(Ctx& c, const Args& a, size_t i) {
       return 0;
     }
     throw IpExit{fmt::format("Command \"{}\" is unknown, try \"ip rule help\".\n", sub), 255};
+  }
+  if (r.done()) {
+    throw IpExit{fmt::format("\"ip rule {}\" requires arguments.\n", sub), 1};
   }
   fib::Rule rule;
   rule.action = add ? fib::RuleAction::ToTable : fib::RuleAction::Unspec;
@@ -1510,6 +1585,13 @@ CmdOutput run_ip(stack::Node& node, const Args& argv) {
       throw IpExit{"Usage: ip [ OPTIONS ] OBJECT { COMMAND | help }\n", 255};
     }
     std::string obj = argv[i];
+    if (i + 1 < argv.size() && matches(argv[i + 1], "help")) {
+      for (const char* o : {"address", "route", "rule", "neigh", "link"}) {
+        if (matches(obj, o) || (std::string_view(o) == "neigh" && matches(obj, "neighbour"))) {
+          throw IpExit{std::string(ip_usage(o)), 255};
+        }
+      }
+    }
     int rc;
     if (matches(obj, "address"))
       rc = do_addr(c, argv, i + 1);

@@ -1,7 +1,5 @@
 #include "cmd/json_writer.h"
 
-#include <fmt/format.h>
-
 namespace vnet::cmd {
 
 namespace {
@@ -25,12 +23,15 @@ void escape(std::string& out, const std::string& s) {
       case '\r':
         out += "\\r";
         break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
-        } else {
-          out += c;
-        }
+        // jsonw_puts() copies other control characters as they are.
+        out += c;
     }
   }
   out += '"';

@@ -14,10 +14,7 @@ namespace {
 
 std::string route_flags(const fib::Route& r) {
   // /proc/net/route flags: U (up), G (gateway), H (host); reject routes show "!".
-  if (r.type == fib::RouteType::Unreachable || r.type == fib::RouteType::Blackhole ||
-      r.type == fib::RouteType::Prohibit) {
-    return "!";
-  }
+  if (r.type == fib::RouteType::Unreachable || r.type == fib::RouteType::Prohibit) return "!";
   bool gateway = !r.nexthops.empty() && !r.nexthops[0].gateway.is_unspecified();
   bool host = r.dst.len() == 32;
   return std::string("U") + (gateway ? "G" : "") + (host ? "H" : "");
@@ -34,7 +31,6 @@ CmdOutput run_route(stack::Node& node, const Args& argv) {
     if (argv[i].find('n') != std::string::npos) numeric = true;
     ++i;
   }
-  (void)numeric;
   if (i >= argv.size()) {
     o.out += "Kernel IP routing table\n";
     o.out += "Destination     Gateway         Genmask         Flags Metric Ref    Use Iface\n";
@@ -44,14 +40,18 @@ CmdOutput run_route(stack::Node& node, const Args& argv) {
     std::vector<const fib::Route*> routes;
     t->for_each([&](const fib::Route& r) { routes.push_back(&r); });
     for (const fib::Route* r : routes) {
-      if (r->type != fib::RouteType::Unicast) continue;
+      // /proc/net/route skips broadcast and multicast routes; reject routes print as "!" with
+      // "-" for gateway, refcount and device; a blackhole has no device ("*").
+      if (r->type == fib::RouteType::Broadcast || r->type == fib::RouteType::Multicast) continue;
+      bool reject = r->type == fib::RouteType::Unreachable || r->type == fib::RouteType::Prohibit;
       const fib::NextHop* nh = r->nexthops.empty() ? nullptr : &r->nexthops[0];
       const stack::Device* d = nh ? node.device(nh->ifindex) : nullptr;
-      o.out += fmt::format("{:<15} {:<15} {:<15} {:<5} {:<6} {:<6} {:>3} {}\n",
-                           r->dst.addr().to_string(),
-                           nh ? nh->gateway.to_string() : std::string("0.0.0.0"),
+      std::string dest = r->dst.addr().to_string();
+      if (!numeric && r->dst.len() == 0) dest = "default";
+      std::string gw = reject ? "-" : (nh ? nh->gateway.to_string() : std::string("0.0.0.0"));
+      o.out += fmt::format("{:<15} {:<15} {:<15} {:<5} {:<6} {:<6} {:>3} {}\n", dest, gw,
                            net::Ipv4Addr(r->dst.mask()).to_string(), route_flags(*r), r->priority,
-                           0, 0, d ? d->name : "*");
+                           reject ? "-" : "0", 0, reject ? "-" : (d ? d->name : "*"));
     }
     return o;
   }

@@ -111,29 +111,31 @@ bool tokenize(const std::string& line, std::vector<Token>* out, std::string* err
   return true;
 }
 
-CmdOutput Shell::write_file(const std::string& path, const std::string& data, bool append) {
-  CmdOutput o;
+std::string Shell::check_writable(const std::string& path) const {
   if (auto key = stack::Sysctls::key_from_proc_path(path)) {
     if (!node_.sysctls().get(*key)) {
-      o.err = fmt::format("sh: 1: cannot create {}: Directory nonexistent\n", path);
-      o.status = 2;
-      return o;
+      return fmt::format("sh: 1: cannot create {}: Directory nonexistent\n", path);
     }
-    int err = node_.sysctls().set(*key, data);
-    if (err != 0) {
-      o.err = "sh: 1: echo: echo: I/O error\n";
-      o.status = 1;
-    }
-    return o;
+    return {};
   }
-  if (path.rfind("/etc/", 0) == 0 || path.rfind("/tmp/", 0) == 0 || path.rfind("/var/", 0) == 0) {
-    auto& f = node_.files()[path];
-    f = append ? f + data : data;
+  if (path == "/dev/null" || path.rfind("/etc/", 0) == 0 || path.rfind("/tmp/", 0) == 0 ||
+      path.rfind("/var/", 0) == 0) {
+    return {};
+  }
+  return fmt::format("sh: 1: cannot create {}: Permission denied\n", path);
+}
+
+CmdOutput Shell::write_file(const std::string& path, const std::string& data, bool append) {
+  // A write into /proc/sys goes to the sysctl (an empty write changes nothing); other files
+  // are the node's own.
+  CmdOutput o;
+  if (auto key = stack::Sysctls::key_from_proc_path(path)) {
+    if (!data.empty() && node_.sysctls().set(*key, data) != 0) o.status = 1;
     return o;
   }
   if (path == "/dev/null") return o;
-  o.err = fmt::format("sh: 1: cannot create {}: Permission denied\n", path);
-  o.status = 2;
+  auto& f = node_.files()[path];
+  f = append ? f + data : data;
   return o;
 }
 
@@ -246,19 +248,101 @@ CmdOutput Shell::run_argv(const Args& argv, const std::string& input) {
   }
   if (cmd == "modprobe" || cmd == "lsmod" || cmd == "modinfo") return o;  // accepted, no effect
   if (cmd == "echo") {
+    // dash's echo: -n, and backslash escapes \a \b \c \f \n \r \t \v \\ \0nnn.
     size_t i = 1;
     bool newline = true;
     if (i < argv.size() && argv[i] == "-n") {
       newline = false;
       ++i;
     }
-    for (size_t k = i; k < argv.size(); ++k) o.out += (k > i ? " " : "") + argv[k];
+    for (size_t k = i; k < argv.size(); ++k) {
+      if (k > i) o.out += ' ';
+      const std::string& w = argv[k];
+      for (size_t j = 0; j < w.size(); ++j) {
+        if (w[j] != '\\' || j + 1 >= w.size()) {
+          o.out += w[j];
+          continue;
+        }
+        char e = w[++j];
+        switch (e) {
+          case 'a':
+            o.out += '\a';
+            break;
+          case 'b':
+            o.out += '\b';
+            break;
+          case 'c':
+            return o;  // stop output, no newline
+          case 'f':
+            o.out += '\f';
+            break;
+          case 'n':
+            o.out += '\n';
+            break;
+          case 'r':
+            o.out += '\r';
+            break;
+          case 't':
+            o.out += '\t';
+            break;
+          case 'v':
+            o.out += '\v';
+            break;
+          case '\\':
+            o.out += '\\';
+            break;
+          case '0': {
+            int v = 0;
+            for (int d = 0; d < 3 && j + 1 < w.size() && w[j + 1] >= '0' && w[j + 1] <= '7'; ++d) {
+              v = v * 8 + (w[++j] - '0');
+            }
+            o.out += static_cast<char>(v);
+            break;
+          }
+          default:
+            o.out += '\\';
+            o.out += e;
+        }
+      }
+    }
     if (newline) o.out += "\n";
     return o;
   }
   if (cmd == "grep") return builtin_grep(argv, input);
-  if (cmd == "head") return builtin_head_tail(argv, input, true);
-  if (cmd == "tail") return builtin_head_tail(argv, input, false);
+  if (cmd == "head" || cmd == "tail") {
+    // Operands: skip option words and the value of -n.
+    Args opts = {cmd};
+    Args files = {cmd};
+    for (size_t k = 1; k < argv.size(); ++k) {
+      if (argv[k] == "-n" && k + 1 < argv.size()) {
+        opts.push_back(argv[k]);
+        opts.push_back(argv[++k]);
+      } else if (argv[k].size() > 1 && argv[k][0] == '-') {
+        opts.push_back(argv[k]);
+      } else {
+        files.push_back(argv[k]);
+      }
+    }
+    const Args& only_files = files;
+    auto text = [&]() -> std::optional<std::string> {
+      std::string t;
+      bool any = false;
+      for (size_t k = 1; k < only_files.size(); ++k) {
+        any = true;
+        auto it = node_.files().find(only_files[k]);
+        if (it == node_.files().end()) {
+          o.err += fmt::format("{}: cannot open '{}' for reading: No such file or directory\n", cmd,
+                               only_files[k]);
+          o.status = 1;
+          return std::nullopt;
+        }
+        t += it->second;
+      }
+      return any ? t : input;
+    }();
+    if (!text) return o;
+    return builtin_head_tail(opts, *text, cmd == "head");
+  }
   if (cmd == "wc") {
     o.out = std::to_string(split_lines(input).size()) + "\n";
     return o;
@@ -311,9 +395,15 @@ CmdOutput Shell::run(const std::string& line) {
     bool first_stage = true;
     while (true) {
       Args argv;
-      std::string redirect_path, err_path;
-      bool redirect_append = false, redirect = false;
-      bool err_redirect = false, err_append = false, err_to_out = false;
+      // Redirections apply left to right to file descriptors 1 and 2 (POSIX 2.7).
+      struct Target {
+        enum class Kind { Out, Err, File } kind;
+        std::string path;
+        bool append = false;
+      };
+      Target fd1{Target::Kind::Out, {}, false}, fd2{Target::Kind::Err, {}, false};
+      bool redirected = false;
+      std::string open_error;
       auto is_part = [](Token::Kind k) {
         return k == Token::Kind::Word || k == Token::Kind::RedirectOut ||
                k == Token::Kind::RedirectAppend || k == Token::Kind::RedirectErr ||
@@ -327,56 +417,73 @@ CmdOutput Shell::run(const std::string& line) {
           continue;
         }
         ++i;
+        redirected = true;
         if (k == Token::Kind::ErrToOut) {
-          err_to_out = true;
+          fd2 = fd1;
           continue;
         }
         if (i >= tokens.size() || tokens[i].kind != Token::Kind::Word) {
-          total.err += "sh: 1: Syntax error: newline unexpected\n";
+          total.err += i >= tokens.size()
+                           ? "sh: 1: Syntax error: end of file unexpected\n"
+                           : "sh: 1: Syntax error: \"" + tokens[i].text + "\" unexpected\n";
           total.status = 2;
           return total;
         }
+        Target t{Target::Kind::File, tokens[i++].text,
+                 k == Token::Kind::RedirectAppend || k == Token::Kind::RedirectErrAppend};
+        if (open_error.empty()) open_error = check_writable(t.path);
+        // `>` truncates at open time, before the command runs.
+        if (open_error.empty() && !t.append) write_file(t.path, "", false);
         if (k == Token::Kind::RedirectErr || k == Token::Kind::RedirectErrAppend) {
-          err_redirect = true;
-          err_append = k == Token::Kind::RedirectErrAppend;
-          err_path = tokens[i++].text;
+          fd2 = t;
         } else {
-          redirect = true;
-          redirect_append = k == Token::Kind::RedirectAppend;
-          redirect_path = tokens[i++].text;
+          fd1 = t;
         }
       }
       bool piped = i < tokens.size() && tokens[i].kind == Token::Kind::Pipe;
-      if (argv.empty() && !redirect && (piped || !first_stage)) {
+      if (argv.empty() && !redirected && (piped || !first_stage)) {
         total.err += "sh: 1: Syntax error: \"|\" unexpected\n";
         total.status = 2;
         return total;
       }
-      if (run && (!argv.empty() || redirect)) {
+      if (run && !open_error.empty()) {
+        // dash does not run a command whose redirection cannot be opened.
+        total.err += open_error;
+        last_status = 2;
+      } else if (run && !argv.empty()) {
         CmdOutput o = run_argv(argv, stdin_data);
-        if (err_to_out) {
-          o.out += o.err;
-          o.err.clear();
-        }
-        if (err_redirect) {
-          CmdOutput w = write_file(err_path, o.err, err_append);
-          o.err = w.err;
-        }
-        if (redirect) {
-          CmdOutput w = write_file(redirect_path, o.out, redirect_append);
-          o.out.clear();
-          if (w.status != 0) {
-            o.err += w.err;
-            o.status = w.status;
+        std::string out_data, err_data;
+        auto deliver = [&](const Target& t, const std::string& data) {
+          switch (t.kind) {
+            case Target::Kind::Out:
+              out_data += data;
+              break;
+            case Target::Kind::Err:
+              err_data += data;
+              break;
+            case Target::Kind::File: {
+              if (data.empty()) break;
+              CmdOutput w = write_file(t.path, data, true);
+              if (w.status != 0) {
+                // The writing command reports it: dash's builtins as "sh: 1: echo: echo: …".
+                err_data += fmt::format("sh: 1: {0}: {0}: I/O error\n", argv[0]);
+                o.status = 1;
+              }
+              break;
+            }
           }
-        }
-        total.err += o.err;
+        };
+        deliver(fd1, o.out);
+        deliver(fd2, o.err);
+        total.err += err_data;
         if (piped) {
-          stdin_data = o.out;
+          stdin_data = out_data;
         } else {
-          total.out += o.out;
+          total.out += out_data;
         }
         last_status = o.status;
+      } else if (run) {
+        last_status = 0;
       }
       first_stage = false;
       if (!piped) break;

@@ -44,6 +44,8 @@ class Shell {
 
  private:
   CmdOutput write_file(const std::string& path, const std::string& data, bool append);
+  // dash's error for a redirection it cannot open, or empty.
+  std::string check_writable(const std::string& path) const;
   stack::Node& node_;
 };
 

@@ -13,13 +13,6 @@ namespace vnet::cmd {
 
 namespace {
 
-std::string normalize_key(std::string key) {
-  for (char& c : key) {
-    if (c == '/') c = '.';
-  }
-  return key;
-}
-
 std::string trim(const std::string& s) {
   size_t b = s.find_first_not_of(" \t\r\n");
   if (b == std::string::npos) return "";
@@ -33,36 +26,58 @@ struct Flags {
   bool ignore_unknown = false;
 };
 
-void write_one(stack::Node& node, const std::string& key, const std::string& value, const Flags& f,
-               CmdOutput& o) {
-  int err = node.sysctls().set(key, value);
+// procps: a key written with '/' separators has its '.' and '/' swapped, so components keep
+// their dots ("net.ipv4.conf/eth0.100/rp_filter" is interface "eth0.100").  vnet's dotted keys
+// cannot name a component with a dot in it, so such a key is not found, and the message shows
+// the path procps would have opened.
+struct Key {
+  std::string dotted;  // empty when vnet has no such key
+  std::string path;    // /proc/sys/...
+};
+
+Key normalize_key(const std::string& key) {
+  if (key.find('/') == std::string::npos) return {key, stack::Sysctls::proc_path_from_key(key)};
+  std::string swapped = key;
+  for (char& c : swapped) c = c == '/' ? '.' : (c == '.' ? '/' : c);
+  Key k{"", "/proc/sys/" + swapped};
+  if (swapped.find('.') == std::string::npos) {
+    k.dotted = swapped;
+    for (char& c : k.dotted) c = c == '/' ? '.' : c;
+  }
+  return k;
+}
+
+void write_one(stack::Node& node, const std::string& raw_key, const std::string& raw_value,
+               const Flags& f, CmdOutput& o) {
+  Key key = normalize_key(raw_key);
+  std::string value = trim(raw_value);
+  int err = key.dotted.empty() ? -ENOENT : node.sysctls().set(key.dotted, value);
   if (err == -ENOENT) {
     if (!f.ignore_unknown) {
-      o.err += fmt::format("sysctl: cannot stat {}: No such file or directory\n",
-                           stack::Sysctls::proc_path_from_key(key));
+      o.err += fmt::format("sysctl: cannot stat {}: No such file or directory\n", key.path);
       o.status = 1;
     }
     return;
   }
   if (err != 0) {
-    o.err += fmt::format("sysctl: setting key \"{}\": Invalid argument\n", key);
+    o.err += fmt::format("sysctl: setting key \"{}\": Invalid argument\n", raw_key);
     o.status = 1;
     return;
   }
-  if (!f.quiet) o.out += f.values_only ? value + "\n" : fmt::format("{} = {}\n", key, value);
+  if (!f.quiet) o.out += f.values_only ? value + "\n" : fmt::format("{} = {}\n", raw_key, value);
 }
 
-void read_one(stack::Node& node, const std::string& key, const Flags& f, CmdOutput& o) {
-  auto v = node.sysctls().get(key);
+void read_one(stack::Node& node, const std::string& raw_key, const Flags& f, CmdOutput& o) {
+  Key key = normalize_key(raw_key);
+  auto v = key.dotted.empty() ? std::nullopt : node.sysctls().get(key.dotted);
   if (!v) {
     if (!f.ignore_unknown) {
-      o.err += fmt::format("sysctl: cannot stat {}: No such file or directory\n",
-                           stack::Sysctls::proc_path_from_key(key));
-      o.status = 255;
+      o.err += fmt::format("sysctl: cannot stat {}: No such file or directory\n", key.path);
+      o.status = 1;
     }
     return;
   }
-  o.out += f.values_only ? *v + "\n" : fmt::format("{} = {}\n", key, *v);
+  o.out += f.values_only ? *v + "\n" : fmt::format("{} = {}\n", raw_key, *v);
 }
 
 }  // namespace
@@ -74,23 +89,41 @@ CmdOutput run_sysctl(stack::Node& node, const Args& argv) {
   std::vector<std::string> args;
   for (size_t i = 1; i < argv.size(); ++i) {
     const std::string& a = argv[i];
-    if (a == "-w" || a == "--write")
+    if (a == "--write") {
       write = true;
-    else if (a == "-q" || a == "--quiet")
+    } else if (a == "--quiet") {
       f.quiet = true;
-    else if (a == "-n" || a == "--values")
+    } else if (a == "--values") {
       f.values_only = true;
-    else if (a == "-e" || a == "--ignore")
+    } else if (a == "--ignore") {
       f.ignore_unknown = true;
-    else if (a == "-p" || a == "--load")
+    } else if (a == "--load" || a == "--system") {
       load = true;
-    else if (a == "-a" || a == "-A" || a == "-X" || a == "--all")
+    } else if (a == "--all") {
       all = true;
-    else if (a.rfind("-p", 0) == 0 && a.size() > 2) {
-      load = true;
-      args.push_back(a.substr(2));
-    } else
+    } else if (a.size() > 1 && a[0] == '-' && a[1] != '-') {
+      // Bundled short options (-qw); -p takes the rest of the word as its file.
+      for (size_t k = 1; k < a.size(); ++k) {
+        char c = a[k];
+        if (c == 'w') {
+          write = true;
+        } else if (c == 'q') {
+          f.quiet = true;
+        } else if (c == 'n') {
+          f.values_only = true;
+        } else if (c == 'e') {
+          f.ignore_unknown = true;
+        } else if (c == 'a' || c == 'A' || c == 'X') {
+          all = true;
+        } else if (c == 'p') {
+          load = true;
+          if (k + 1 < a.size()) args.push_back(a.substr(k + 1));
+          break;
+        }
+      }
+    } else {
       args.push_back(a);
+    }
   }
   if (all) {
     for (const auto& [k, v] : node.sysctls().all()) {
@@ -125,7 +158,7 @@ CmdOutput run_sysctl(stack::Node& node, const Args& argv) {
           o.err += fmt::format("sysctl: {}({}): invalid syntax, continuing...\n", path, lineno);
           continue;
         }
-        std::string key = normalize_key(trim(t.substr(0, eq)));
+        std::string key = trim(t.substr(0, eq));
         std::string value = trim(t.substr(eq + 1));
         Flags lf = f;
         lf.ignore_unknown = f.ignore_unknown || ignore;
@@ -142,7 +175,7 @@ CmdOutput run_sysctl(stack::Node& node, const Args& argv) {
   for (const std::string& a : args) {
     size_t eq = a.find('=');
     if (eq != std::string::npos) {
-      std::string key = normalize_key(a.substr(0, eq));
+      std::string key = a.substr(0, eq);
       if (key.empty()) {
         o.err += fmt::format("sysctl: malformed setting \"{}\"\n", a);
         o.status = 255;
@@ -150,10 +183,10 @@ CmdOutput run_sysctl(stack::Node& node, const Args& argv) {
       }
       write_one(node, key, a.substr(eq + 1), f, o);
     } else if (write) {
-      o.err += fmt::format("sysctl: \"{}\" must be of the form name=value\n", a);
-      o.status = 255;
+      o.err += "sysctl: command line(0): invalid syntax, continuing...\n";
+      o.status = 1;
     } else {
-      read_one(node, normalize_key(a), f, o);
+      read_one(node, a, f, o);
     }
   }
   return o;

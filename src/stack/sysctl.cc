@@ -1,6 +1,8 @@
 #include "stack/sysctl.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 
 namespace vnet::stack {
@@ -33,6 +35,8 @@ const std::map<std::string, int>& conf_defaults() {
       {"send_redirects", 1},
       {"shared_media", 1},
       {"src_valid_mark", 0},
+      {"igmpv2_unsolicited_report_interval", 10000},
+      {"igmpv3_unsolicited_report_interval", 1000},
       {"tag", 0},
       {"disable_policy", 0},
       {"disable_xfrm", 0},
@@ -46,12 +50,15 @@ const std::map<std::string, int>& conf_defaults() {
 }
 
 bool parse_int(const std::string& text, int* out) {
-  // proc_dointvec: optional leading whitespace and sign, decimal digits, optional trailing
-  // whitespace (echo's newline).
+  // __do_proc_dointvec(): leading whitespace, an optional '-' (no '+'), decimal digits, then
+  // whitespace; a single-value entry stops after the first value and ignores the rest.
   size_t i = 0;
-  while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) ++i;
+  while (i < text.size() && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n')) ++i;
   bool negative = false;
-  if (i < text.size() && (text[i] == '-' || text[i] == '+')) negative = text[i++] == '-';
+  if (i < text.size() && text[i] == '-') {
+    negative = true;
+    ++i;
+  }
   size_t start = i;
   long long v = 0;
   while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
@@ -60,8 +67,7 @@ bool parse_int(const std::string& text, int* out) {
     ++i;
   }
   if (i == start) return false;
-  while (i < text.size() && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n')) ++i;
-  if (i != text.size()) return false;
+  if (i < text.size() && text[i] != ' ' && text[i] != '\t' && text[i] != '\n') return false;
   v = negative ? -v : v;
   if (v > 0x7fffffffLL || v < -0x80000000LL) return false;
   *out = static_cast<int>(v);
@@ -78,10 +84,11 @@ Sysctls::Sysctls() {
              {"fib_multipath_use_neigh", 0},
              {"icmp_echo_ignore_all", 0},
              {"icmp_echo_ignore_broadcasts", 1},
-             {"ip_nonlocal_bind", 0},
-             {"ping_group_range", 1}};
+             {"ip_nonlocal_bind", 0}};
   conf_["all"] = conf_defaults();
   conf_["default"] = conf_defaults();
+  // ipv4_devconf_dflt (but not ipv4_devconf) enables accept_source_route.
+  conf_["default"]["accept_source_route"] = 1;
 }
 
 void Sysctls::add_device(const std::string& device) {
@@ -125,6 +132,13 @@ int Sysctls::global(const std::string& name) const {
 }
 
 int Sysctls::set(const std::string& key, const std::string& value) {
+  if (value.empty()) return get(key) ? 0 : -ENOENT;  // a zero-length write changes nothing
+  if (key == "net.ipv4.ping_group_range") {
+    int lo = 0, hi = 0;
+    if (std::sscanf(value.c_str(), "%d %d", &lo, &hi) != 2) return -EINVAL;
+    ping_group_range_ = std::to_string(lo) + "\t" + std::to_string(hi);
+    return 0;
+  }
   static const std::string kGlobal = "net.ipv4.";
   static const std::string kConf = "net.ipv4.conf.";
   int v = 0;
@@ -168,6 +182,7 @@ int Sysctls::set(const std::string& key, const std::string& value) {
 }
 
 std::optional<std::string> Sysctls::get(const std::string& key) const {
+  if (key == "net.ipv4.ping_group_range") return ping_group_range_;
   static const std::string kGlobal = "net.ipv4.";
   static const std::string kConf = "net.ipv4.conf.";
   if (key.rfind(kConf, 0) == 0) {
@@ -196,6 +211,8 @@ std::vector<std::pair<std::string, std::string>> Sysctls::all() const {
     }
   }
   for (const auto& [name, v] : global_) out.emplace_back("net.ipv4." + name, std::to_string(v));
+  out.emplace_back("net.ipv4.ping_group_range", ping_group_range_);
+  std::sort(out.begin(), out.end());
   return out;
 }
 

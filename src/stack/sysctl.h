@@ -49,6 +49,7 @@ class Sysctls {
   // device ("all", "default", names) -> name -> value
   std::map<std::string, std::map<std::string, int>> conf_;
   std::map<std::string, std::set<std::string>> explicitly_set_;
+  std::string ping_group_range_ = "1\t0";
 };
 
 }  // namespace vnet::stack

@@ -503,7 +503,7 @@ TEST(RouteGoldenTest, NumericTable) {
 // ---- differences from the real tools (disabled; see each comment for vnet's output) ----
 
 // iproute2 6.1 filters `ip rule show` by selector (vnet prints every rule).
-TEST(IpGoldenTest, DISABLED_RuleShowFilters) {
+TEST(IpGoldenTest, RuleShowFilters) {
   ExpectSession({
       Ok("ip rule add pref 400 goto 500"),
       Ok("ip rule add pref 500 lookup 100"),
@@ -514,7 +514,7 @@ TEST(IpGoldenTest, DISABLED_RuleShowFilters) {
 
 // `ip route add` with no arguments prints the `ip route` usage text to stderr and exits 255
 // (vnet: "need at least a destination address").  Only the first usage line is checked.
-TEST(IpGoldenTest, DISABLED_RouteAddWithoutArgumentsPrintsUsage) {
+TEST(IpGoldenTest, RouteAddWithoutArgumentsPrintsUsage) {
   stack::Node node;
   Shell shell(node);
   CmdOutput o = shell.run("ip route add");
@@ -525,7 +525,7 @@ TEST(IpGoldenTest, DISABLED_RouteAddWithoutArgumentsPrintsUsage) {
 // Once the destination has set the family, get_prefix() names it "inet" (vnet: "any valid");
 // get_unsigned() failure for mark has its own text and a single newline (vnet:
 // "Error: argument \"xyz\" is wrong: \"mark\" value is invalid\n\n").
-TEST(IpGoldenTest, DISABLED_RouteGetArgumentErrors) {
+TEST(IpGoldenTest, RouteGetArgumentErrors) {
   ExpectSession({
       Err("ip route get 10.0.0.1 from 1.2.3.4.5",
           "Error: inet prefix is expected rather than \"1.2.3.4.5\".\n", 1),
@@ -536,7 +536,7 @@ TEST(IpGoldenTest, DISABLED_RouteGetArgumentErrors) {
 
 // iproute2 omits what the filter fixed: `dev` with `dev X`, `via` with `via GW` (vnet prints
 // "dev v0" and "via 192.0.2.9" anyway).
-TEST(IpGoldenTest, DISABLED_RouteShowOmitsFilteredFields) {
+TEST(IpGoldenTest, RouteShowOmitsFilteredFields) {
   ExpectSession(kTwoVeths + Steps{
                                 Ok("ip addr add 192.0.2.1/24 dev v0"),
                                 Ok("ip route add 10.0.0.0/8 via 192.0.2.9"),
@@ -554,7 +554,7 @@ TEST(IpGoldenTest, DISABLED_RouteShowOmitsFilteredFields) {
 
 // procps takes bundled short options (vnet: "sysctl: cannot stat /proc/sys/-qw: ...", exit 255,
 // and the setting is printed).
-TEST(SysctlGoldenTest, DISABLED_BundledShortOptions) {
+TEST(SysctlGoldenTest, BundledShortOptions) {
   ExpectSession({
       Ok("sysctl -qw net.ipv4.ip_forward=1"),
       Out("sysctl net.ipv4.ip_forward", "net.ipv4.ip_forward = 1\n"),
@@ -562,7 +562,7 @@ TEST(SysctlGoldenTest, DISABLED_BundledShortOptions) {
 }
 
 // Reading a missing key exits 1 (vnet: 255).
-TEST(SysctlGoldenTest, DISABLED_ReadingAMissingKeyExits1) {
+TEST(SysctlGoldenTest, ReadingAMissingKeyExits1) {
   ExpectSession({
       Err("sysctl net.ipv4.conf.nope.rp_filter",
           "sysctl: cannot stat /proc/sys/net/ipv4/conf/nope/rp_filter: No such file or "
@@ -573,7 +573,7 @@ TEST(SysctlGoldenTest, DISABLED_ReadingAMissingKeyExits1) {
 
 // -w without '=' (vnet: "sysctl: \"KEY\" must be of the form name=value", exit 255); the
 // value's leading blanks are not echoed (vnet prints "=  2").
-TEST(SysctlGoldenTest, DISABLED_MalformedSettings) {
+TEST(SysctlGoldenTest, MalformedSettings) {
   ExpectSession({
       Err("sysctl -w net.ipv4.conf.all.rp_filter",
           "sysctl: command line(0): invalid syntax, continuing...\n", 1),
@@ -583,7 +583,7 @@ TEST(SysctlGoldenTest, DISABLED_MalformedSettings) {
 
 // A key containing '/' has its '.' and '/' swapped before the path is built (vnet reads
 // net.ipv4.conf.all.rp_filter).
-TEST(SysctlGoldenTest, DISABLED_SlashSeparatedKey) {
+TEST(SysctlGoldenTest, SlashSeparatedKey) {
   ExpectSession({
       Err("sysctl net.ipv4.conf/all/rp_filter",
           "sysctl: cannot stat /proc/sys/net/ipv4/conf.all.rp_filter: No such file or "
@@ -594,7 +594,7 @@ TEST(SysctlGoldenTest, DISABLED_SlashSeparatedKey) {
 
 // /proc/net/route lists unreachable/prohibit ("!", "-") and blackhole ("*") routes; vnet
 // leaves them out.
-TEST(RouteGoldenTest, DISABLED_RejectRoutes) {
+TEST(RouteGoldenTest, RejectRoutes) {
   ExpectSession(kTwoVeths +
                 Steps{
                     Ok("ip addr add 192.0.2.1/24 dev v0"),
@@ -620,7 +620,7 @@ TEST(RouteGoldenTest, DISABLED_RejectRoutes) {
 }
 
 // Without -n, route names the default destination "default" (vnet prints 0.0.0.0).
-TEST(RouteGoldenTest, DISABLED_SymbolicDefault) {
+TEST(RouteGoldenTest, SymbolicDefault) {
   ExpectSession(kTwoVeths + kRouteTable +
                 Steps{
                     Out("route",

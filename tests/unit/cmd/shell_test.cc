@@ -175,7 +175,7 @@ TEST(ShellTest, Errors) {
 // dash's echo interprets backslash escapes (sh -c "echo 'a\tb'" prints a TAB):
 //   echo "a\\b" 'x\y' c\\d   -> "a\bx x\y c\d" with \b a backspace.
 // vnet's echo prints the backslashes as they are.
-TEST(ShellTest, DISABLED_EchoInterpretsBackslashEscapes) {
+TEST(ShellTest, EchoInterpretsBackslashEscapes) {
   RunLines({
       {"echo 'a\\tb'", "a\tb\n", "", 0},
       {"echo \"a\\\\b\" 'x\\y' c\\\\d", "a\b x\\y c\\d\n", "", 0},
@@ -185,7 +185,7 @@ TEST(ShellTest, DISABLED_EchoInterpretsBackslashEscapes) {
 // Redirections apply left to right: `2>&1 > /dev/null` sends stderr to the old stdout.
 //   ip route get 1.2.3.4 2>&1 > /dev/null  -> stdout "RTNETLINK answers: Network is unreachable"
 // vnet merges stderr into the redirected stdout and prints nothing.
-TEST(ShellTest, DISABLED_RedirectionsApplyLeftToRight) {
+TEST(ShellTest, RedirectionsApplyLeftToRight) {
   RunLines({
       {"ip route get 1.2.3.4 2>&1 > /dev/null", "RTNETLINK answers: Network is unreachable\n", "",
        2},
@@ -195,7 +195,7 @@ TEST(ShellTest, DISABLED_RedirectionsApplyLeftToRight) {
 // A command that writes nothing leaves a /proc/sys file unchanged (the truncating open writes
 // no bytes):   true > /proc/sys/net/ipv4/conf/all/rp_filter   -> no output, status 0.
 // vnet writes "" into the sysctl and reports "sh: 1: echo: echo: I/O error".
-TEST(ShellTest, DISABLED_EmptyWriteToProcSysIsANoOp) {
+TEST(ShellTest, EmptyWriteToProcSysIsANoOp) {
   RunLines({
       {"echo 2 > /proc/sys/net/ipv4/conf/all/rp_filter", "", "", 0},
       {"true > /proc/sys/net/ipv4/conf/all/rp_filter", "", "", 0},
@@ -208,7 +208,7 @@ TEST(ShellTest, DISABLED_EmptyWriteToProcSysIsANoOp) {
 // tail reads its file operands:
 //   tail -1 /etc/iproute2/rt_tables (after echo "200 blue" >> ...) -> "200 blue"
 //   (vnet's tail reads only standard input and prints nothing).
-TEST(ShellTest, DISABLED_DashEndOfFileAndTailFileOperand) {
+TEST(ShellTest, DashEndOfFileAndTailFileOperand) {
   RunLines({
       {"echo done >", "", "sh: 1: Syntax error: end of file unexpected\n", 2},
       {"echo \"200 blue\" >> /etc/iproute2/rt_tables", "", "", 0},

@@ -134,7 +134,7 @@ TEST(SysctlsTest, FreshNamespaceDefaultsMatchKernel) {
 // prints 1 for both (ipv4_devconf_dflt sets IPV4_DEVCONF_ACCEPT_SOURCE_ROUTE; `all` has 0), and
 // a new veth copies 1.  The igmpv{2,3}_unsolicited_report_interval keys exist (10000 and 1000)
 // and ping_group_range reads "1\t0".  vnet: 0, no such keys, and "1".
-TEST(SysctlsTest, DISABLED_KernelDefaultsNotYetModelled) {
+TEST(SysctlsTest, KernelDefaultsNotYetModelled) {
   Sysctls s;
   for (const auto& [key, value] : KernelDefaults()) {
     if (kNotYetModelled.contains(key)) {
@@ -191,7 +191,7 @@ TEST(SysctlsTest, UnknownKeysAndBadValues) {
 //   echo "1 2" > /proc/sys/net/ipv4/conf/all/rp_filter    -> success, reads back 1
 //   true > /proc/sys/net/ipv4/conf/all/rp_filter          -> success, value unchanged
 // vnet accepts "+3" (reads 3) and refuses "1 2\n" and "" with -EINVAL.
-TEST(SysctlsTest, DISABLED_ProcDointvecEdgeCases) {
+TEST(SysctlsTest, ProcDointvecEdgeCases) {
   Sysctls s;
   ASSERT_EQ(s.set("net.ipv4.conf.all.rp_filter", "2"), 0);
   EXPECT_EQ(s.set("net.ipv4.conf.all.rp_filter", "+3"), -EINVAL);
