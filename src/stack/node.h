@@ -12,14 +12,20 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "fib/fib.h"
 #include "net/ipv4_addr.h"
+#include "stack/drop_reason.h"
+#include "stack/node_io.h"
 #include "stack/sysctl.h"
+#include "stack/trace.h"
 
 namespace vnet::stack {
 
@@ -36,7 +42,9 @@ struct Status {
   static Status error(int e, std::string msg = {}) { return Status{e, std::move(msg)}; }
 };
 
-enum class LinkKind { Loopback, Veth, Dummy, Bridge, Ipip, Gre, Vxlan, Other };
+// Ether: an Ethernet port whose far end is outside the node (a lab link, a real interface);
+// its carrier is set by the driver.
+enum class LinkKind { Loopback, Veth, Dummy, Ether, Bridge, Ipip, Gre, Vxlan, Other };
 
 // IFA_F_* flags.
 namespace ifa_flags {
@@ -82,8 +90,11 @@ struct Device {
   int txqlen = 1000;
   MacAddr mac;
   MacAddr broadcast_mac = MacAddr::broadcast();
-  int peer_ifindex = 0;       // veth peer
-  bool ever_up = false;       // a qdisc is attached at the first up and stays
+  int peer_ifindex = 0;  // veth peer
+  bool ever_up = false;  // a qdisc is attached at the first up and stays
+  // Interface statistics (`ip -s link`).
+  uint64_t rx_packets = 0, rx_bytes = 0, rx_dropped = 0, rx_multicast = 0;
+  uint64_t tx_packets = 0, tx_bytes = 0, tx_dropped = 0;
   std::vector<IfAddr> addrs;  // kernel order: primaries by scope, then secondaries
 
   bool up() const { return (flags & iff::kUp) != 0; }
@@ -110,6 +121,14 @@ struct Neighbour {
   NeighState state = NeighState::Permanent;
   bool router = false;
   bool proxy = false;
+  // Dynamic state (net/core/neighbour.c): when it was last updated/confirmed, the next timer,
+  // probes sent, and IP packets waiting for resolution.
+  uint64_t updated_ns = 0;
+  uint64_t confirmed_ns = 0;
+  uint64_t timer_ns = 0;  // 0: no timer
+  int probes = 0;
+  uint64_t reachable_ns = 0;  // this entry's randomised reachable time
+  std::deque<std::vector<std::byte>> queue;
 };
 
 // What `ip route get` resolves to (an rtable plus the flow it was resolved for).
@@ -130,6 +149,8 @@ struct RouteAnswer {
   bool multicast = false;  // RTCF_MULTICAST
   bool redirect = false;   // RTCF_DOREDIRECT
   int error = 0;           // dst.error for unreachable input routes
+  bool no_route = false;   // input: the kernel built an unreachable route (ip_error() applies)
+  std::optional<DropReason> drop;  // why a failed resolution drops the packet
   uint32_t mtu = 0;
   // fibmatch: the FIB entry itself.
   const fib::Route* fib_route = nullptr;
@@ -223,6 +244,63 @@ class Node {
   // `ip route get`: returns 0 and fills *answer, or a negative errno.
   int route_get(const RouteQuery& query, RouteAnswer* answer) const;
 
+  // ---- packet I/O (driven by the simulator or vnetd; see node_io.h) ----
+  void set_io(NodeIo* io) { io_ = io; }
+  // A frame arrived on ifindex at now_ns.
+  void receive(int ifindex, std::span<const std::byte> frame, uint64_t now_ns);
+  // The earliest time run_timers() must be called, or kNoDeadline.
+  uint64_t next_deadline_ns() const;
+  void run_timers(uint64_t now_ns);
+  // An Ether device whose far end lives elsewhere (created up=false, no addresses).
+  Status link_add_external(const std::string& name, std::optional<MacAddr> mac = std::nullopt);
+  // The far end of an Ether device came up or went down.
+  void set_carrier(int ifindex, bool carrier);
+
+  // ---- applications (probes) on the node ----
+  // A locally delivered ICMP or UDP packet, as a listener sees it.
+  struct Delivered {
+    uint64_t time_ns = 0;
+    int ifindex = 0;
+    Ipv4Addr src, dst;
+    uint8_t ttl = 0, tos = 0;
+    uint8_t protocol = 0;
+    std::span<const std::byte> l4;  // the transport header and payload
+  };
+  // Returns true when it consumed the packet (a UDP socket that exists); ICMP echo requests are
+  // answered by the node whatever listeners return.
+  using Listener = std::function<bool(const Delivered&)>;
+  int add_listener(Listener listener);
+  void remove_listener(int id);
+  // A callback at virtual time at_ns (ordered by time, then by id).
+  int add_timer(uint64_t at_ns, std::function<void(uint64_t)> fn);
+  void cancel_timer(int id);
+  // An ARP packet seen on an interface, for arping.
+  using ArpListener = std::function<void(int ifindex, const std::vector<std::byte>& arp, uint64_t)>;
+  int add_arp_listener(ArpListener listener);
+  void remove_arp_listener(int id);
+
+  // Locally generated packets (ip_local_out).  Returns 0 or a negative errno from routing.
+  struct OutPacket {
+    Ipv4Addr dst;
+    Ipv4Addr src;  // 0: chosen by routing
+    int oif = 0;   // bind to device (-I)
+    uint8_t ttl = 64;
+    uint8_t tos = 0;
+    bool dont_fragment = true;
+    uint8_t protocol = 1;
+    std::vector<std::byte> l4;  // ICMP: complete with checksum; UDP: checksum filled by the node
+    uint16_t udp_sport = 0, udp_dport = 0;  // UDP: l4 holds the payload only
+  };
+  int send(const OutPacket& packet, Ipv4Addr* chosen_src = nullptr);
+  // Sends an ARP request (arping): from src to target on ifindex; broadcast unless unicast_to.
+  int send_arp(int ifindex, Ipv4Addr src, Ipv4Addr target, std::optional<MacAddr> unicast_to,
+               bool reply = false);
+  uint64_t now_ns() const { return now_ns_; }
+
+  // ---- tracing and drop statistics ----
+  void set_trace(TraceSink* sink) { trace_ = sink; }
+  const DropCounters& drops() const { return drops_; }
+
   // ---- files (/etc/iproute2/rt_tables and anything a command writes) ----
   std::map<std::string, std::string>& files() { return files_; }
   const std::map<std::string, std::string>& files() const { return files_; }
@@ -234,6 +312,7 @@ class Node {
                       bool* on_link) const;
   Ipv4Addr result_prefsrc(const fib::LookupResult& res) const;
   int select_multipath(const fib::Route& route, Ipv4Addr src, Ipv4Addr dst) const;
+  std::string describe_lookup(const fib::LookupResult& res, int err) const;
 
   // Kernel events: routes follow addresses and link state.
   void fib_add_ifaddr(const Device& dev, const IfAddr& ifa);
@@ -263,6 +342,65 @@ class Node {
   Sysctls sysctls_;
   std::map<std::string, std::string> files_;
   bool custom_local_routes_ = false;  // fib_has_custom_local_routes
+  NodeIo* io_ = nullptr;
+
+  // ---- packet path (node_packet.cc, node_arp.cc) ----
+  enum class PktType { Host, Broadcast, Multicast, OtherHost, Loopback };
+  void process_pending();
+  void netif_receive(int ifindex, std::vector<std::byte> frame);
+  void arp_rcv(Device& dev, std::span<const std::byte> arp, PktType type);
+  void ip_rcv(Device& dev, std::span<const std::byte> packet, PktType type);
+  void ip_forward(Device& in, std::vector<std::byte> packet, const RouteAnswer& route);
+  void ip_local_deliver(Device& in, std::vector<std::byte> packet);
+  void icmp_rcv(Device& in, std::span<const std::byte> packet, const Delivered& d);
+  void icmp_send(std::span<const std::byte> offending, uint8_t type, uint8_t code, uint32_t info,
+                 int in_ifindex, bool to_local_dst);
+  bool icmp_rate_allow(Ipv4Addr dst);
+  // Output: route resolved; fragments if needed, resolves the neighbour, transmits.
+  void ip_output(std::vector<std::byte> packet, const RouteAnswer& route);
+  void ip_finish_output(std::vector<std::byte> packet, int ifindex, Ipv4Addr nexthop,
+                        bool broadcast, bool multicast);
+  void neigh_output(Device& dev, Ipv4Addr nexthop, std::vector<std::byte> packet);
+  Neighbour* neigh_lookup(int ifindex, Ipv4Addr dst);
+  Neighbour& neigh_create(int ifindex, Ipv4Addr dst);
+  void neigh_update(Neighbour& n, std::optional<MacAddr> lladdr, NeighState state, bool override);
+  void neigh_timer(Neighbour& n);
+  void neigh_flush_queue(Neighbour& n);
+  void arp_solicit(Neighbour& n, bool unicast);
+  bool arp_ignore(const Device& dev, Ipv4Addr sip, Ipv4Addr tip) const;
+  void transmit_frame(int ifindex, MacAddr dst, uint16_t ethertype,
+                      std::span<const std::byte> payload);
+  void tx(Device& dev, std::vector<std::byte> frame);
+  void drop(DropReason reason, const std::string& why, Device* dev = nullptr);
+  void trace(TraceStage stage, std::string text);
+  uint64_t random_u64();
+
+  uint64_t now_ns_ = 0;
+  uint64_t rng_state_ = 0x9e3779b97f4a7c15ull;
+  std::deque<std::pair<int, std::vector<std::byte>>> pending_rx_;
+  bool processing_ = false;
+  uint16_t ip_ident_ = 1;
+  DropCounters drops_;
+  TraceSink* trace_ = nullptr;
+  std::map<int, Listener> listeners_;
+  std::map<int, ArpListener> arp_listeners_;
+  struct Timer {
+    uint64_t at_ns;
+    std::function<void(uint64_t)> fn;
+  };
+  std::map<int, Timer> timers_;
+  int next_handle_ = 1;
+  // Reassembly (ip_defrag): key (src, dst, id, protocol).
+  struct Reassembly {
+    std::map<uint16_t, std::vector<std::byte>> fragments;  // offset -> payload
+    std::vector<std::byte> first_header;
+    uint32_t total_len = 0;  // known once the last fragment arrived
+    uint64_t expires_ns = 0;
+    int ifindex = 0;
+  };
+  std::map<std::tuple<uint32_t, uint32_t, uint16_t, uint8_t>, Reassembly> reassembly_;
+  // ICMP rate limit (inet_peer_xrlim_allow): per destination tokens in ns and last refill.
+  std::map<uint32_t, std::pair<uint64_t, uint64_t>> icmp_tokens_;
 };
 
 // strerror() texts as iproute2 prints them after "RTNETLINK answers: ".

@@ -24,6 +24,29 @@ int32_t l3_hash(Ipv4Addr src, Ipv4Addr dst) {
   return static_cast<int32_t>(h >> 1);
 }
 
+const char* route_type_word(RouteType t) {
+  switch (t) {
+    case RouteType::Local:
+      return "local";
+    case RouteType::Broadcast:
+      return "broadcast";
+    case RouteType::Anycast:
+      return "anycast";
+    case RouteType::Multicast:
+      return "multicast";
+    case RouteType::Blackhole:
+      return "blackhole";
+    case RouteType::Unreachable:
+      return "unreachable";
+    case RouteType::Prohibit:
+      return "prohibit";
+    case RouteType::Throw:
+      return "throw";
+    default:
+      return "unicast";
+  }
+}
+
 constexpr Ipv4Addr kAllHostsGroup = Ipv4Addr::from_octets(224, 0, 0, 1);
 
 bool is_local_multicast(Ipv4Addr a) {
@@ -31,6 +54,31 @@ bool is_local_multicast(Ipv4Addr a) {
 }
 
 }  // namespace
+
+// One line for `vnet trace`: the rule that decided, the table and the route found.
+std::string Node::describe_lookup(const fib::LookupResult& res, int err) const {
+  std::string s;
+  if (res.rule) {
+    s += "rule " + std::to_string(res.rule->priority) + ": ";
+  } else if (!fib_.has_custom_rules()) {
+    s += "no rules (main+local, then default): ";
+  }
+  if (err != 0 && res.route == nullptr) return s + "no route (" + errno_text(err) + ")";
+  if (res.route == nullptr) return s + errno_text(err);
+  s += "table " + std::to_string(res.table) + " ";
+  const fib::Route& r = *res.route;
+  if (r.type != RouteType::Unicast) s += std::string(route_type_word(r.type)) + " ";
+  s += r.dst.to_string();
+  if (const fib::NextHop* nh = res.nexthop()) {
+    if (!nh->gateway.is_unspecified()) s += " via " + nh->gateway.to_string();
+    if (const Device* d = device(nh->ifindex)) s += " dev " + d->name;
+    if (r.multipath())
+      s += " (nexthop " + std::to_string(res.nh_index + 1) + " of " +
+           std::to_string(r.nexthops.size()) + ")";
+  }
+  if (err != 0) s += std::string(": ") + errno_text(err);
+  return s;
+}
 
 int Node::select_multipath(const fib::Route& route, Ipv4Addr src, Ipv4Addr dst) const {
   int32_t hash = l3_hash(src, dst);
@@ -289,15 +337,27 @@ int Node::route_input(const RouteQuery& q, RouteAnswer* a) const {
   auto no_route = [&](int e) {
     // The kernel builds an unreachable route whose dst.error the query reports.
     a->trace.push_back(std::string("no route: ") + errno_text(e));
+    a->no_route = true;
+    a->error = e;
+    a->drop = !forwarding(q.iif)
+                  ? (e == -ENETUNREACH ? DropReason::IpInnoroutes : DropReason::IpInaddrErrors)
+              : e == -EINVAL ? DropReason::Blackhole
+                             : DropReason::Unreachable;
     return e;
+  };
+  auto fail = [&](DropReason reason, const char* why) {
+    a->trace.emplace_back(why);
+    a->drop = reason;
+    return -EINVAL;
+  };
+  auto source_failed = [&](int v) {
+    return v == -EXDEV ? fail(DropReason::IpRpfilter, "rp_filter: reverse path check failed")
+                       : fail(DropReason::IpInvalidSource, "martian source");
   };
   auto brd_input = [&]() {
     if (!saddr.is_zeronet()) {
       int v = validate_source(saddr, Ipv4Addr(), q.tos, 0, q.iif, q.mark, &on_link);
-      if (v < 0) {
-        a->trace.emplace_back("martian source (rp_filter)");
-        return -EINVAL;
-      }
+      if (v < 0) return source_failed(v);
     }
     a->broadcast = true;
     return local_input(RouteType::Broadcast);
@@ -306,13 +366,16 @@ int Node::route_input(const RouteQuery& q, RouteAnswer* a) const {
   if (daddr.is_multicast()) {
     // ip_route_input_rcu(): only groups we joined are received; every up interface is in
     // 224.0.0.1 (all hosts).  We forward no multicast.
-    if (daddr != kAllHostsGroup || !dev->up()) return -EINVAL;
-    if (saddr.is_multicast() || saddr.is_limited_broadcast()) return -EINVAL;
-    if (saddr.is_loopback() && !route_localnet(q.iif)) return -EINVAL;
+    if (daddr != kAllHostsGroup || !dev->up()) {
+      return fail(DropReason::IpInvalidDest, "multicast group not joined");
+    }
+    if (saddr.is_multicast() || saddr.is_limited_broadcast() ||
+        (saddr.is_loopback() && !route_localnet(q.iif))) {
+      return fail(DropReason::IpInvalidSource, "martian source");
+    }
     if (!saddr.is_zeronet()) {
-      if (validate_source(saddr, Ipv4Addr(), q.tos, 0, q.iif, q.mark, &on_link) < 0) {
-        return -EINVAL;
-      }
+      int v = validate_source(saddr, Ipv4Addr(), q.tos, 0, q.iif, q.mark, &on_link);
+      if (v < 0) return source_failed(v);
     }
     a->type = RouteType::Multicast;
     a->multicast = true;
@@ -320,16 +383,19 @@ int Node::route_input(const RouteQuery& q, RouteAnswer* a) const {
     a->oif = kLoopbackIfindex;
     return 0;
   }
-  if (saddr.is_multicast() || saddr.is_limited_broadcast()) return -EINVAL;
+  if (saddr.is_multicast() || saddr.is_limited_broadcast()) {
+    return fail(DropReason::IpInvalidSource, "martian source");
+  }
   if (daddr.is_limited_broadcast() || (saddr.is_unspecified() && daddr.is_unspecified())) {
     return brd_input();
   }
-  if (saddr.is_zeronet()) return -EINVAL;
-  if (daddr.is_zeronet()) return -EINVAL;
-  if (daddr.is_loopback()) {
-    if (!route_localnet(q.iif)) return -EINVAL;
-  } else if (saddr.is_loopback()) {
-    if (!route_localnet(q.iif)) return -EINVAL;
+  if (saddr.is_zeronet()) return fail(DropReason::IpInvalidSource, "martian source 0.0.0.0");
+  if (daddr.is_zeronet()) return fail(DropReason::IpInvalidDest, "martian destination");
+  if (daddr.is_loopback() && !route_localnet(q.iif)) {
+    return fail(DropReason::IpInvalidDest, "martian destination (loopback)");
+  }
+  if (saddr.is_loopback() && !route_localnet(q.iif)) {
+    return fail(DropReason::IpInvalidSource, "martian source (loopback)");
   }
 
   {
@@ -341,6 +407,7 @@ int Node::route_input(const RouteQuery& q, RouteAnswer* a) const {
     fl.tos = q.tos;
     err = fib_.lookup(fl, &res);
   }
+  a->trace.push_back(describe_lookup(res, err));
   if (err != 0) {
     if (!forwarding(q.iif)) err = -EHOSTUNREACH;
     return no_route(err);
@@ -353,15 +420,15 @@ int Node::route_input(const RouteQuery& q, RouteAnswer* a) const {
   }
   if (res.type == RouteType::Local) {
     int v = validate_source(saddr, daddr, q.tos, 0, q.iif, q.mark, &on_link);
-    if (v < 0) {
-      a->trace.emplace_back(v == -EXDEV ? "rp_filter: reverse path check failed"
-                                        : "martian source");
-      return -EINVAL;
-    }
+    if (v < 0) return source_failed(v);
+    a->trace.push_back("rp_filter " + std::to_string(rp_filter(q.iif)) + ": source accepted");
     return local_input(RouteType::Local);
   }
-  if (!forwarding(q.iif)) return no_route(-EHOSTUNREACH);
-  if (res.type != RouteType::Unicast) return -EINVAL;
+  if (!forwarding(q.iif)) {
+    a->trace.push_back("ip_forward is off on " + dev->name);
+    return no_route(-EHOSTUNREACH);
+  }
+  if (res.type != RouteType::Unicast) return fail(DropReason::IpInvalidDest, "not unicast");
 
   // ip_mkroute_input() / __mkroute_input()
   if (res.route->multipath()) res.nh_index = select_multipath(*res.route, saddr, daddr);
@@ -369,10 +436,8 @@ int Node::route_input(const RouteQuery& q, RouteAnswer* a) const {
   const Device* out_dev = nh ? device(nh->ifindex) : nullptr;
   if (out_dev == nullptr) return -EINVAL;
   int v = validate_source(saddr, daddr, q.tos, out_dev->ifindex, q.iif, q.mark, &on_link);
-  if (v < 0) {
-    a->trace.emplace_back(v == -EXDEV ? "rp_filter: reverse path check failed" : "martian source");
-    return -EINVAL;
-  }
+  if (v < 0) return source_failed(v);
+  a->trace.push_back("rp_filter " + std::to_string(rp_filter(q.iif)) + ": source accepted");
   if (out_dev->ifindex == q.iif && v > 0 && send_redirects(out_dev->ifindex)) {
     bool onlink_src = false;
     for (const IfAddr& ifa : out_dev->addrs) {

@@ -1,0 +1,101 @@
+#include "stack/drop_reason.h"
+
+#include "stack/trace.h"
+
+namespace vnet::stack {
+
+const char* drop_reason_name(DropReason reason) {
+  switch (reason) {
+    case DropReason::DevReady:
+      return "DEV_READY";
+    case DropReason::OtherHost:
+      return "OTHERHOST";
+    case DropReason::PktTooSmall:
+      return "PKT_TOO_SMALL";
+    case DropReason::UnhandledProto:
+      return "UNHANDLED_PROTO";
+    case DropReason::ArpInvalid:
+      return "ARP_INVALID";
+    case DropReason::IpInhdr:
+      return "IP_INHDR";
+    case DropReason::IpCsum:
+      return "IP_CSUM";
+    case DropReason::IpInvalidSource:
+      return "IP_INVALID_SOURCE";
+    case DropReason::IpInvalidDest:
+      return "IP_INVALID_DEST";
+    case DropReason::IpRpfilter:
+      return "IP_RPFILTER";
+    case DropReason::IpInaddrErrors:
+      return "IP_INADDRERRORS";
+    case DropReason::IpInnoroutes:
+      return "IP_INNOROUTES";
+    case DropReason::IpOutnoroutes:
+      return "IP_OUTNOROUTES";
+    case DropReason::Blackhole:
+      return "BLACKHOLE";
+    case DropReason::Unreachable:
+      return "UNREACHABLE";
+    case DropReason::TtlExpired:
+      return "TTL_EXPIRED";
+    case DropReason::PktTooBig:
+      return "PKT_TOO_BIG";
+    case DropReason::FragFailed:
+      return "FRAG_FAILED";
+    case DropReason::FragReasmTimeout:
+      return "FRAG_REASM_TIMEOUT";
+    case DropReason::NeighFailed:
+      return "NEIGH_FAILED";
+    case DropReason::NeighQueueFull:
+      return "NEIGH_QUEUEFULL";
+    case DropReason::NoSocket:
+      return "NO_SOCKET";
+    case DropReason::IcmpCsum:
+      return "ICMP_CSUM";
+    case DropReason::IcmpEchoIgnored:
+      return "ICMP_ECHO_IGNORED";
+    case DropReason::UdpCsum:
+      return "UDP_CSUM";
+    case DropReason::IpNoproto:
+      return "IP_NOPROTO";
+    case DropReason::NotForwarded:
+      return "NOT_FORWARDED";
+    case DropReason::kCount:
+      break;
+  }
+  return "UNKNOWN";
+}
+
+const char* trace_stage_name(TraceStage stage) {
+  switch (stage) {
+    case TraceStage::Rx:
+      return "rx";
+    case TraceStage::L2:
+      return "l2";
+    case TraceStage::Arp:
+      return "arp";
+    case TraceStage::IpRcv:
+      return "ip_rcv";
+    case TraceStage::Route:
+      return "route";
+    case TraceStage::RpFilter:
+      return "rp_filter";
+    case TraceStage::Forward:
+      return "forward";
+    case TraceStage::LocalDeliver:
+      return "local";
+    case TraceStage::Icmp:
+      return "icmp";
+    case TraceStage::Output:
+      return "output";
+    case TraceStage::Neighbour:
+      return "neigh";
+    case TraceStage::Tx:
+      return "tx";
+    case TraceStage::Drop:
+      return "drop";
+  }
+  return "?";
+}
+
+}  // namespace vnet::stack

@@ -1,0 +1,58 @@
+// Why the packet path dropped a packet.  Names follow the kernel's SKB_DROP_REASON_* (what
+// `perf trace -e skb:kfree_skb` and dropwatch show), so a drop in vnet reads like one on Linux.
+//
+// Example: a request that fails strict reverse-path filtering is counted under
+// DropReason::IpRpfilter, printed "IP_RPFILTER".
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+namespace vnet::stack {
+
+enum class DropReason : uint8_t {
+  DevReady,          // interface down
+  OtherHost,         // frame for another MAC (PACKET_OTHERHOST)
+  PktTooSmall,       // truncated frame
+  UnhandledProto,    // EtherType or VLAN we do not handle
+  ArpInvalid,        // malformed or ignored ARP
+  IpInhdr,           // bad IPv4 header
+  IpCsum,            // bad IPv4 header checksum
+  IpInvalidSource,   // martian source
+  IpInvalidDest,     // martian destination
+  IpRpfilter,        // reverse path filter
+  IpInaddrErrors,    // no route, forwarding disabled on the input device
+  IpInnoroutes,      // no route
+  IpOutnoroutes,     // no route for a locally generated packet
+  Blackhole,         // blackhole route or rule
+  Unreachable,       // unreachable/prohibit answered with ICMP
+  TtlExpired,        // forwarding with TTL <= 1
+  PktTooBig,         // DF set and larger than the path MTU
+  FragFailed,        // cannot fragment
+  FragReasmTimeout,  // reassembly timed out
+  NeighFailed,       // address resolution failed
+  NeighQueueFull,    // too many packets waiting for resolution
+  NoSocket,          // nobody listens (port unreachable sent)
+  IcmpCsum,          // bad ICMP checksum
+  IcmpEchoIgnored,   // icmp_echo_ignore_all / broadcasts
+  UdpCsum,           // bad UDP length or checksum
+  IpNoproto,         // unknown IP protocol (protocol unreachable sent)
+  NotForwarded,      // a unicast packet in a broadcast/multicast frame
+  kCount,
+};
+
+const char* drop_reason_name(DropReason reason);
+
+struct DropCounters {
+  std::array<uint64_t, static_cast<std::size_t>(DropReason::kCount)> count{};
+  void add(DropReason r) { ++count[static_cast<std::size_t>(r)]; }
+  uint64_t get(DropReason r) const { return count[static_cast<std::size_t>(r)]; }
+  uint64_t total() const {
+    uint64_t t = 0;
+    for (uint64_t c : count) t += c;
+    return t;
+  }
+};
+
+}  // namespace vnet::stack

@@ -1,0 +1,27 @@
+// NodeIo: what a Node needs from whoever drives it.  The simulator implements it with links and
+// an event queue; vnetd (later) with AF_PACKET sockets.  A Node never blocks, sleeps or reads a
+// clock: the driver hands it frames with the current time, asks when it next needs to run
+// (next_deadline_ns) and calls run_timers() then.
+//
+// Example: Sim delivers a frame with node.receive(ifindex, bytes, now); the node answers an ARP
+// request by calling io->transmit(ifindex, reply) from inside receive().
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <span>
+
+namespace vnet::stack {
+
+inline constexpr uint64_t kNoDeadline = std::numeric_limits<uint64_t>::max();
+
+class NodeIo {
+ public:
+  virtual ~NodeIo() = default;
+  // Sends one Ethernet frame (no FCS) out of interface ifindex.  The node has already checked
+  // that the interface is up with carrier.
+  virtual void transmit(int ifindex, std::span<const std::byte> frame) = 0;
+};
+
+}  // namespace vnet::stack
