@@ -30,4 +30,10 @@ CmdOutput run_ip(stack::Node& node, const Args& argv);
 CmdOutput run_sysctl(stack::Node& node, const Args& argv);
 CmdOutput run_route(stack::Node& node, const Args& argv);
 
+class Driver;
+// Probes run in virtual time: the driver makes the network around the node run.
+CmdOutput run_ping(stack::Node& node, Driver& driver, const Args& argv);
+CmdOutput run_traceroute(stack::Node& node, Driver& driver, const Args& argv);
+CmdOutput run_arping(stack::Node& node, Driver& driver, const Args& argv);
+
 }  // namespace vnet::cmd

@@ -241,6 +241,9 @@ CmdOutput Shell::run_argv(const Args& argv, const std::string& input) {
   }
   if (cmd == "sysctl" || cmd == "/sbin/sysctl") return run_sysctl(node_, argv);
   if (cmd == "route" || cmd == "/sbin/route") return run_route(node_, argv);
+  if (cmd == "ping" || cmd == "/bin/ping") return run_ping(node_, *driver_, argv);
+  if (cmd == "traceroute") return run_traceroute(node_, *driver_, argv);
+  if (cmd == "arping") return run_arping(node_, *driver_, argv);
   if (cmd == "true" || cmd == ":") return o;
   if (cmd == "false") {
     o.status = 1;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cmd/command.h"
+#include "cmd/driver.h"
 #include "stack/node.h"
 
 namespace vnet::cmd {
@@ -37,7 +38,10 @@ bool tokenize(const std::string& line, std::vector<Token>* out, std::string* err
 
 class Shell {
  public:
-  explicit Shell(stack::Node& node) : node_(node) {}
+  explicit Shell(stack::Node& node) : node_(node), own_driver_(node), driver_(&own_driver_) {}
+  // Probes (ping, traceroute, arping) advance virtual time through this driver; by default the
+  // node runs alone.
+  void set_driver(Driver* driver) { driver_ = driver ? driver : &own_driver_; }
   CmdOutput run(const std::string& line);
   // Runs one simple command (argv, no operators); `input` is its standard input.
   CmdOutput run_argv(const Args& argv, const std::string& input = {});
@@ -47,6 +51,8 @@ class Shell {
   // dash's error for a redirection it cannot open, or empty.
   std::string check_writable(const std::string& path) const;
   stack::Node& node_;
+  SingleNodeDriver own_driver_;
+  Driver* driver_;
 };
 
 }  // namespace vnet::cmd

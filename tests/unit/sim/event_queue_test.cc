@@ -53,10 +53,10 @@ TEST(EventQueue, MatchesStableSortOracle) {
         queue.push(event);
         pending.push_back(event);
       } else {
-        auto expected = std::min_element(pending.begin(), pending.end(),
-                                         [](const Event& a, const Event& b) {
-                                           return a.time_ns < b.time_ns;  // first of equals wins
-                                         });
+        auto expected =
+            std::min_element(pending.begin(), pending.end(), [](const Event& a, const Event& b) {
+              return a.time_ns < b.time_ns;  // first of equals wins
+            });
         Event got = queue.pop();
         ASSERT_EQ(got.element, expected->element) << "seed " << seed << " round " << round;
         ASSERT_EQ(got.time_ns, expected->time_ns);

@@ -29,7 +29,9 @@ class BridgeTest : public ::testing::Test {
     for (int i = 1; i <= ports; ++i) {
       auto probe = std::make_unique<Probe>();
       hosts.push_back(probe.get());
-      host_ids.push_back(*sim.add_element("h" + std::to_string(i), std::move(probe)));
+      std::string name = "h";  // not "h" + to_string(i): GCC 12 -O3 warns falsely (-Wrestrict)
+      name += std::to_string(i);
+      host_ids.push_back(*sim.add_element(std::move(name), std::move(probe)));
       ASSERT_TRUE(sim.connect(host_ids.back(), 1, br, i));
     }
   }

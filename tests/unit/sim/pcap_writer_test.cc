@@ -48,8 +48,9 @@ Bytes hex(std::string_view text) {
 }
 
 std::filesystem::path temp_dir() {
-  return std::filesystem::temp_directory_path() /
-         ("vnet_pcap_writer_test_" + std::to_string(::getpid()));
+  std::string name = "vnet_pcap_writer_test_";
+  name += std::to_string(::getpid());
+  return std::filesystem::temp_directory_path() / name;
 }
 
 std::filesystem::path temp_path(const std::string& name) {
@@ -99,7 +100,7 @@ TEST_F(PcapWriterFiles, WritesAFileThatReadsBack) {
     PcapWriter writer(path.string());
     ASSERT_EQ(writer.open(), std::nullopt);
     writer.write(0, first);
-    writer.write(1'500, second);                // 1.5 us -> ts_usec 1
+    writer.write(1'500, second);                 // 1.5 us -> ts_usec 1
     writer.write(4'000'000'000'000'999, third);  // 4e6 s: ts_sec 4000000, ts_usec 0
     EXPECT_EQ(writer.flush(), std::nullopt);
     EXPECT_EQ(writer.records(), 3u);

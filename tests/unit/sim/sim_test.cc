@@ -49,8 +49,9 @@ std::vector<std::string> formatted_trace(const Sim& sim) {
 }
 
 std::filesystem::path temp_dir(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() /
-             ("vnet_sim_test_" + std::to_string(::getpid()) + "_" + name);
+  std::string leaf = "vnet_sim_test_";
+  leaf += std::to_string(::getpid()) + "_" + name;
+  auto dir = std::filesystem::temp_directory_path() / leaf;
   std::filesystem::remove_all(dir);
   return dir;
 }
@@ -505,8 +506,8 @@ LanRun run_lan(uint64_t seed, const std::filesystem::path& dir) {
   EXPECT_TRUE(sim.connect(h2, 2, e4, 1, {.delay_ns = 4 * kUs, .loss = 0.3}));
   sim.set_tracing(true);
   for (uint32_t i = 0; i < 50; ++i) {
-    p1->send(1, i % 5 == 0 ? test::arp_request(1, 2)
-                           : test::data_frame(test::mac(2), test::mac(1), i));
+    p1->send(
+        1, i % 5 == 0 ? test::arp_request(1, 2) : test::data_frame(test::mac(2), test::mac(1), i));
     p2->send(1, test::data_frame(test::mac(1), test::mac(2), 1000 + i));
     p2->send(2, test::data_frame(test::mac(4), test::mac(2), 2000 + i));
     sim.run_until(sim.now_ns() + 100 * kUs);
@@ -551,12 +552,13 @@ TEST(Sim, CapturesDissectCleanlyWithTshark) {
   run_lan(7, dir);
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     std::string path = entry.path().string();
-    // One summary line per frame, and no expert information (malformed frames, warnings).
-    std::string summary = run_command("tshark -n -r '" + path + "' 2>/dev/null");
-    std::string expert = run_command("tshark -n -r '" + path + "' -q -z expert 2>/dev/null");
-    EXPECT_EQ(summary.find("Malformed"), std::string::npos) << path;
-    EXPECT_EQ(expert.find_first_not_of(" \n"), std::string::npos) << path << ":\n" << expert;
-    EXPECT_GT(std::count(summary.begin(), summary.end(), '\n'), 10) << path;
+    // One summary line per frame, then the expert statistics by severity ("Errors (1)" for a
+    // malformed frame, "Warnings (n)"), which must have neither.
+    std::string out = run_command("tshark -n -r '" + path + "' -z expert 2>/dev/null");
+    EXPECT_EQ(out.find("Malformed"), std::string::npos) << path;
+    EXPECT_EQ(out.find("Errors ("), std::string::npos) << path << ":\n" << out;
+    EXPECT_EQ(out.find("Warnings ("), std::string::npos) << path << ":\n" << out;
+    EXPECT_GT(std::count(out.begin(), out.end(), '\n'), 10) << path;
   }
   std::filesystem::remove_all(dir);
 }

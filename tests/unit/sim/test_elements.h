@@ -123,7 +123,8 @@ class Alarm : public Element {
   }
   void run_timers(uint64_t now_ns) override {
     calls.push_back(now_ns);
-    while (!deadlines_.empty() && *deadlines_.begin() <= now_ns) deadlines_.erase(deadlines_.begin());
+    while (!deadlines_.empty() && *deadlines_.begin() <= now_ns)
+      deadlines_.erase(deadlines_.begin());
   }
   void set(std::set<uint64_t> deadlines) { deadlines_ = std::move(deadlines); }
 
