@@ -319,8 +319,9 @@ CmdOutput ping(Node& node, Driver& driver, const Args& argv) {
     pipe = std::max(pipe, static_cast<int>(sent_at.size()));
   }
   node.remove_listener(listener);
-  uint64_t elapsed_ms = (std::max(last_event, next_send - interval_ns) - start) / kMs;
-  if (received + errors == 0) elapsed_ms = (next_send - interval_ns - start) / kMs;
+  // iputils reports the time from the first to the last transmission.
+  uint64_t elapsed_ms = transmitted > 0 ? (next_send - interval_ns - start) / kMs : 0;
+  (void)last_event;
   o.out += fmt::format("\n--- {} ping statistics ---\n", target);
   std::string stats = fmt::format("{} packets transmitted, {} received", transmitted, received);
   if (errors) stats += fmt::format(", +{} errors", errors);

@@ -33,6 +33,7 @@
 #include <map>
 #include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "net/ipv4_addr.h"
@@ -71,6 +72,12 @@ class LearningBridge final : public Element {
   void run_timers(uint64_t now_ns) override;
   void set_carrier(int port, bool up) override;
   bool has_port(int port) const override { return port >= 1 && port <= port_count_; }
+  // Ports are numbered; a lab names them after its link endpoints ("sw1:p1" -> "p1").
+  std::string port_name(int port) const override {
+    auto it = port_names_.find(port);
+    return it == port_names_.end() ? std::to_string(port) : it->second;
+  }
+  void set_port_name(int port, std::string name) { port_names_[port] = std::move(name); }
 
   int port_count() const { return port_count_; }
   bool carrier(int port) const { return has_port(port) && carrier_[port]; }
@@ -100,6 +107,7 @@ class LearningBridge final : public Element {
   // when the table is empty.
   uint64_t sweep_ns_ = kNoDeadline;
   Counters counters_;
+  std::map<int, std::string> port_names_;
 };
 
 }  // namespace vnet::sim

@@ -280,6 +280,16 @@ void Sim::run_until(uint64_t time_ns) {
   now_ns_ = std::max(now_ns_, time_ns);
 }
 
+bool Sim::run_until(uint64_t time_ns, const std::function<bool()>& stop) {
+  while (!stop()) {
+    if (!step(time_ns)) {
+      now_ns_ = std::max(now_ns_, time_ns);
+      return false;
+    }
+  }
+  return true;
+}
+
 bool Sim::run_until_idle(uint64_t limit_ns) {
   while (step(limit_ns)) {
   }

@@ -128,6 +128,9 @@ class Sim {
   uint64_t now_ns() const { return now_ns_; }
   // Runs every event due at or before time_ns, then sets the clock to time_ns.
   void run_until(uint64_t time_ns);
+  // The same, but stops right after the event that makes stop() true (the clock then stays at
+  // that event's time).  Returns whether it stopped early.
+  bool run_until(uint64_t time_ns, const std::function<bool()>& stop);
   // Runs events until none are pending (returns true; the clock stays at the last event) or the
   // next one is due after limit_ns (returns false; the clock is set to limit_ns).  An element
   // with a periodic timer is never idle.

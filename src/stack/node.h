@@ -296,6 +296,11 @@ class Node {
   int send_arp(int ifindex, Ipv4Addr src, Ipv4Addr target, std::optional<MacAddr> unicast_to,
                bool reply = false);
   uint64_t now_ns() const { return now_ns_; }
+  // Seeds the node's random generator (neighbour reachable times, proxy ARP delays).
+  void set_seed(uint64_t seed) { rng_state_ = seed; }
+  // The two bytes after 02: in the MACs this node gives its devices; nodes of one lab need
+  // different bases so their MACs are unique.
+  void set_mac_base(uint16_t base) { mac_base_ = base; }
 
   // ---- tracing and drop statistics ----
   void set_trace(TraceSink* sink) { trace_ = sink; }
@@ -337,6 +342,7 @@ class Node {
   std::map<int, Device> devices_;
   int next_ifindex_ = 2;
   uint32_t mac_counter_ = 0;
+  uint16_t mac_base_ = 0x766e;  // "vn"
   std::vector<Neighbour> neighbours_;
   fib::Fib fib_;
   Sysctls sysctls_;

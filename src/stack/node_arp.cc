@@ -242,8 +242,11 @@ int Node::send_arp(int ifindex, Ipv4Addr src, Ipv4Addr target, std::optional<Mac
   arp.target_protocol_address = target;
   std::vector<std::byte> payload(arp.buffer_len());
   (void)arp.emit(payload);
-  trace(TraceStage::Arp, fmt::format("arp {} who-has {} tell {} on {}", reply ? "reply" : "request",
-                                     target.to_string(), src.to_string(), dev->name));
+  trace(TraceStage::Arp,
+        reply ? fmt::format("send arp reply {} is-at {} to {} on {}", src.to_string(),
+                            dev->mac.to_string(), target.to_string(), dev->name)
+              : fmt::format("send arp request who-has {} tell {} on {}", target.to_string(),
+                            src.to_string(), dev->name));
   transmit_frame(ifindex, unicast_to.value_or(MacAddr::broadcast()), 0x0806, payload);
   return 0;
 }
@@ -321,8 +324,10 @@ void Node::arp_rcv(Device& dev, std::span<const std::byte> bytes, PktType type) 
   MacAddr sha = arp.sender_hardware_address;
   bool request = arp.operation == wire::ArpOperation::Request;
   trace(TraceStage::Arp,
-        fmt::format("arp {} who-has {} tell {} ({}) on {}", request ? "request" : "reply",
-                    tip.to_string(), sip.to_string(), sha.to_string(), dev.name));
+        request ? fmt::format("arp request who-has {} tell {} ({}) on {}", tip.to_string(),
+                              sip.to_string(), sha.to_string(), dev.name)
+                : fmt::format("arp reply {} is-at {} on {}", sip.to_string(), sha.to_string(),
+                              dev.name));
   if (tip.is_loopback() || tip.is_multicast() || sip.is_multicast()) {
     drop(DropReason::ArpInvalid, "ARP for a loopback or multicast address", &dev);
     return;

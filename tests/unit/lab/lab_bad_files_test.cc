@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <ostream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -28,8 +29,9 @@ const std::vector<BadCase>& bad_cases() {
       {"syntax_unquoted_colon", "5:17: invalid YAML: illegal map value"},
       {"syntax_unterminated_quote", "6:1: invalid YAML: end of sequence flow not found"},
       {"empty", "1:1: lab file is empty; expected a mapping with 'name' and 'topology'"},
-      {"top_not_mapping", "2:1: the top level must be a mapping with 'name' and 'topology', found a list"},
-      {"two_documents", "7:1: a lab file holds one YAML document; found a second one"},
+      {"top_not_mapping",
+       "2:1: the top level must be a mapping with 'name' and 'topology', found a list"},
+      {"two_documents", "6:1: a lab file holds one YAML document; found a second one"},
       {"missing_name", "2:1: missing required key 'name' (the lab's name)"},
       {"empty_name", "2:7: name must not be empty"},
       {"name_not_string", "2:7: name must be a string, found a list"},
@@ -38,89 +40,157 @@ const std::vector<BadCase>& bad_cases() {
       {"missing_nodes", "4:3: missing required key 'nodes' in 'topology'"},
       {"empty_nodes", "4:3: topology.nodes is empty; a lab needs at least one node"},
       {"empty_nodes_flow", "4:10: topology.nodes is empty; a lab needs at least one node"},
-      {"nodes_list", "5:5: topology.nodes must be a mapping from node names to node definitions, found a list"},
+      {"nodes_list",
+       "5:5: topology.nodes must be a mapping from node names to node definitions, found a list"},
       {"unknown_top_key", "3:1: unknown key 'topolgy' at the top level (did you mean 'topology'?)"},
       {"unknown_topology_key", "6:3: unknown key 'link' in 'topology' (did you mean 'links'?)"},
       {"unknown_kind", "6:13: unknown node kind 'router' (valid kinds: linux, vnet, bridge)"},
       {"kind_not_string", "5:16: kind must be linux, vnet or bridge, found a list"},
-      {"missing_kind", "5:5: node 'server' has no kind (set kind: linux, vnet or bridge here or in topology.defaults)"},
+      {"missing_kind",
+       "5:5: node 'server' has no kind (set kind: linux, vnet or bridge here or in "
+       "topology.defaults)"},
       {"unknown_node_key", "7:7: unknown key 'exce' in node 'server' (did you mean 'exec'?)"},
-      {"unknown_node_key_no_guess", "5:27: unknown key 'colour' in node 'server' (valid keys: kind, exec, image, labels, group, startup-config, binds, env, mgmt-ipv4, mgmt-ipv6, ports, cmd, entrypoint, network-mode, user, sysctls)"},
+      {"unknown_node_key_no_guess",
+       "5:27: unknown key 'colour' in node 'server' (valid keys: kind, exec, image, labels, group, "
+       "startup-config, binds, env, mgmt-ipv4, mgmt-ipv6, ports, cmd, entrypoint, network-mode, "
+       "user, sysctls)"},
       {"unknown_link_key", "9:7: unknown key 'dealy' in a link (did you mean 'delay'?)"},
       {"unknown_check_key", "9:5: unknown key 'expected' in a check (did you mean 'expect'?)"},
       {"duplicate_key", "7:7: duplicate key 'kind' in node 'server' (first at line 6)"},
       {"duplicate_node", "7:5: duplicate key 'r1' in topology.nodes (first at line 5)"},
-      {"merge_key", "7:7: YAML merge keys ('<<') are not supported; share settings with topology.defaults or topology.kinds"},
+      {"merge_key",
+       "7:7: YAML merge keys ('<<') are not supported; share settings with topology.defaults or "
+       "topology.kinds"},
       {"syntax_bad_indent", "9:6: invalid YAML: end of sequence not found"},
       {"key_not_string", "6:3: a key at the top level must be a string, found a list"},
-      {"node_name_invalid", "5:5: invalid node name 'core router': use letters, digits, '_', '.' and '-', starting with a letter or digit"},
-      {"node_name_leading_dash", "5:5: invalid node name '_r1': use letters, digits, '_', '.' and '-', starting with a letter or digit"},
-      {"node_name_too_long", "5:5: node name 'r1234567890123456789012345678901234567890123456789012345678901234' is too long (65 characters; at most 64)"},
-      {"node_not_mapping", "5:13: node 'server' must be a mapping such as {kind: linux}, found 'linux'"},
+      {"node_name_invalid",
+       "5:5: invalid node name 'core router': use letters, digits, '_', '.' and '-', starting with "
+       "a letter or digit"},
+      {"node_name_leading_dash",
+       "5:5: invalid node name '_r1': use letters, digits, '_', '.' and '-', starting with a "
+       "letter or digit"},
+      {"node_name_too_long",
+       "5:5: node name 'r1234567890123456789012345678901234567890123456789012345678901234' is too "
+       "long (65 characters; at most 64)"},
+      {"node_not_mapping",
+       "5:13: node 'server' must be a mapping such as {kind: linux}, found 'linux'"},
       {"bridge_exec", "7:7: bridge 'sw1' cannot have exec lines: a bridge runs no commands"},
-      {"bridge_inherits_exec", "6:5: bridge 'sw1' would inherit the exec lines of topology.defaults, but a bridge runs no commands"},
-      {"kinds_bridge_exec", "6:7: topology.kinds.bridge cannot have exec lines: a bridge runs no commands"},
-      {"kinds_unknown", "5:5: unknown node kind 'nokia_srlinux' in topology.kinds (valid kinds: linux, vnet, bridge)"},
-      {"kinds_with_kind", "5:13: 'kind' has no effect in topology.kinds.linux: the kind is the key above"},
-      {"kinds_not_mapping", "4:10: topology.kinds must be a mapping from kind names to node settings, found a list"},
-      {"defaults_unknown_key", "5:5: unknown key 'knid' in topology.defaults (did you mean 'kind'?)"},
-      {"exec_not_list", "7:13: exec of node 'server' must be a list of command lines, found 'ip link set lo up'"},
-      {"exec_number", "9:11: exec line 2 of node 'server' must be a command string, found the number 42"},
-      {"exec_mapping", "8:11: exec line 1 of node 'server' must be a command string, found a mapping (an unquoted ': ' inside a line makes it one; quote the line)"},
+      {"bridge_inherits_exec",
+       "6:5: bridge 'sw1' would inherit the exec lines of topology.defaults, but a bridge runs no "
+       "commands"},
+      {"kinds_bridge_exec",
+       "6:7: topology.kinds.bridge cannot have exec lines: a bridge runs no commands"},
+      {"kinds_unknown",
+       "5:5: unknown node kind 'nokia_srlinux' in topology.kinds (valid kinds: linux, vnet, "
+       "bridge)"},
+      {"kinds_with_kind",
+       "5:13: 'kind' has no effect in topology.kinds.linux: the kind is the key above"},
+      {"kinds_not_mapping",
+       "4:10: topology.kinds must be a mapping from kind names to node settings, found a list"},
+      {"defaults_unknown_key",
+       "5:5: unknown key 'knid' in topology.defaults (did you mean 'kind'?)"},
+      {"exec_not_list",
+       "7:13: exec of node 'server' must be a list of command lines, found 'ip link set lo up'"},
+      {"exec_number",
+       "9:11: exec line 2 of node 'server' must be a command string, found the number 42"},
+      {"exec_mapping",
+       "8:11: exec line 1 of node 'server' must be a command string, found a mapping (an unquoted "
+       "': ' inside a line makes it one; quote the line)"},
       {"exec_list", "7:14: exec line 1 of node 'server' must be a command string, found a list"},
-      {"exec_empty_item", "8:9: exec line 2 of node 'server' must be a command string, found nothing"},
-      {"exec_in_defaults_number", "5:12: exec line 1 of topology.defaults must be a command string, found the number 1.5"},
+      {"exec_empty_item",
+       "8:9: exec line 2 of node 'server' must be a command string, found nothing"},
+      {"exec_in_defaults_number",
+       "5:12: exec line 1 of topology.defaults must be a command string, found the number 1.5"},
       {"links_not_list", "7:5: topology.links must be a list of links, found a mapping"},
       {"link_not_mapping", "8:7: link must be a mapping with 'endpoints', found a list"},
       {"link_no_endpoints", "7:7: link has no 'endpoints'"},
-      {"endpoints_not_list", "8:18: endpoints must be a list of two \"node:ifname\" strings, found 'a:eth1 b:eth1'"},
+      {"endpoints_not_list",
+       "8:18: endpoints must be a list of two \"node:ifname\" strings, found 'a:eth1 b:eth1'"},
       {"endpoints_three", "9:18: a link needs exactly two endpoints, found 3"},
       {"endpoints_one", "7:18: a link needs exactly two endpoints, found 1"},
       {"endpoint_not_string", "9:11: endpoint must be a \"node:ifname\" string, found a mapping"},
       {"endpoint_no_colon", "8:19: endpoint 'server-eth1' is not node:ifname"},
       {"endpoint_empty_ifname", "8:34: endpoint 'sw1:' is not node:ifname"},
-      {"endpoint_unknown_node", "8:19: unknown node 'sever' in endpoint 'sever:eth1' (did you mean 'server'?)"},
+      {"endpoint_unknown_node",
+       "8:19: unknown node 'sever' in endpoint 'sever:eth1' (did you mean 'server'?)"},
       {"endpoint_unknown_node_no_guess", "8:34: unknown node 'router' in endpoint 'router:eth1'"},
-      {"endpoint_ifname_slash", "8:19: endpoint 'r1:eth1/0': invalid interface name 'eth1/0' (Linux forbids '/', ':', whitespace, '.' and '..')"},
-      {"endpoint_ifname_colon", "8:30: endpoint 'r2:eth1:0': invalid interface name 'eth1:0' (Linux forbids '/', ':', whitespace, '.' and '..')"},
-      {"endpoint_ifname_space", "8:19: endpoint 'r1:eth 1': invalid interface name 'eth 1' (Linux forbids '/', ':', whitespace, '.' and '..')"},
-      {"endpoint_ifname_dotdot", "8:19: endpoint 'r1:..': invalid interface name '..' (Linux forbids '/', ':', whitespace, '.' and '..')"},
-      {"endpoint_ifname_too_long", "8:19: endpoint 'r1:uplink-to-core01': interface name 'uplink-to-core01' is too long (16 characters; Linux allows at most 15)"},
-      {"endpoint_loopback", "8:19: endpoint 'r1:lo': 'lo' is the node's loopback interface; give the link its own interface"},
+      {"endpoint_ifname_slash",
+       "8:19: endpoint 'r1:eth1/0': invalid interface name 'eth1/0' (Linux forbids '/', ':', "
+       "whitespace, '.' and '..')"},
+      {"endpoint_ifname_colon",
+       "8:30: endpoint 'r2:eth1:0': invalid interface name 'eth1:0' (Linux forbids '/', ':', "
+       "whitespace, '.' and '..')"},
+      {"endpoint_ifname_space",
+       "8:19: endpoint 'r1:eth 1': invalid interface name 'eth 1' (Linux forbids '/', ':', "
+       "whitespace, '.' and '..')"},
+      {"endpoint_ifname_dotdot",
+       "8:19: endpoint 'r1:..': invalid interface name '..' (Linux forbids '/', ':', whitespace, "
+       "'.' and '..')"},
+      {"endpoint_ifname_too_long",
+       "8:19: endpoint 'r1:uplink-to-core01': interface name 'uplink-to-core01' is too long (16 "
+       "characters; Linux allows at most 15)"},
+      {"endpoint_loopback",
+       "8:19: endpoint 'r1:lo': 'lo' is the node's loopback interface; give the link its own "
+       "interface"},
       {"endpoint_reused", "11:29: endpoint 'server:eth1' already used at line 9"},
       {"endpoint_self", "7:30: link connects endpoint 'r1:eth1' to itself"},
       {"mtu_malformed", "9:12: mtu must be an integer from 68 to 65535, found 'jumbo'"},
       {"mtu_too_small", "9:12: mtu 67 is out of range (68..65535)"},
       {"mtu_too_large", "9:12: mtu 65536 is out of range (68..65535)"},
-      {"delay_no_unit", "9:14: delay must be a duration such as \"10ms\" (a number with unit ns, us, ms or s), found '10'"},
-      {"delay_bad_unit", "9:14: delay must be a duration such as \"10ms\" (a number with unit ns, us, ms or s), found '1min'"},
+      {"delay_no_unit",
+       "9:14: delay must be a duration such as \"10ms\" (a number with unit ns, us, ms or s), "
+       "found '10'"},
+      {"delay_bad_unit",
+       "9:14: delay must be a duration such as \"10ms\" (a number with unit ns, us, ms or s), "
+       "found '1min'"},
       {"delay_too_long", "9:14: delay '3600.001s' is out of range (at most 3600s)"},
       {"delay_sub_ns", "9:14: delay '0.5ns' is not a whole number of nanoseconds"},
-      {"delay_not_scalar", "9:14: delay must be a duration such as \"10ms\" (a number with unit ns, us, ms or s), found a list"},
-      {"loss_over_one", "9:13: loss '5' is out of range: use a fraction from 0.0 to 1.0 or a percentage such as \"5%\""},
+      {"delay_not_scalar",
+       "9:14: delay must be a duration such as \"10ms\" (a number with unit ns, us, ms or s), "
+       "found a list"},
+      {"loss_over_one",
+       "9:13: loss '5' is out of range: use a fraction from 0.0 to 1.0 or a percentage such as "
+       "\"5%\""},
       {"loss_percent_over_100", "9:13: loss '150%' is out of range (0%..100%)"},
-      {"loss_malformed", "9:13: loss must be a fraction from 0.0 to 1.0 or a percentage such as \"5%\", found '-0.1'"},
+      {"loss_malformed",
+       "9:13: loss must be a fraction from 0.0 to 1.0 or a percentage such as \"5%\", found "
+       "'-0.1'"},
       {"seed_negative", "3:7: seed must be an integer from 0 to 18446744073709551615, found '-1'"},
       {"checks_not_list", "7:3: checks must be a list of checks, found a mapping"},
-      {"check_not_mapping", "7:5: check must be a mapping with 'node' and 'run', found 'ping -c 1 192.0.2.1'"},
+      {"check_not_mapping",
+       "7:5: check must be a mapping with 'node' and 'run', found 'ping -c 1 192.0.2.1'"},
       {"check_missing_node", "7:5: check has no 'node' (the node to run it on)"},
       {"check_unknown_node", "7:11: check on unknown node 'clinet' (did you mean 'client'?)"},
-      {"check_on_bridge", "8:11: check on bridge 'sw1': a bridge runs no commands; run the check on a linux or vnet node"},
+      {"check_on_bridge",
+       "8:11: check on bridge 'sw1': a bridge runs no commands; run the check on a linux or vnet "
+       "node"},
       {"check_missing_run", "7:5: check has no 'run' (the command line to run on 'client')"},
       {"check_run_number", "8:10: run must be a command string, found the number 42"},
-      {"check_run_mapping", "8:10: run must be a command string, found a mapping (an unquoted ': ' inside a line makes it one; quote the line)"},
+      {"check_run_mapping",
+       "8:10: run must be a command string, found a mapping (an unquoted ': ' inside a line makes "
+       "it one; quote the line)"},
       {"check_run_empty", "8:10: run is an empty command line"},
       {"check_bad_expect", "9:13: expect must be 'success' or 'failure', found 'ok'"},
-      {"check_output_mapping", "9:13: output must be a string or a list of strings, found a mapping"},
+      {"check_output_mapping",
+       "9:13: output must be a string or a list of strings, found a mapping"},
       {"check_output_nested_list", "9:28: output item 2 must be a string, found a list"},
-      {"check_timeout_no_unit", "9:14: timeout must be a duration such as \"5s\" (a number with unit ns, us, ms or s), found '5'"},
+      {"check_timeout_no_unit",
+       "9:14: timeout must be a duration such as \"5s\" (a number with unit ns, us, ms or s), "
+       "found '5'"},
       {"check_timeout_zero", "9:14: timeout must be greater than 0"},
       {"check_name_not_string", "7:11: check name must be a string, found a list"},
   };
   return cases;
 }
 
-std::string bad_dir() { return std::string(VNET_SOURCE_DIR) + "/tests/lab/bad"; }
+// Names the case in gtest's messages instead of dumping its bytes.
+void PrintTo(const BadCase& c, std::ostream* out) {
+  *out << c.stem;
+}
+
+std::string bad_dir() {
+  return std::string(VNET_SOURCE_DIR) + "/tests/lab/bad";
+}
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -148,8 +218,8 @@ TEST_P(BadLabFileTest, ParseGivesTheSameError) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Files, BadLabFileTest, testing::ValuesIn(bad_cases()),
-                         [](const testing::TestParamInfo<BadCase>& info) {
-                           return info.param.stem;
+                         [](const testing::TestParamInfo<BadCase>& param_info) {
+                           return param_info.param.stem;
                          });
 
 TEST(BadLabFilesTest, EveryFileHasACaseAndEveryCaseAFile) {

@@ -151,7 +151,7 @@ node sw1 bridge @16:5
 node sw2 bridge @17:5
 node r1 vnet @18:5
   exec @20:14 sysctl -w net.ipv4.ip_forward=1
-  exec @20:50 ip addr add 192.168.12.1/24 dev eth1
+  exec @20:49 ip addr add 192.168.12.1/24 dev eth1
   exec @21:14 ip addr add 203.0.113.1/30 dev eth2
   exec @21:53 ip route add 203.0.113.9/32 via 203.0.113.2
 node r2 vnet @22:5
@@ -237,7 +237,7 @@ topology:
   EXPECT_EQ(dump(spec), R"(lab merge seed 1
 node host linux @13:5
   exec @5:12 ip link set lo up
-  exec @10:21 sysctl -w net.ipv4.conf.all.rp_filter=0
+  exec @10:20 sysctl -w net.ipv4.conf.all.rp_filter=0
   exec @14:14 ip addr add 192.0.2.1/24 dev eth1
 node router vnet @15:5
   exec @5:12 ip link set lo up
@@ -245,7 +245,7 @@ node router vnet @15:5
   exec @17:14 ip addr add 192.0.2.2/24 dev eth1
 node bare linux @18:5
   exec @5:12 ip link set lo up
-  exec @10:21 sysctl -w net.ipv4.conf.all.rp_filter=0
+  exec @10:20 sysctl -w net.ipv4.conf.all.rp_filter=0
 )");
 }
 
@@ -259,8 +259,9 @@ topology:
     sw1: {kind: bridge}
     h1: {kind: linux}
 )");
-  EXPECT_EQ(dump(spec), "lab kinds seed 1\nnode r1 vnet @6:5\nnode sw1 bridge @7:5\n"
-                        "node h1 linux @8:5\n");
+  EXPECT_EQ(dump(spec),
+            "lab kinds seed 1\nnode r1 vnet @6:5\nnode sw1 bridge @7:5\n"
+            "node h1 linux @8:5\n");
 }
 
 TEST(ParseLabTest, ContainerlabKeysAreAcceptedAndIgnored) {
@@ -299,13 +300,15 @@ topology:
       labels: {color: red}
       vars: {x: [1, 2]}
 )");
-  EXPECT_EQ(dump(spec), "lab clab seed 1\nnode h1 linux @14:5\nnode h2 linux @30:5\n"
-                        "link @32:7 h1:eth1 @32:19 h2:eth1 @32:30\n");
+  EXPECT_EQ(dump(spec),
+            "lab clab seed 1\nnode h1 linux @14:5\nnode h2 linux @30:5\n"
+            "link @32:7 h1:eth1 @32:19 h2:eth1 @32:30\n");
 }
 
 TEST(ParseLabTest, NodeWithNoValueTakesTheDefaultKind) {
-  const LabSpec spec = parse_ok("name: x\ntopology:\n  defaults: {kind: vnet}\n  nodes:\n    r1:\n"
-                                "    r2: ~\n");
+  const LabSpec spec = parse_ok(
+      "name: x\ntopology:\n  defaults: {kind: vnet}\n  nodes:\n    r1:\n"
+      "    r2: ~\n");
   EXPECT_EQ(dump(spec), "lab x seed 1\nnode r1 vnet @5:5\nnode r2 vnet @6:5\n");
 }
 
@@ -393,7 +396,8 @@ checks:
 }
 
 TEST(ParseLabTest, NumbersAreNotCommandLines) {
-  const std::string head = "name: x\ntopology:\n  nodes:\n    h: {kind: linux}\nchecks:\n  - node: h\n";
+  const std::string head =
+      "name: x\ntopology:\n  nodes:\n    h: {kind: linux}\nchecks:\n  - node: h\n";
   for (const std::string number : {"7", "-7", "+7", "0x1f", "0o17", "1.5", ".5", "1e3", "-1.5E-3",
                                    ".inf", "-.inf", ".nan", "!!int 7", "!!float 1"}) {
     std::string word = number;
@@ -403,7 +407,7 @@ TEST(ParseLabTest, NumbersAreNotCommandLines) {
         << number;
   }
   // Words that merely start like numbers are commands.
-  for (const std::string command : {"7z x a.7z", "1.5ms", "0x", "e3", "1e", "+", "-", "."}) {
+  for (const std::string command : {"7z x a.7z", "1.5ms", "0x", "e3", "1e", "+", "."}) {
     EXPECT_EQ(parse_ok(head + "    run: \"" + command + "\"\n").checks.at(0).run, command);
     EXPECT_EQ(parse_ok(head + "    run: " + command + "\n").checks.at(0).run, command) << command;
   }
@@ -439,7 +443,7 @@ TEST(ParseLabTest, ErrorsPointAtTheOffendingNode) {
   const std::string head = "name: x\ntopology:\n  nodes:\n    h:\n      kind: linux\n";
   // An explicit null is placed where it is written.
   EXPECT_EQ(parse_error(head + "      exec: [ip link, ~]\n"),
-            "lab.yaml:6:28: exec line 2 of node 'h' must be a command string, found nothing");
+            "lab.yaml:6:23: exec line 2 of node 'h' must be a command string, found nothing");
   // An empty value is placed at its key, not at the next token yaml-cpp would give.
   EXPECT_EQ(parse_error("name:\n\n\ntopology: {nodes: {h: {kind: linux}}}\n"),
             "lab.yaml:1:1: name must be a string, found nothing");
@@ -458,7 +462,7 @@ topology:
   nodes:
     a: {kind: router}
 )"),
-            "lab.yaml:6:14: unknown node kind 'router' (valid kinds: linux, vnet, bridge)");
+            "lab.yaml:6:15: unknown node kind 'router' (valid kinds: linux, vnet, bridge)");
 }
 
 TEST(ParseLabTest, YamlSyntaxErrorsAreCleanMessages) {
@@ -474,23 +478,37 @@ TEST(ParseLabTest, YamlSyntaxErrorsAreCleanMessages) {
 TEST(ParseLabTest, HostileInputFailsCleanly) {
   EXPECT_EQ(parse_error(std::string(kMaxLabFileBytes + 1, '#')),
             "lab.yaml: lab file is too large (1048577 bytes; at most 1048576)");
-  // Aliases can make a node contain itself; parsing only walks the schema, so it terminates.
+  // Aliases can make a node contain itself (the list below is its own first item); parsing only
+  // walks the schema, so it terminates.
   EXPECT_EQ(parse_error("name: x\ntopology:\n  nodes:\n    h: {kind: linux, exec: &e [*e]}\n"),
-            "lab.yaml:4:29: exec line 1 of node 'h' must be a command string, found a list");
+            "lab.yaml:4:28: exec line 1 of node 'h' must be a command string, found a list");
   EXPECT_EQ(parse_ok("name: x\ntopology:\n  nodes:\n    h: {kind: linux, labels: &l {l: *l}}\n")
                 .nodes.size(),
             1u);
   // Deep nesting is refused by yaml-cpp's depth guard, not by a stack overflow.
-  const std::string deep = "name: x\nmgmt: " + std::string(100000, '[');
-  EXPECT_NE(parse_error(deep).find("invalid YAML: "), std::string::npos);
-  // NUL bytes and invalid UTF-8 are errors like any other.
-  EXPECT_NE(parse_error(std::string("name: x\0y\n", 10)), "(no error)");
-  EXPECT_NE(parse_error("name: \xff\xfe\ntopology: {nodes: {}}\n"), "(no error)");
+  EXPECT_EQ(parse_error("name: x\nmgmt: " + std::string(100000, '[')),
+            "lab.yaml:2:1: invalid YAML: lists or mappings nested too deeply");
+  EXPECT_EQ(parse_error("name: x\nmgmt: " + std::string(600, '{') + "a"),
+            "lab.yaml:2:1: invalid YAML: lists or mappings nested too deeply");
+  // A stray ',' at the top level makes yaml-cpp 0.7's LoadAll loop forever (jbeder/yaml-cpp#1040).
+  EXPECT_EQ(parse_error(", a: b\n"), "lab.yaml:1:1: invalid YAML: unexpected ','");
+  EXPECT_EQ(parse_error("# lab\n\n  ,"), "lab.yaml:3:3: invalid YAML: unexpected ','");
+  EXPECT_EQ(parse_error("name: x\n---\n,\n"),
+            "lab.yaml:2:1: a lab file holds one YAML document; found a second one");
+  // A NUL byte is refused before yaml-cpp, which would misreport it.
+  EXPECT_EQ(parse_error(std::string("name: x\nseed: 1\0\n", 16)),
+            "lab.yaml:2:8: lab file contains a NUL byte (is it a text file?)");
+  EXPECT_EQ(parse_error(std::string("\0", 1)),
+            "lab.yaml:1:1: lab file contains a NUL byte (is it a text file?)");
+  // Invalid UTF-8 is passed through as bytes (the message quotes them as they are).
+  EXPECT_EQ(parse_error("name: x\ntopology:\n  nodes:\n    \xff: {kind: linux}\n"),
+            "lab.yaml:4:5: invalid node name '\xff': use letters, digits, '_', '.' and '-', "
+            "starting with a letter or digit");
 }
 
 TEST(ParseLabTest, OnlyOneDocument) {
   EXPECT_EQ(parse_error("---\nname: x\ntopology: {nodes: {h: {kind: linux}}}\n...\n---\nname: y\n"),
-            "lab.yaml:6:1: a lab file holds one YAML document; found a second one");
+            "lab.yaml:5:1: a lab file holds one YAML document; found a second one");
   // A single explicit document is fine.
   EXPECT_EQ(parse_ok("---\nname: x\ntopology: {nodes: {h: {kind: linux}}}\n...\n").name, "x");
 }
@@ -520,8 +538,7 @@ TEST(LoadLabFileTest, ReadsAndParses) {
   }
   std::variant<LabSpec, LabError> result = load_lab_file(path.string());
   std::filesystem::remove(path);
-  ASSERT_TRUE(std::holds_alternative<LabSpec>(result))
-      << std::get<LabError>(result).to_string();
+  ASSERT_TRUE(std::holds_alternative<LabSpec>(result)) << std::get<LabError>(result).to_string();
   const LabSpec& spec = std::get<LabSpec>(result);
   EXPECT_EQ(spec.nodes.size(), 6u);
   EXPECT_EQ(spec.nodes[0].loc, (SourceLoc{path.string(), 6, 5}));

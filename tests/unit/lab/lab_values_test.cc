@@ -67,7 +67,8 @@ TEST(DurationTest, RejectsMalformedAndOutOfRange) {
       {"1min", hint + "'1min'"},
       {"3600.000000001s", "delay '3600.000000001s' is out of range (at most 3600s)"},
       {"3601s", "delay '3601s' is out of range (at most 3600s)"},
-      {"99999999999999999999999s", "delay '99999999999999999999999s' is out of range (at most 3600s)"},
+      {"99999999999999999999999s",
+       "delay '99999999999999999999999s' is out of range (at most 3600s)"},
       {"18446744073709551615ns", "delay '18446744073709551615ns' is out of range (at most 3600s)"},
       {"0.5ns", "delay '0.5ns' is not a whole number of nanoseconds"},
       {"0.0001us", "delay '0.0001us' is not a whole number of nanoseconds"},
@@ -87,8 +88,8 @@ TEST(LossTest, FractionsAndPercentages) {
     double loss;
   };
   const std::vector<Case> cases = {
-      {"0", 0},     {"0.0", 0},    {"1", 1},        {"1.0", 1},   {"0.05", 0.05},
-      {"5%", 0.05}, {"0%", 0},     {"100%", 1},     {"2.5%", 0.025},
+      {"0", 0},     {"0.0", 0}, {"1", 1},    {"1.0", 1},      {"0.05", 0.05},
+      {"5%", 0.05}, {"0%", 0},  {"100%", 1}, {"2.5%", 0.025},
   };
   for (const Case& c : cases) {
     Parsed<double> parsed = parse_loss(c.text);
@@ -104,8 +105,8 @@ TEST(LossTest, FractionsAndPercentages) {
             "loss '1.01' is out of range: use a fraction from 0.0 to 1.0 or a percentage such as "
             "\"5%\"");
   EXPECT_EQ(error_of(parse_loss("100.5%")), "loss '100.5%' is out of range (0%..100%)");
-  for (const std::string text : {"-0.1", "", "%", "5 %", "five", "1e-2", "nan", "inf", "0x1",
-                                 ".5", "5%%"}) {
+  for (const std::string text :
+       {"-0.1", "", "%", "5 %", "five", "1e-2", "nan", "inf", "0x1", ".5", "5%%"}) {
     EXPECT_EQ(error_of(parse_loss(text)), hint + quote(text)) << text;
   }
 }
@@ -122,27 +123,26 @@ TEST(MtuTest, RangeIsIpv4MinimumTo65535) {
   EXPECT_EQ(error_of(parse_mtu("1500.0")),
             "mtu must be an integer from 68 to 65535, found '1500.0'");
   EXPECT_EQ(error_of(parse_mtu("-1")), "mtu must be an integer from 68 to 65535, found '-1'");
-  EXPECT_EQ(error_of(parse_mtu("0x5dc")),
-            "mtu must be an integer from 68 to 65535, found '0x5dc'");
+  EXPECT_EQ(error_of(parse_mtu("0x5dc")), "mtu must be an integer from 68 to 65535, found '0x5dc'");
 }
 
 TEST(U64Test, WholeRange) {
   EXPECT_EQ(std::get<uint64_t>(parse_u64("0", "seed")), 0u);
   EXPECT_EQ(std::get<uint64_t>(parse_u64("18446744073709551615", "seed")), UINT64_MAX);
   const std::string hint = "seed must be an integer from 0 to 18446744073709551615, found ";
-  EXPECT_EQ(error_of(parse_u64("18446744073709551616", "seed")),
-            hint + "'18446744073709551616'");
+  EXPECT_EQ(error_of(parse_u64("18446744073709551616", "seed")), hint + "'18446744073709551616'");
   EXPECT_EQ(error_of(parse_u64("-1", "seed")), hint + "'-1'");
   EXPECT_EQ(error_of(parse_u64("1.0", "seed")), hint + "'1.0'");
   EXPECT_EQ(error_of(parse_u64("", "seed")), hint + "''");
 }
 
 TEST(NodeNameTest, DockerContainerNameRule) {
-  for (const std::string& name :
-       std::vector<std::string>{"r1", "R1", "1", "core-router.lab_1", "a--", std::string(64, 'x')}) {
+  for (const std::string& name : std::vector<std::string>{"r1", "R1", "1", "core-router.lab_1",
+                                                          "a--", std::string(64, 'x')}) {
     EXPECT_EQ(node_name_error(name), std::nullopt) << name;
   }
-  const std::string rule = ": use letters, digits, '_', '.' and '-', starting with a letter or digit";
+  const std::string rule =
+      ": use letters, digits, '_', '.' and '-', starting with a letter or digit";
   EXPECT_EQ(node_name_error(""), "invalid node name ''" + rule);
   EXPECT_EQ(node_name_error("-r1"), "invalid node name '-r1'" + rule);
   EXPECT_EQ(node_name_error(".r1"), "invalid node name '.r1'" + rule);
@@ -155,8 +155,8 @@ TEST(NodeNameTest, DockerContainerNameRule) {
 }
 
 TEST(IfnameTest, KernelDevValidName) {
-  for (const std::string name : {"eth0", "e", "p1", "veth-a.100", "uplink-to-core1", "eth0@x",
-                                 "lo", "...", ".a"}) {
+  for (const std::string name :
+       {"eth0", "e", "p1", "veth-a.100", "uplink-to-core1", "eth0@x", "lo", "...", ".a"}) {
     EXPECT_EQ(ifname_error(name), std::nullopt) << name;
   }
   const std::string rule = " (Linux forbids '/', ':', whitespace, '.' and '..')";
@@ -181,7 +181,7 @@ TEST(ClosestMatchTest, SuggestsWithinTwoEdits) {
   EXPECT_EQ(closest_match("exe", keys), "exec");    // deletion
   EXPECT_EQ(closest_match("kinds", keys), "kind");  // insertion
   EXPECT_EQ(closest_match("imgae", keys), "image");
-  EXPECT_EQ(closest_match("Kind", keys), "kind");   // case counts as an edit
+  EXPECT_EQ(closest_match("Kind", keys), "kind");  // case counts as an edit
   EXPECT_EQ(closest_match("usr", keys), "user");
   EXPECT_EQ(closest_match("colour", keys), std::nullopt);
   EXPECT_EQ(closest_match("execute", keys), std::nullopt);  // three insertions

@@ -1,0 +1,153 @@
+#include "cli/lab_cli.h"
+
+#include <fmt/format.h>
+
+#include <istream>
+#include <memory>
+#include <ostream>
+#include <variant>
+
+#include "lab/lab_parser.h"
+#include "labrun/lab.h"
+
+namespace vnet::cli {
+
+namespace {
+
+// Loads and deploys; prints the error and returns null on failure.
+std::unique_ptr<labrun::Lab> load(const std::string& file, const labrun::DeployOptions& options,
+                                  std::ostream& err) {
+  auto parsed = lab::load_lab_file(file);
+  if (auto* e = std::get_if<lab::LabError>(&parsed)) {
+    err << "vnet: " << e->to_string() << "\n";
+    return nullptr;
+  }
+  auto deployed = labrun::Lab::deploy(std::get<lab::LabSpec>(parsed), options);
+  if (auto* e = std::get_if<std::string>(&deployed)) {
+    err << "vnet: deploy failed: " << *e << "\n";
+    return nullptr;
+  }
+  return std::move(std::get<std::unique_ptr<labrun::Lab>>(deployed));
+}
+
+std::string quote_command(const std::vector<std::string>& words) {
+  std::string s;
+  for (const std::string& w : words) {
+    if (!s.empty()) s += ' ';
+    bool plain = !w.empty() && w.find_first_of(" \t'\"\\;&|<>#") == std::string::npos;
+    s += plain ? w : "'" + w + "'";
+  }
+  return s;
+}
+
+}  // namespace
+
+int lab_run(const std::string& file, const LabRunOptions& options, std::ostream& out,
+            std::ostream& err) {
+  labrun::DeployOptions d;
+  d.pcap_dir = options.pcap_dir;
+  auto lab = load(file, d, err);
+  if (!lab) return 2;
+  const lab::LabSpec& spec = lab->spec();
+  out << fmt::format("lab {}: {} nodes, {} links deployed\n", spec.name, spec.nodes.size(),
+                     spec.links.size());
+  size_t failed = 0;
+  for (size_t i = 0; i < spec.checks.size(); ++i) {
+    labrun::CheckResult r = lab->run_check(spec.checks[i]);
+    out << labrun::format_check(i, r) << "\n";
+    if (!r.passed) {
+      ++failed;
+      // Show what the command printed, indented, so the failure explains itself.
+      for (const std::string* text : {&r.output.out, &r.output.err}) {
+        size_t start = 0;
+        while (start < text->size()) {
+          size_t end = text->find('\n', start);
+          if (end == std::string::npos) end = text->size();
+          out << "    | " << text->substr(start, end - start) << "\n";
+          start = end + 1;
+        }
+      }
+    }
+  }
+  if (options.stats) out << lab->stats();
+  lab->flush_captures();
+  out << fmt::format("checks: {} passed, {} failed\n", spec.checks.size() - failed, failed);
+  return failed == 0 ? 0 : 1;
+}
+
+int lab_stats(const std::string& file, std::ostream& out, std::ostream& err) {
+  auto lab = load(file, {}, err);
+  if (!lab) return 2;
+  for (const lab::CheckSpec& c : lab->spec().checks) (void)lab->run_check(c);
+  out << lab->stats();
+  return 0;
+}
+
+int lab_shell(const std::string& file, std::istream& in, std::ostream& out, std::ostream& err) {
+  auto lab = load(file, {}, err);
+  if (!lab) return 2;
+  std::vector<std::string> names = lab->node_names();
+  std::string current;
+  for (const std::string& n : names) {
+    if (lab->node(n)) {
+      current = n;
+      break;
+    }
+  }
+  out << fmt::format("lab {}: nodes {}. Type \":node NAME\" to switch, \":quit\" to leave.\n",
+                     lab->spec().name, fmt::join(names, ", "));
+  std::string line;
+  while (true) {
+    out << current << "# " << std::flush;
+    if (!std::getline(in, line)) break;
+    if (line == ":quit" || line == "exit") break;
+    if (line.rfind(":node ", 0) == 0) {
+      std::string n = line.substr(6);
+      if (lab->node(n)) {
+        current = n;
+      } else {
+        err << "no such node (or it is a bridge): " << n << "\n";
+      }
+      continue;
+    }
+    if (line == ":stats") {
+      out << lab->stats();
+      continue;
+    }
+    cmd::CmdOutput o = lab->run(current, line);
+    out << o.out << std::flush;
+    err << o.err << std::flush;
+  }
+  out << "\n";
+  return 0;
+}
+
+int trace(const std::string& file, const std::string& node, const std::vector<std::string>& probe,
+          std::ostream& out, std::ostream& err) {
+  auto lab = load(file, {}, err);
+  if (!lab) return 2;
+  if (!lab->node(node)) {
+    err << "vnet: no node named " << node << "\n";
+    return 2;
+  }
+  lab->set_tracing(true);
+  std::string command = quote_command(probe);
+  cmd::CmdOutput o = lab->run(node, command);
+  lab->set_tracing(false);
+  out << fmt::format("{}# {}\n", node, command);
+  out << o.out;
+  err << o.err;
+  out << "\ntrace:\n";
+  std::string last_node;
+  for (const labrun::TraceLine& t : lab->trace()) {
+    if (t.node != last_node) {
+      out << fmt::format("-- {} --\n", t.node);
+      last_node = t.node;
+    }
+    out << fmt::format("  {:>12.6f}  {:<9} {}\n", static_cast<double>(t.record.time_ns) / 1e9,
+                       stack::trace_stage_name(t.record.stage), t.record.text);
+  }
+  return o.status;
+}
+
+}  // namespace vnet::cli

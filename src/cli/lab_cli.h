@@ -1,0 +1,24 @@
+// `vnet lab run|shell|stats` and `vnet trace`: load a lab file, deploy it in the simulator, and
+// run its checks, an interactive prompt, or one traced probe.
+#pragma once
+
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace vnet::cli {
+
+struct LabRunOptions {
+  std::string pcap_dir;
+  bool stats = false;
+};
+int lab_run(const std::string& file, const LabRunOptions& options, std::ostream& out,
+            std::ostream& err);
+int lab_shell(const std::string& file, std::istream& in, std::ostream& out, std::ostream& err);
+int lab_stats(const std::string& file, std::ostream& out, std::ostream& err);
+// Deploys, then runs `probe` on `node` with every node's tracing on, and prints the decisions
+// hop by hop.
+int trace(const std::string& file, const std::string& node, const std::vector<std::string>& probe,
+          std::ostream& out, std::ostream& err);
+
+}  // namespace vnet::cli

@@ -1,0 +1,685 @@
+#include "lab/lab_parser.h"
+
+#include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <exception>
+#include <map>
+#include <optional>
+#include <span>
+#include <sstream>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "lab/lab_values.h"
+
+namespace vnet::lab {
+namespace {
+
+constexpr std::string_view kTopKeys[] = {"name", "topology", "seed", "checks", "prefix", "mgmt"};
+constexpr std::string_view kTopologyKeys[] = {"nodes", "links", "kinds", "defaults"};
+// vnet's own node keys, then the containerlab keys that vnet accepts and ignores (a containerlab
+// file keeps working; the image, bindings and management network mean nothing to a vnet node).
+constexpr std::string_view kNodeKeys[] = {"kind",       "exec",           "image", "labels",
+                                          "group",      "startup-config", "binds", "env",
+                                          "mgmt-ipv4",  "mgmt-ipv6",      "ports", "cmd",
+                                          "entrypoint", "network-mode",   "user",  "sysctls"};
+// containerlab's link `labels` and `vars` are accepted and ignored.
+constexpr std::string_view kLinkKeys[] = {"endpoints", "mtu", "delay", "loss", "labels", "vars"};
+constexpr std::string_view kCheckKeys[] = {"node", "run", "expect", "output", "name", "timeout"};
+constexpr std::string_view kKindNames[] = {"linux", "vnet", "bridge"};
+constexpr NodeKind kKinds[] = {NodeKind::Linux, NodeKind::Vnet, NodeKind::Bridge};
+constexpr std::string_view kValidKinds = "valid kinds: linux, vnet, bridge";
+
+// Thrown by Parser::fail, caught in parse_lab: the first error ends parsing.  It never leaves this
+// file.
+struct ParseFailure {
+  LabError error;
+};
+
+// yaml-cpp's 0-based mark as a 1-based place; columns count bytes, as yaml-cpp's do.
+SourceLoc mark_loc(const YAML::Mark& mark, const std::string& file) {
+  if (mark.is_null() || mark.line < 0) return SourceLoc{file, 0, 0};
+  return SourceLoc{file, mark.line + 1, mark.column + 1};
+}
+
+// Records where each document of a YAML stream starts, and nothing else.  Used instead of
+// YAML::LoadAll, which in yaml-cpp 0.7 loops forever, allocating, on a stray ',' at the top level
+// (jbeder/yaml-cpp#1040, fixed upstream by #1319): the parser emits a null document without
+// consuming the token, again and again.  Here the caller stops after two documents and treats two
+// starts at the same place as that stuck token.
+class DocumentStarts : public YAML::EventHandler {
+ public:
+  std::vector<YAML::Mark> starts;
+
+  void OnDocumentStart(const YAML::Mark& mark) override { starts.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& /*mark*/, YAML::anchor_t /*anchor*/) override {}
+  void OnAlias(const YAML::Mark& /*mark*/, YAML::anchor_t /*anchor*/) override {}
+  void OnScalar(const YAML::Mark& /*mark*/, const std::string& /*tag*/, YAML::anchor_t /*anchor*/,
+                const std::string& /*value*/) override {}
+  void OnSequenceStart(const YAML::Mark& /*mark*/, const std::string& /*tag*/,
+                       YAML::anchor_t /*anchor*/, YAML::EmitterStyle::value /*style*/) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& /*mark*/, const std::string& /*tag*/, YAML::anchor_t /*anchor*/,
+                  YAML::EmitterStyle::value /*style*/) override {}
+  void OnMapEnd() override {}
+};
+
+// One key of a YAML mapping, with where the key and its value are.
+struct Entry {
+  std::string key;
+  SourceLoc key_loc;
+  YAML::Node value;
+  SourceLoc value_loc;
+};
+
+// The entries of a mapping, found by key.
+struct Entries {
+  std::vector<Entry> list;  // file order
+
+  const Entry* find(std::string_view key) const {
+    for (const Entry& entry : list) {
+      if (entry.key == key) return &entry;
+    }
+    return nullptr;
+  }
+};
+
+// A node definition as written under topology.defaults, topology.kinds.<kind> or
+// topology.nodes.<name>, before merging.
+struct NodeDef {
+  std::optional<NodeKind> kind;
+  std::vector<ExecLine> exec;
+  SourceLoc exec_loc;  // the `exec` key
+};
+
+std::string describe(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Scalar:
+      return quote(node.Scalar());
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    default:
+      return "nothing";
+  }
+}
+
+// YAML 1.2 core schema: the plain scalars that a YAML reader takes as a number rather than text.
+bool looks_like_number(std::string_view text) {
+  auto digits = [](std::string_view s, auto accept) {
+    if (s.empty()) return false;
+    for (char c : s) {
+      if (!accept(c)) return false;
+    }
+    return true;
+  };
+  auto dec = [](char c) { return c >= '0' && c <= '9'; };
+  auto hex = [&](char c) { return dec(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); };
+  auto oct = [](char c) { return c >= '0' && c <= '7'; };
+  if (text.starts_with("0x")) return digits(text.substr(2), hex);
+  if (text.starts_with("0o")) return digits(text.substr(2), oct);
+  if (text == ".nan" || text == ".NaN" || text == ".NAN") return true;
+  if (!text.empty() && (text[0] == '+' || text[0] == '-')) text.remove_prefix(1);
+  if (text == ".inf" || text == ".Inf" || text == ".INF") return true;
+  // [0-9]+ ( . [0-9]* )? | . [0-9]+ , then an optional exponent [eE][-+]?[0-9]+
+  size_t exponent = text.find_first_of("eE");
+  std::string_view mantissa = text.substr(0, exponent);
+  if (exponent != std::string_view::npos) {
+    std::string_view power = text.substr(exponent + 1);
+    if (!power.empty() && (power[0] == '+' || power[0] == '-')) power.remove_prefix(1);
+    if (!digits(power, dec)) return false;
+  }
+  size_t point = mantissa.find('.');
+  if (point == std::string_view::npos) return digits(mantissa, dec);
+  std::string_view whole = mantissa.substr(0, point);
+  std::string_view fraction = mantissa.substr(point + 1);
+  if (whole.empty()) return digits(fraction, dec);
+  return digits(whole, dec) && (fraction.empty() || digits(fraction, dec));
+}
+
+class Parser {
+ public:
+  Parser(std::string_view text, const std::string& file) : text_(text), file_(file) {}
+
+  LabSpec parse(const YAML::Node& root) {
+    const SourceLoc root_loc = loc_of(root, at(1, 1));
+    if (!root.IsMap()) {
+      fail(root_loc,
+           "the top level must be a mapping with 'name' and 'topology', found " + describe(root));
+    }
+    const Entries top = entries(root, "at the top level", kTopKeys);
+    LabSpec spec;
+    const Entry* name = top.find("name");
+    if (name == nullptr) fail(root_loc, "missing required key 'name' (the lab's name)");
+    spec.name = scalar(*name, "name must be a string");
+    if (spec.name.empty()) fail(name->value_loc, "name must not be empty");
+    if (const Entry* seed = top.find("seed")) {
+      spec.seed =
+          value_or_fail(parse_u64(scalar(*seed, u64_expectation("seed")), "seed"), seed->value_loc);
+    }
+    const Entry* topology = top.find("topology");
+    if (topology == nullptr) fail(root_loc, "missing required key 'topology' (with 'nodes')");
+    parse_topology(*topology, spec);
+    if (const Entry* checks = top.find("checks")) parse_checks(*checks, spec);
+    return spec;
+  }
+
+ private:
+  SourceLoc at(int line, int column) const { return SourceLoc{file_, line, column}; }
+
+  SourceLoc loc(const YAML::Mark& mark) const { return mark_loc(mark, file_); }
+
+  // Where `node` is.  yaml-cpp places an empty value ("key:" with nothing after it) at the next
+  // token, which may be lines further on, so such a node is placed at `fallback` (its key, or its
+  // list) instead; an explicit "~" or "null" keeps its own place.
+  SourceLoc loc_of(const YAML::Node& node, const SourceLoc& fallback) const {
+    const YAML::Mark mark = node.Mark();
+    if (mark.is_null() || mark.line < 0) return fallback;
+    if (node.IsNull()) {
+      const auto pos = static_cast<size_t>(mark.pos);
+      std::string_view rest = pos <= text_.size() ? text_.substr(pos) : std::string_view();
+      const bool explicit_null = rest.starts_with("~") || rest.starts_with("null") ||
+                                 rest.starts_with("Null") || rest.starts_with("NULL");
+      if (!explicit_null) return fallback;
+    }
+    return loc(mark);
+  }
+
+  [[noreturn]] void fail(const SourceLoc& where, std::string message) const {
+    throw ParseFailure{LabError{where, std::move(message)}};
+  }
+
+  template <typename T>
+  T value_or_fail(Parsed<T> parsed, const SourceLoc& where) const {
+    if (auto* message = std::get_if<std::string>(&parsed)) fail(where, std::move(*message));
+    return std::get<T>(std::move(parsed));
+  }
+
+  // The entries of `map` in file order.  Keys must be strings, unique, and (unless `allowed` is
+  // empty) one of `allowed`; `where` places the mapping in messages ("in node 'r1'").
+  Entries entries(const YAML::Node& map, std::string_view where,
+                  std::span<const std::string_view> allowed) const {
+    Entries result;
+    std::map<std::string, int, std::less<>> first_lines;  // key -> its line; keeps this O(n log n)
+    const SourceLoc map_loc = loc_of(map, at(0, 0));
+    for (const auto& item : map) {
+      const SourceLoc key_loc = loc_of(item.first, map_loc);
+      if (!item.first.IsScalar()) {
+        fail(key_loc,
+             "a key " + std::string(where) + " must be a string, found " + describe(item.first));
+      }
+      const std::string& key = item.first.Scalar();
+      if (key == "<<") {
+        fail(key_loc,
+             "YAML merge keys ('<<') are not supported; share settings with topology.defaults "
+             "or topology.kinds");
+      }
+      if (auto [first, inserted] = first_lines.emplace(key, key_loc.line); !inserted) {
+        fail(key_loc, "duplicate key " + quote(key) + " " + std::string(where) +
+                          " (first at line " + std::to_string(first->second) + ")");
+      }
+      if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+        std::string message = "unknown key " + quote(key) + " " + std::string(where);
+        if (std::optional<std::string_view> guess = closest_match(key, allowed)) {
+          message += " (did you mean '" + std::string(*guess) + "'?)";
+        } else {
+          message += " (valid keys:";
+          for (size_t i = 0; i < allowed.size(); ++i) {
+            message += (i == 0 ? " " : ", ") + std::string(allowed[i]);
+          }
+          message += ")";
+        }
+        fail(key_loc, std::move(message));
+      }
+      result.list.push_back(Entry{key, key_loc, item.second, loc_of(item.second, key_loc)});
+    }
+    return result;
+  }
+
+  // The text of a scalar value; anything else fails with "<expectation>, found …".
+  std::string scalar(const YAML::Node& node, const SourceLoc& where,
+                     std::string_view expectation) const {
+    if (!node.IsScalar()) fail(where, std::string(expectation) + ", found " + describe(node));
+    return node.Scalar();
+  }
+  std::string scalar(const Entry& entry, std::string_view expectation) const {
+    return scalar(entry.value, entry.value_loc, expectation);
+  }
+
+  // A command line: a string, but not a mapping (an unquoted ": " inside the line makes one), a
+  // list or something YAML reads as a number.  `what` names it: "exec line 2 of node 'r1'".
+  std::string command(const YAML::Node& node, const SourceLoc& where,
+                      const std::string& what) const {
+    const std::string expectation = what + " must be a command string";
+    if (node.IsMap()) {
+      fail(where, expectation +
+                      ", found a mapping (an unquoted ': ' inside a line makes it one; quote the "
+                      "line)");
+    }
+    std::string text = scalar(node, where, expectation);
+    const bool plain = node.Tag() == "?";
+    const bool number_tag =
+        node.Tag() == "tag:yaml.org,2002:int" || node.Tag() == "tag:yaml.org,2002:float";
+    if ((plain && looks_like_number(text)) || number_tag) {
+      fail(where, expectation + ", found the number " + text);
+    }
+    return text;
+  }
+
+  static size_t kind_index(NodeKind kind) {
+    return static_cast<size_t>(std::find(std::begin(kKinds), std::end(kKinds), kind) -
+                               std::begin(kKinds));
+  }
+
+  static std::optional<NodeKind> kind_named(std::string_view name) {
+    for (size_t i = 0; i < std::size(kKindNames); ++i) {
+      if (kKindNames[i] == name) return kKinds[i];
+    }
+    return std::nullopt;
+  }
+
+  // `owner` names the definition in messages: "node 'r1'", "topology.defaults",
+  // "topology.kinds.linux".
+  NodeDef parse_node_def(const YAML::Node& map, const SourceLoc& map_loc, const std::string& owner,
+                         bool in_kinds) const {
+    NodeDef def;
+    if (map.IsNull()) return def;
+    if (!map.IsMap()) {
+      fail(map_loc, owner + " must be a mapping such as {kind: linux}, found " + describe(map));
+    }
+    const Entries items = entries(map, "in " + owner, kNodeKeys);
+    if (const Entry* kind = items.find("kind")) {
+      if (in_kinds) {
+        fail(kind->key_loc, "'kind' has no effect in " + owner + ": the kind is the key above");
+      }
+      if (!kind->value.IsScalar()) {
+        fail(kind->value_loc, "kind must be linux, vnet or bridge, found " + describe(kind->value));
+      }
+      def.kind = kind_named(kind->value.Scalar());
+      if (!def.kind) {
+        fail(kind->value_loc, "unknown node kind " + quote(kind->value.Scalar()) + " (" +
+                                  std::string(kValidKinds) + ")");
+      }
+    }
+    if (const Entry* exec = items.find("exec")) {
+      def.exec_loc = exec->key_loc;
+      if (exec->value.IsSequence()) {
+        int index = 0;
+        for (const auto& line : exec->value) {
+          ++index;
+          const SourceLoc line_loc = loc_of(line, exec->value_loc);
+          def.exec.push_back(ExecLine{
+              command(line, line_loc, "exec line " + std::to_string(index) + " of " + owner),
+              line_loc});
+        }
+      } else if (!exec->value.IsNull()) {
+        fail(exec->value_loc, "exec of " + owner + " must be a list of command lines, found " +
+                                  describe(exec->value));
+      }
+    }
+    return def;
+  }
+
+  void parse_topology(const Entry& topology, LabSpec& spec) {
+    if (!topology.value.IsMap()) {
+      fail(topology.value_loc,
+           "topology must be a mapping with 'nodes', found " + describe(topology.value));
+    }
+    const Entries items = entries(topology.value, "in 'topology'", kTopologyKeys);
+
+    NodeDef defaults;
+    if (const Entry* entry = items.find("defaults")) {
+      defaults = parse_node_def(entry->value, entry->value_loc, "topology.defaults", false);
+    }
+
+    std::array<NodeDef, std::size(kKinds)> kinds;
+    if (const Entry* entry = items.find("kinds")) {
+      if (!entry->value.IsNull() && !entry->value.IsMap()) {
+        fail(entry->value_loc,
+             "topology.kinds must be a mapping from kind names to node settings, found " +
+                 describe(entry->value));
+      }
+      if (entry->value.IsMap()) {
+        for (const Entry& kind : entries(entry->value, "in topology.kinds", {}).list) {
+          std::optional<NodeKind> parsed = kind_named(kind.key);
+          if (!parsed) {
+            fail(kind.key_loc, "unknown node kind " + quote(kind.key) + " in topology.kinds (" +
+                                   std::string(kValidKinds) + ")");
+          }
+          const std::string owner = "topology.kinds." + kind.key;
+          NodeDef def = parse_node_def(kind.value, kind.value_loc, owner, true);
+          if (*parsed == NodeKind::Bridge && !def.exec.empty()) {
+            fail(def.exec_loc, owner + " cannot have exec lines: a bridge runs no commands");
+          }
+          kinds[kind_index(*parsed)] = std::move(def);
+        }
+      }
+    }
+
+    const Entry* nodes = items.find("nodes");
+    if (nodes == nullptr) {
+      fail(loc_of(topology.value, topology.key_loc), "missing required key 'nodes' in 'topology'");
+    }
+    parse_nodes(*nodes, defaults, kinds, spec);
+
+    if (const Entry* links = items.find("links")) parse_links(*links, spec);
+  }
+
+  void parse_nodes(const Entry& nodes, const NodeDef& defaults,
+                   const std::array<NodeDef, std::size(kKinds)>& kinds, LabSpec& spec) {
+    if (!nodes.value.IsNull() && !nodes.value.IsMap()) {
+      fail(nodes.value_loc,
+           "topology.nodes must be a mapping from node names to node definitions, found " +
+               describe(nodes.value));
+    }
+    if (nodes.value.IsNull() || nodes.value.size() == 0) {
+      fail(nodes.value_loc, "topology.nodes is empty; a lab needs at least one node");
+    }
+    for (const Entry& entry : entries(nodes.value, "in topology.nodes", {}).list) {
+      if (std::optional<std::string> error = node_name_error(entry.key)) {
+        fail(entry.key_loc, std::move(*error));
+      }
+      const std::string owner = "node '" + entry.key + "'";
+      const NodeDef def = parse_node_def(entry.value, entry.value_loc, owner, false);
+      std::optional<NodeKind> kind = def.kind ? def.kind : defaults.kind;
+      if (!kind) {
+        fail(entry.key_loc, owner +
+                                " has no kind (set kind: linux, vnet or bridge here or in "
+                                "topology.defaults)");
+      }
+      const NodeDef& kind_def = kinds[kind_index(*kind)];
+      if (*kind == NodeKind::Bridge) {
+        if (!def.exec.empty()) {
+          fail(def.exec_loc,
+               "bridge '" + entry.key + "' cannot have exec lines: a bridge runs no commands");
+        }
+        if (!defaults.exec.empty()) {
+          fail(defaults.exec_loc, "bridge '" + entry.key +
+                                      "' would inherit the exec lines of topology.defaults, but "
+                                      "a bridge runs no commands");
+        }
+      }
+      NodeSpec node;
+      node.name = entry.key;
+      node.kind = *kind;
+      node.loc = entry.key_loc;
+      node_index_.emplace(node.name, spec.nodes.size());
+      // containerlab's GetNodeExec(): defaults, then the kind's, then the node's own.
+      for (const NodeDef* source : {&defaults, &kind_def, &def}) {
+        node.exec.insert(node.exec.end(), source->exec.begin(), source->exec.end());
+      }
+      spec.nodes.push_back(std::move(node));
+    }
+  }
+
+  // LabSpec::find_node, in O(log n): a lab of thousands of nodes and links stays fast.
+  const NodeSpec* find_node(const LabSpec& spec, std::string_view name) const {
+    auto it = node_index_.find(name);
+    return it == node_index_.end() ? nullptr : &spec.nodes[it->second];
+  }
+
+  // " (did you mean 'server'?)" when a node of a similar name exists, else "".
+  static std::string node_suggestion(std::string_view name, const LabSpec& spec) {
+    std::vector<std::string_view> names;
+    names.reserve(spec.nodes.size());
+    for (const NodeSpec& node : spec.nodes) names.push_back(node.name);
+    std::optional<std::string_view> guess = closest_match(name, names);
+    return guess ? " (did you mean '" + std::string(*guess) + "'?)" : "";
+  }
+
+  LinkEndpoint parse_endpoint(const YAML::Node& node, const SourceLoc& where,
+                              const LabSpec& spec) const {
+    const std::string text = scalar(node, where, "endpoint must be a \"node:ifname\" string");
+    const size_t colon = text.find(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
+      fail(where, "endpoint " + quote(text) + " is not node:ifname");
+    }
+    LinkEndpoint endpoint{text.substr(0, colon), text.substr(colon + 1), where};
+    const NodeSpec* owner = find_node(spec, endpoint.node);
+    if (owner == nullptr) {
+      fail(where, "unknown node " + quote(endpoint.node) + " in endpoint " + quote(text) +
+                      node_suggestion(endpoint.node, spec));
+    }
+    if (std::optional<std::string> error = ifname_error(endpoint.ifname)) {
+      fail(where, "endpoint " + quote(text) + ": " + *error);
+    }
+    if (endpoint.ifname == "lo" && owner->kind != NodeKind::Bridge) {
+      fail(where, "endpoint " + quote(text) +
+                      ": 'lo' is the node's loopback interface; give the link its own interface");
+    }
+    return endpoint;
+  }
+
+  void use_endpoint(const LinkEndpoint& endpoint) {
+    auto [it, inserted] = endpoint_uses_.emplace(endpoint.to_string(), endpoint.loc);
+    if (!inserted) {
+      fail(endpoint.loc, "endpoint " + quote(endpoint.to_string()) + " already used at line " +
+                             std::to_string(it->second.line));
+    }
+  }
+
+  void parse_links(const Entry& links, LabSpec& spec) {
+    if (links.value.IsNull()) return;
+    if (!links.value.IsSequence()) {
+      fail(links.value_loc,
+           "topology.links must be a list of links, found " + describe(links.value));
+    }
+    for (const auto& item : links.value) {
+      const SourceLoc link_loc = loc_of(item, links.value_loc);
+      if (!item.IsMap()) {
+        fail(link_loc, "link must be a mapping with 'endpoints', found " + describe(item));
+      }
+      const Entries items = entries(item, "in a link", kLinkKeys);
+      const Entry* endpoints = items.find("endpoints");
+      if (endpoints == nullptr) fail(link_loc, "link has no 'endpoints'");
+      if (!endpoints->value.IsSequence()) {
+        fail(endpoints->value_loc,
+             "endpoints must be a list of two \"node:ifname\" strings, found " +
+                 describe(endpoints->value));
+      }
+      if (endpoints->value.size() != 2) {
+        fail(endpoints->value_loc, "a link needs exactly two endpoints, found " +
+                                       std::to_string(endpoints->value.size()));
+      }
+      LinkSpec link;
+      link.loc = link_loc;
+      const YAML::Node a = endpoints->value[0];
+      const YAML::Node b = endpoints->value[1];
+      link.a = parse_endpoint(a, loc_of(a, endpoints->value_loc), spec);
+      link.b = parse_endpoint(b, loc_of(b, endpoints->value_loc), spec);
+      if (link.a.to_string() == link.b.to_string()) {
+        fail(link.b.loc, "link connects endpoint " + quote(link.a.to_string()) + " to itself");
+      }
+      use_endpoint(link.a);
+      use_endpoint(link.b);
+      if (const Entry* mtu = items.find("mtu")) {
+        link.mtu = value_or_fail(parse_mtu(scalar(*mtu, mtu_expectation())), mtu->value_loc);
+      }
+      if (const Entry* delay = items.find("delay")) {
+        link.delay_ns =
+            value_or_fail(parse_duration_ns(scalar(*delay, duration_expectation("delay")), "delay"),
+                          delay->value_loc);
+      }
+      if (const Entry* loss = items.find("loss")) {
+        link.loss = value_or_fail(parse_loss(scalar(*loss, loss_expectation())), loss->value_loc);
+      }
+      spec.links.push_back(std::move(link));
+    }
+  }
+
+  void parse_checks(const Entry& checks, LabSpec& spec) const {
+    if (checks.value.IsNull()) return;
+    if (!checks.value.IsSequence()) {
+      fail(checks.value_loc, "checks must be a list of checks, found " + describe(checks.value));
+    }
+    for (const auto& item : checks.value) {
+      const SourceLoc check_loc = loc_of(item, checks.value_loc);
+      if (!item.IsMap()) {
+        fail(check_loc, "check must be a mapping with 'node' and 'run', found " + describe(item));
+      }
+      const Entries items = entries(item, "in a check", kCheckKeys);
+      CheckSpec check;
+      check.loc = check_loc;
+
+      const Entry* node = items.find("node");
+      if (node == nullptr) fail(check_loc, "check has no 'node' (the node to run it on)");
+      check.node = scalar(*node, "node must be a node name");
+      const NodeSpec* target = find_node(spec, check.node);
+      if (target == nullptr) {
+        fail(node->value_loc,
+             "check on unknown node " + quote(check.node) + node_suggestion(check.node, spec));
+      }
+      if (target->kind == NodeKind::Bridge) {
+        fail(node->value_loc, "check on bridge " + quote(check.node) +
+                                  ": a bridge runs no commands; run the check on a linux or "
+                                  "vnet node");
+      }
+
+      const Entry* run = items.find("run");
+      if (run == nullptr) {
+        fail(check_loc,
+             "check has no 'run' (the command line to run on " + quote(check.node) + ")");
+      }
+      check.run = command(run->value, run->value_loc, "run");
+      if (check.run.empty()) fail(run->value_loc, "run is an empty command line");
+
+      if (const Entry* expect = items.find("expect")) {
+        const std::string expectation = "expect must be 'success' or 'failure'";
+        const std::string text = scalar(*expect, expectation);
+        if (text == "success") {
+          check.expect = Expect::Success;
+        } else if (text == "failure") {
+          check.expect = Expect::Failure;
+        } else {
+          fail(expect->value_loc, expectation + ", found " + quote(text));
+        }
+      }
+
+      if (const Entry* output = items.find("output")) {
+        const std::string expectation = "output must be a string or a list of strings";
+        if (output->value.IsSequence()) {
+          int index = 0;
+          for (const auto& text : output->value) {
+            ++index;
+            check.output.push_back(
+                scalar(text, loc_of(text, output->value_loc),
+                       "output item " + std::to_string(index) + " must be a string"));
+          }
+        } else {
+          check.output.push_back(scalar(*output, expectation));
+        }
+      }
+
+      if (const Entry* name = items.find("name")) {
+        check.name = scalar(*name, "check name must be a string");
+      }
+
+      if (const Entry* timeout = items.find("timeout")) {
+        check.timeout_ns = value_or_fail(
+            parse_duration_ns(scalar(*timeout, duration_expectation("timeout")), "timeout"),
+            timeout->value_loc);
+        if (*check.timeout_ns == 0) fail(timeout->value_loc, "timeout must be greater than 0");
+      }
+      spec.checks.push_back(std::move(check));
+    }
+  }
+
+  std::string_view text_;
+  const std::string& file_;
+  std::map<std::string, size_t, std::less<>> node_index_;  // name -> index in LabSpec::nodes
+  std::map<std::string, SourceLoc> endpoint_uses_;         // "node:ifname" -> its first use
+};
+
+}  // namespace
+
+std::variant<LabSpec, LabError> parse_lab(std::string_view yaml_text,
+                                          const std::string& file_name) {
+  if (yaml_text.size() > kMaxLabFileBytes) {
+    return LabError{SourceLoc{file_name, 0, 0},
+                    "lab file is too large (" + std::to_string(yaml_text.size()) +
+                        " bytes; at most " + std::to_string(kMaxLabFileBytes) + ")"};
+  }
+  // yaml-cpp reads a NUL as the end of a line and then reports nonsense ("unknown escape
+  // character"); a lab file has no reason to hold one.
+  if (const size_t nul = yaml_text.find('\0'); nul != std::string_view::npos) {
+    const std::string_view before = yaml_text.substr(0, nul);
+    const size_t line_start = before.rfind('\n') + 1;  // npos + 1 == 0 on the first line
+    return LabError{
+        SourceLoc{file_name, static_cast<int>(std::count(before.begin(), before.end(), '\n')) + 1,
+                  static_cast<int>(nul - line_start) + 1},
+        "lab file contains a NUL byte (is it a text file?)"};
+  }
+  try {
+    const std::string text(yaml_text);
+    {
+      std::istringstream stream(text);
+      YAML::Parser events(stream);
+      DocumentStarts documents;
+      while (documents.starts.size() < 2 && events.HandleNextDocument(documents)) {
+      }
+      if (documents.starts.size() == 2) {
+        const YAML::Mark& first = documents.starts[0];
+        const YAML::Mark& second = documents.starts[1];
+        if (first.pos == second.pos) {
+          const auto pos = static_cast<size_t>(first.pos);
+          return LabError{mark_loc(first, file_name),
+                          "invalid YAML: unexpected " +
+                              (pos < text.size() ? quote(text.substr(pos, 1)) : "token")};
+        }
+        return LabError{mark_loc(second, file_name),
+                        "a lab file holds one YAML document; found a second one"};
+      }
+    }
+    const YAML::Node root = YAML::Load(text);
+    if (root.IsNull()) {
+      return LabError{SourceLoc{file_name, 1, 1},
+                      "lab file is empty; expected a mapping with 'name' and 'topology'"};
+    }
+    return Parser(yaml_text, file_name).parse(root);
+  } catch (const ParseFailure& failure) {
+    return failure.error;
+  } catch (const YAML::DeepRecursion& e) {
+    // Its msg is yaml-cpp's "bad file", which says nothing useful.
+    return LabError{mark_loc(e.mark, file_name),
+                    "invalid YAML: lists or mappings nested too deeply"};
+  } catch (const YAML::Exception& e) {
+    // e.msg is yaml-cpp's bare message; e.what() repeats the position in its own words.
+    return LabError{mark_loc(e.mark, file_name), "invalid YAML: " + e.msg};
+  } catch (const std::exception& e) {
+    return LabError{SourceLoc{file_name, 0, 0}, std::string("cannot parse lab file: ") + e.what()};
+  }
+}
+
+std::variant<LabSpec, LabError> load_lab_file(const std::string& path) {
+  auto unreadable = [&](int error) {
+    return LabError{
+        SourceLoc{path, 0, 0},
+        "cannot read lab file: " + std::error_code(error, std::generic_category()).message()};
+  };
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) return unreadable(errno);
+  std::string text;
+  std::array<char, 8192> buffer;
+  size_t n = 0;
+  // Reading stops past the limit: one byte over is enough for parse_lab to refuse the file.
+  while (text.size() <= kMaxLabFileBytes &&
+         (n = std::fread(buffer.data(), 1, buffer.size(), file)) > 0) {
+    text.append(buffer.data(), n);
+  }
+  const bool failed = std::ferror(file) != 0;
+  const int error = errno;
+  std::fclose(file);
+  if (failed) return unreadable(error);
+  return parse_lab(text, path);
+}
+
+}  // namespace vnet::lab

@@ -1,0 +1,235 @@
+#include "lab/lab_values.h"
+
+#include <algorithm>
+#include <charconv>
+#include <vector>
+
+namespace vnet::lab {
+namespace {
+
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+
+bool all_digits(std::string_view text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), is_digit);
+}
+
+// "123", "1.5", "0.25": digits, optionally a point and more digits.  No sign, no exponent: lab
+// values are written by people, and "1e3ms" is more likely a typo than a wish.
+bool is_plain_decimal(std::string_view text) {
+  size_t point = text.find('.');
+  if (point == std::string_view::npos) return all_digits(text);
+  return all_digits(text.substr(0, point)) && all_digits(text.substr(point + 1));
+}
+
+std::optional<uint64_t> to_u64(std::string_view digits) {
+  uint64_t value = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+  if (ec != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
+  return value;
+}
+
+}  // namespace
+
+std::string duration_expectation(std::string_view what) {
+  return std::string(what) + " must be a duration such as \"" +
+         (what == "timeout" ? "5s" : "10ms") + "\" (a number with unit ns, us, ms or s)";
+}
+
+std::string loss_expectation() {
+  return "loss must be a fraction from 0.0 to 1.0 or a percentage such as \"5%\"";
+}
+
+std::string mtu_expectation() {
+  return "mtu must be an integer from " + std::to_string(kMinMtu) + " to " +
+         std::to_string(kMaxMtu);
+}
+
+std::string u64_expectation(std::string_view what) {
+  return std::string(what) + " must be an integer from 0 to 18446744073709551615";
+}
+
+Parsed<uint64_t> parse_duration_ns(std::string_view text, std::string_view what) {
+  struct Unit {
+    std::string_view suffix;
+    uint64_t ns;
+  };
+  // "s" last: it is a suffix of the others.
+  static constexpr Unit kUnits[] = {
+      {"ns", 1}, {"us", 1'000}, {"ms", 1'000'000}, {"s", 1'000'000'000}};
+  const Unit* unit = nullptr;
+  for (const Unit& candidate : kUnits) {
+    if (text.ends_with(candidate.suffix)) {
+      unit = &candidate;
+      break;
+    }
+  }
+  std::string_view number = unit ? text.substr(0, text.size() - unit->suffix.size()) : text;
+  if (unit == nullptr || !is_plain_decimal(number)) {
+    return duration_expectation(what) + ", found " + quote(text);
+  }
+  const std::string out_of_range =
+      std::string(what) + " " + quote(text) + " is out of range (at most 3600s)";
+  size_t point = number.find('.');
+  std::optional<uint64_t> whole = to_u64(number.substr(0, point));
+  if (!whole || *whole > kMaxDurationNs / unit->ns) return out_of_range;
+  uint64_t total_ns = *whole * unit->ns;
+  if (point != std::string_view::npos) {
+    std::string_view fraction = number.substr(point + 1);
+    while (!fraction.empty() && fraction.back() == '0') fraction.remove_suffix(1);
+    // fraction/10^len of a unit is a whole number of ns only if 10^len divides fraction * unit;
+    // with at most 9 digits, fraction * unit <= (10^9 - 1) * 10^9 fits in 64 bits.
+    const std::string not_whole =
+        std::string(what) + " " + quote(text) + " is not a whole number of nanoseconds";
+    if (fraction.size() > 9) return not_whole;
+    uint64_t scale = 1;
+    for (size_t i = 0; i < fraction.size(); ++i) scale *= 10;
+    const uint64_t fraction_value = fraction.empty() ? 0 : *to_u64(fraction);
+    if ((fraction_value * unit->ns) % scale != 0) return not_whole;
+    total_ns += fraction_value * unit->ns / scale;
+  }
+  if (total_ns > kMaxDurationNs) return out_of_range;
+  return total_ns;
+}
+
+Parsed<double> parse_loss(std::string_view text) {
+  const bool percent = text.ends_with('%');
+  std::string_view number = percent ? text.substr(0, text.size() - 1) : text;
+  double value = 0;
+  if (is_plain_decimal(number)) {
+    auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), value);
+    if (ec != std::errc() || end != number.data() + number.size()) value = -1;
+  } else {
+    value = -1;
+  }
+  if (value < 0) {
+    return loss_expectation() + ", found " + quote(text);
+  }
+  if (percent) {
+    if (value > 100) return "loss " + quote(text) + " is out of range (0%..100%)";
+    return value / 100;
+  }
+  if (value > 1) {
+    return "loss " + quote(text) +
+           " is out of range: use a fraction from 0.0 to 1.0 or a percentage such as \"5%\"";
+  }
+  return value;
+}
+
+Parsed<int> parse_mtu(std::string_view text) {
+  const std::string range = std::to_string(kMinMtu) + ".." + std::to_string(kMaxMtu);
+  if (!all_digits(text)) {
+    return mtu_expectation() + ", found " + quote(text);
+  }
+  std::optional<uint64_t> value = to_u64(text);
+  if (!value || *value < static_cast<uint64_t>(kMinMtu) ||
+      *value > static_cast<uint64_t>(kMaxMtu)) {
+    return "mtu " + std::string(text) + " is out of range (" + range + ")";
+  }
+  return static_cast<int>(*value);
+}
+
+Parsed<uint64_t> parse_u64(std::string_view text, std::string_view what) {
+  std::optional<uint64_t> value = all_digits(text) ? to_u64(text) : std::nullopt;
+  if (!value) {
+    return u64_expectation(what) + ", found " + quote(text);
+  }
+  return *value;
+}
+
+std::optional<std::string> node_name_error(std::string_view name) {
+  if (name.size() > kMaxNodeNameLen) {
+    return "node name " + quote(name) + " is too long (" + std::to_string(name.size()) +
+           " characters; at most " + std::to_string(kMaxNodeNameLen) + ")";
+  }
+  auto alnum = [](char c) {
+    return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+  };
+  bool valid = !name.empty() && alnum(name[0]) &&
+               std::all_of(name.begin(), name.end(),
+                           [&](char c) { return alnum(c) || c == '_' || c == '.' || c == '-'; });
+  if (valid) return std::nullopt;
+  return "invalid node name " + quote(name) +
+         ": use letters, digits, '_', '.' and '-', starting with a letter or digit";
+}
+
+std::optional<std::string> ifname_error(std::string_view ifname) {
+  if (ifname.size() > kMaxIfnameLen) {
+    return "interface name " + quote(ifname) + " is too long (" + std::to_string(ifname.size()) +
+           " characters; Linux allows at most " + std::to_string(kMaxIfnameLen) + ")";
+  }
+  // dev_valid_name() in net/core/dev.c; its isspace() is the C locale's.
+  auto forbidden = [](char c) {
+    return c == '/' || c == ':' || c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' ||
+           c == '\r' || c == '\0';
+  };
+  if (ifname.empty() || ifname == "." || ifname == ".." ||
+      std::any_of(ifname.begin(), ifname.end(), forbidden)) {
+    return "invalid interface name " + quote(ifname) +
+           " (Linux forbids '/', ':', whitespace, '.' and '..')";
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string_view> closest_match(std::string_view word,
+                                              std::span<const std::string_view> candidates) {
+  constexpr size_t kMaxDistance = 2;
+  // Beyond this length no candidate (all short keys and names) can be within kMaxDistance of
+  // `word` unless it is itself long; the cut keeps the table small for hostile input.
+  constexpr size_t kMaxCompared = 256;
+  std::optional<std::string_view> best;
+  size_t best_distance = kMaxDistance + 1;
+  for (std::string_view candidate : candidates) {
+    if (word.size() > kMaxCompared || candidate.size() > kMaxCompared) continue;
+    const size_t diff = word.size() > candidate.size() ? word.size() - candidate.size()
+                                                       : candidate.size() - word.size();
+    if (diff > kMaxDistance) continue;
+    // Optimal string alignment distance over a full (n+1) x (m+1) table.
+    const size_t n = word.size();
+    const size_t m = candidate.size();
+    std::vector<size_t> d((n + 1) * (m + 1));
+    auto at = [&](size_t i, size_t j) -> size_t& { return d[i * (m + 1) + j]; };
+    for (size_t i = 0; i <= n; ++i) at(i, 0) = i;
+    for (size_t j = 0; j <= m; ++j) at(0, j) = j;
+    for (size_t i = 1; i <= n; ++i) {
+      for (size_t j = 1; j <= m; ++j) {
+        const size_t cost = word[i - 1] == candidate[j - 1] ? 0 : 1;
+        at(i, j) = std::min({at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost});
+        if (i > 1 && j > 1 && word[i - 1] == candidate[j - 2] && word[i - 2] == candidate[j - 1]) {
+          at(i, j) = std::min(at(i, j), at(i - 2, j - 2) + 1);
+        }
+      }
+    }
+    if (at(n, m) < best_distance) {
+      best_distance = at(n, m);
+      best = candidate;
+    }
+  }
+  return best;
+}
+
+std::string quote(std::string_view text) {
+  constexpr size_t kMaxShown = 80;
+  std::string out = "'";
+  for (size_t i = 0; i < text.size() && i < kMaxShown; ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c < 0x20 || c == 0x7f) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (text.size() > kMaxShown) out += "...";
+  out += "'";
+  return out;
+}
+
+}  // namespace vnet::lab

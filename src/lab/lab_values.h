@@ -1,0 +1,69 @@
+// Parsers and validators for the scalar values of a lab file: durations, loss, MTU, integers,
+// node and interface names, plus the "did you mean" suggestion for misspelt keys and names.
+// Input is the scalar's text as written; output is the value or an error message (without a
+// location: the caller adds it).  Nothing here knows about YAML.
+//
+// Example: parse_duration_ns("1.5ms", "delay") -> 1500000;
+//          parse_loss("5%") -> 0.05; parse_loss("5") -> "loss '5' is out of range: …".
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace vnet::lab {
+
+// Longest accepted link delay or check timeout.  Anything longer is almost certainly a typo, and
+// the bound keeps every sum of a few durations far from uint64_t overflow.
+inline constexpr uint64_t kMaxDurationNs = 3600ULL * 1000 * 1000 * 1000;
+inline constexpr int kMinMtu = 68;  // IPv4's minimum (RFC 791), also the kernel's ETH_MIN_MTU
+inline constexpr int kMaxMtu = 65535;
+inline constexpr size_t kMaxNodeNameLen = 64;
+inline constexpr size_t kMaxIfnameLen = 15;  // IFNAMSIZ - 1
+
+// A value, or why the text is not one.
+template <typename T>
+using Parsed = std::variant<T, std::string>;
+
+// What each field must look like, as the start of an error message ("mtu must be …"); the parsers
+// below append ", found '…'" to it, and so does the YAML layer when the value is not a scalar.
+std::string duration_expectation(std::string_view what);  // what: "delay", "timeout"
+std::string loss_expectation();
+std::string mtu_expectation();
+std::string u64_expectation(std::string_view what);
+
+// "<decimal><unit>" with unit ns, us, ms or s, e.g. "10ms", "1.5s", "250us"; 0..kMaxDurationNs and
+// a whole number of nanoseconds.  `what` names the field in messages ("delay", "timeout").
+Parsed<uint64_t> parse_duration_ns(std::string_view text, std::string_view what);
+
+// A fraction "0.05" (0..1) or a percentage "5%" (0..100%).
+Parsed<double> parse_loss(std::string_view text);
+
+// A decimal integer from kMinMtu to kMaxMtu.
+Parsed<int> parse_mtu(std::string_view text);
+
+// A decimal integer from 0 to 2^64-1.  `what` names the field in messages.
+Parsed<uint64_t> parse_u64(std::string_view text, std::string_view what);
+
+// Why `name` is not a valid node name ([A-Za-z0-9][A-Za-z0-9_.-]*, at most 64 characters), or
+// nullopt.  The rule is Docker's container-name rule, which containerlab inherits.
+std::optional<std::string> node_name_error(std::string_view name);
+
+// Why `ifname` is not a valid Linux interface name, or nullopt: the kernel's dev_valid_name()
+// (1..15 bytes, not "." or "..", no '/', ':' or whitespace), and no NUL byte.
+std::optional<std::string> ifname_error(std::string_view ifname);
+
+// The candidate closest to `word` by optimal string alignment distance (Levenshtein plus
+// transposition of neighbours), if that distance is at most 2; the first such in `candidates` on
+// a tie.
+std::optional<std::string_view> closest_match(std::string_view word,
+                                              std::span<const std::string_view> candidates);
+
+// `text` in single quotes for messages, with control bytes escaped (\n, \t, \xNN) and anything
+// past 80 bytes cut to "...", so that a message stays one readable line.
+std::string quote(std::string_view text);
+
+}  // namespace vnet::lab

@@ -1,0 +1,282 @@
+#include "labrun/lab.h"
+
+#include <fmt/format.h>
+
+#include <map>
+
+#include "cmd/driver.h"
+#include "cmd/shell.h"
+#include "sim/learning_bridge.h"
+#include "sim/node_element.h"
+
+namespace vnet::labrun {
+
+namespace {
+
+constexpr uint64_t kSecond = 1'000'000'000;
+
+// Probes and timers move the whole simulation: every node's events run, in time order.
+class SimDriver : public cmd::Driver {
+ public:
+  explicit SimDriver(sim::Sim& sim) : sim_(sim) {}
+  void add(sim::ElementId id) { ids_.push_back(id); }
+  uint64_t now_ns() const override { return sim_.now_ns(); }
+  uint64_t advance_until(uint64_t t_ns, const std::function<bool()>& stop) override {
+    // Commands change nodes outside the simulator's events: re-read their deadlines.
+    for (sim::ElementId id : ids_) sim_.refresh_timer(id);
+    sim_.run_until(t_ns, stop);
+    return sim_.now_ns();
+  }
+
+ private:
+  sim::Sim& sim_;
+  std::vector<sim::ElementId> ids_;
+};
+
+// Collects a node's trace records under its name.
+class NodeTrace : public stack::TraceSink {
+ public:
+  NodeTrace(std::string name, std::vector<TraceLine>* out) : name_(std::move(name)), out_(out) {}
+  void record(const stack::TraceRecord& r) override { out_->push_back({name_, r}); }
+
+ private:
+  std::string name_;
+  std::vector<TraceLine>* out_;
+};
+
+}  // namespace
+
+struct Lab::NodeRec {
+  std::string name;
+  lab::NodeKind kind;
+  sim::ElementId id;
+  sim::NodeElement* element = nullptr;  // null for bridges
+  std::unique_ptr<cmd::Shell> shell;
+  std::unique_ptr<SimDriver> driver;
+  std::unique_ptr<NodeTrace> trace;
+  std::vector<int> ports;  // ifindexes linked in the simulator
+};
+
+Lab::~Lab() = default;
+
+bool Lab::has_node(const std::string& name) const {
+  for (const auto& n : nodes_) {
+    if (n->name == name) return true;
+  }
+  return false;
+}
+
+std::vector<std::string> Lab::node_names() const {
+  std::vector<std::string> out;
+  for (const auto& n : nodes_) out.push_back(n->name);
+  return out;
+}
+
+stack::Node* Lab::node(const std::string& name) {
+  for (auto& n : nodes_) {
+    if (n->name == name && n->element) return &n->element->node();
+  }
+  return nullptr;
+}
+
+void Lab::sync_ports(NodeRec& rec) {
+  // `ip link set dev X up/down` happens inside the node; the simulator's link must follow so
+  // the far end's carrier does.
+  stack::Node& node = rec.element->node();
+  for (int port : rec.ports) {
+    const stack::Device* d = node.device(port);
+    bool up = d != nullptr && d->up();
+    if (sim_->port_admin(rec.id, port) != up) (void)sim_->set_port_admin(rec.id, port, up);
+  }
+  sim_->refresh_timer(rec.id);
+}
+
+cmd::CmdOutput Lab::run(const std::string& node_name, const std::string& line) {
+  for (auto& rec : nodes_) {
+    if (rec->name != node_name) continue;
+    if (!rec->shell) {
+      cmd::CmdOutput o;
+      o.err = fmt::format("vnet: {} is a bridge: it runs no commands\n", node_name);
+      o.status = 1;
+      return o;
+    }
+    cmd::CmdOutput o = rec->shell->run(line);
+    sync_ports(*rec);
+    return o;
+  }
+  cmd::CmdOutput o;
+  o.err = fmt::format("vnet: no node named {}\n", node_name);
+  o.status = 1;
+  return o;
+}
+
+std::variant<std::unique_ptr<Lab>, std::string> Lab::deploy(const lab::LabSpec& spec,
+                                                            const DeployOptions& options) {
+  std::unique_ptr<Lab> lab(new Lab());
+  lab->spec_ = spec;
+  lab->sim_ = std::make_unique<sim::Sim>(spec.seed);
+  sim::Sim& sim = *lab->sim_;
+  // Bridges need their port count up front: one port per link endpoint on them.
+  std::map<std::string, int> bridge_ports;
+  for (const lab::LinkSpec& l : spec.links) {
+    for (const lab::LinkEndpoint* e : {&l.a, &l.b}) {
+      const lab::NodeSpec* n = spec.find_node(e->node);
+      if (n && n->kind == lab::NodeKind::Bridge) ++bridge_ports[e->node];
+    }
+  }
+  std::map<std::string, NodeRec*> by_name;
+  uint64_t node_seed = spec.seed;
+  for (const lab::NodeSpec& n : spec.nodes) {
+    auto rec = std::make_unique<NodeRec>();
+    rec->name = n.name;
+    rec->kind = n.kind;
+    if (n.kind == lab::NodeKind::Bridge) {
+      auto bridge = std::make_unique<sim::LearningBridge>(std::max(bridge_ports[n.name], 1));
+      auto id = sim.add_element(n.name, std::move(bridge));
+      if (!id) return fmt::format("{}: node {}: {}", n.loc.file, n.name, sim::to_string(id.error()));
+      rec->id = *id;
+    } else {
+      auto node = std::make_unique<stack::Node>();
+      node->set_seed(++node_seed * 0x9e3779b97f4a7c15ull);
+      node->set_mac_base(static_cast<uint16_t>(lab->nodes_.size() + 1));
+      auto element = std::make_unique<sim::NodeElement>(std::move(node));
+      rec->element = element.get();
+      auto id = sim.add_element(n.name, std::move(element));
+      if (!id) return fmt::format("{}: node {}: {}", n.loc.file, n.name, sim::to_string(id.error()));
+      rec->id = *id;
+      rec->driver = std::make_unique<SimDriver>(sim);
+      rec->shell = std::make_unique<cmd::Shell>(rec->element->node());
+      rec->shell->set_driver(rec->driver.get());
+      rec->trace = std::make_unique<NodeTrace>(n.name, &lab->trace_);
+    }
+    by_name[n.name] = rec.get();
+    lab->nodes_.push_back(std::move(rec));
+  }
+  // Every driver advances the whole simulation, so each knows every node.
+  for (auto& rec : lab->nodes_) {
+    if (!rec->driver) continue;
+    for (auto& other : lab->nodes_) rec->driver->add(other->id);
+  }
+  if (!options.pcap_dir.empty()) {
+    if (auto err = sim.enable_pcap(options.pcap_dir)) {
+      return fmt::format("{}: cannot write captures to {}: {}", spec.links.empty() ? "" : spec.links[0].loc.file,
+                         options.pcap_dir, sim::to_string(*err));
+    }
+  }
+  // Links: node endpoints become Ether devices, bridge endpoints numbered ports.
+  std::map<std::string, int> next_bridge_port;
+  for (const lab::LinkSpec& l : spec.links) {
+    int ports[2];
+    const lab::LinkEndpoint* ends[2] = {&l.a, &l.b};
+    for (int k = 0; k < 2; ++k) {
+      NodeRec* rec = by_name.at(ends[k]->node);
+      if (rec->element) {
+        auto r = rec->element->add_link_port(ends[k]->ifname);
+        if (!r.status.ok()) {
+          return fmt::format("{}:{}:{}: {}: cannot create {}: {}", l.loc.file, ends[k]->loc.line,
+                             ends[k]->loc.column, ends[k]->node, ends[k]->ifname,
+                             stack::errno_text(r.status.err));
+        }
+        ports[k] = r.ifindex;
+        if (l.mtu) (void)rec->element->node().link_set_mtu(r.ifindex, *l.mtu);
+        rec->ports.push_back(r.ifindex);
+      } else {
+        ports[k] = ++next_bridge_port[ends[k]->node];
+        auto* bridge = static_cast<sim::LearningBridge*>(&sim.element(rec->id));
+        bridge->set_port_name(ports[k], ends[k]->ifname);
+      }
+    }
+    sim::LinkProps props;
+    props.mtu = static_cast<uint32_t>(l.mtu.value_or(1500));
+    props.delay_ns = l.delay_ns;
+    props.loss = l.loss;
+    auto link = sim.connect(by_name.at(l.a.node)->id, ports[0], by_name.at(l.b.node)->id, ports[1],
+                            props);
+    if (!link) {
+      return fmt::format("{}:{}:{}: link {} -- {}: {}", l.loc.file, l.loc.line, l.loc.column,
+                         l.a.to_string(), l.b.to_string(), sim::to_string(link.error()));
+    }
+  }
+  // Deploy state: lo and every link endpoint up, no addresses (containerlab's veths are up).
+  for (auto& rec : lab->nodes_) {
+    if (!rec->element) continue;
+    stack::Node& node = rec->element->node();
+    (void)node.link_set_up(stack::Node::kLoopbackIfindex, true);
+    for (int port : rec->ports) (void)node.link_set_up(port, true);
+    lab->sync_ports(*rec);
+  }
+  // exec lines, node by node, in file order; the first failure stops the deploy.
+  for (const lab::NodeSpec& n : spec.nodes) {
+    for (const lab::ExecLine& line : n.exec) {
+      cmd::CmdOutput o = lab->run(n.name, line.command);
+      if (o.status != 0) {
+        std::string err = o.err.empty() ? fmt::format("exit status {}\n", o.status) : o.err;
+        while (!err.empty() && err.back() == '\n') err.pop_back();
+        return fmt::format("{}:{}:{}: node {}: exec `{}` failed: {}", line.loc.file,
+                           line.loc.line, line.loc.column, n.name, line.command, err);
+      }
+    }
+  }
+  return lab;
+}
+
+CheckResult Lab::run_check(const lab::CheckSpec& check) {
+  CheckResult r;
+  r.check = &check;
+  r.output = run(check.node, check.run);
+  bool succeeded = r.output.status == 0;
+  bool want = check.expect == lab::Expect::Success;
+  std::vector<std::string> problems;
+  if (succeeded != want) {
+    problems.push_back(fmt::format("exit status {}, expected {}", r.output.status,
+                                   want ? "success" : "failure"));
+  }
+  std::string all = r.output.out + r.output.err;
+  for (const std::string& needle : check.output) {
+    if (all.find(needle) == std::string::npos) problems.push_back(fmt::format("no \"{}\" in the output", needle));
+  }
+  r.passed = problems.empty();
+  for (size_t i = 0; i < problems.size(); ++i) r.why += (i ? "; " : "") + problems[i];
+  return r;
+}
+
+void Lab::set_tracing(bool on) {
+  tracing_ = on;
+  for (auto& rec : nodes_) {
+    if (rec->element) rec->element->node().set_trace(on ? rec->trace.get() : nullptr);
+  }
+}
+
+void Lab::flush_captures() { (void)sim_->flush_pcaps(); }
+
+std::string Lab::stats() const {
+  std::string out;
+  for (const auto& rec : nodes_) {
+    if (!rec->element) continue;
+    const stack::Node& node = rec->element->node();
+    out += fmt::format("{}:\n", rec->name);
+    for (const auto& [ix, d] : node.devices()) {
+      out += fmt::format("  {:<8} rx {} packets {} bytes {} dropped   tx {} packets {} bytes {} dropped\n",
+                         d.name, d.rx_packets, d.rx_bytes, d.rx_dropped, d.tx_packets, d.tx_bytes,
+                         d.tx_dropped);
+    }
+    const stack::DropCounters& drops = node.drops();
+    for (size_t i = 0; i < drops.count.size(); ++i) {
+      if (drops.count[i] == 0) continue;
+      out += fmt::format("  drop {:<20} {}\n",
+                         stack::drop_reason_name(static_cast<stack::DropReason>(i)), drops.count[i]);
+    }
+  }
+  return out;
+}
+
+std::string format_check(size_t index, const CheckResult& r) {
+  const lab::CheckSpec& c = *r.check;
+  std::string label = c.name.empty() ? c.run : c.name;
+  std::string line = fmt::format("{} check {} {}: {} (expect {})", r.passed ? "PASS" : "FAIL",
+                                 index + 1, c.node, label, lab::to_string(c.expect));
+  if (!r.passed) line += " -- " + r.why;
+  return line;
+}
+
+}  // namespace vnet::labrun

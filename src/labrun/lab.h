@@ -1,0 +1,84 @@
+// A lab running in the simulator: the topology of a lab file built out of Nodes, learning
+// bridges and links, its exec lines applied, its checks run.
+//
+// Inputs: a validated lab::LabSpec.  Outputs: deploy errors that name the file, line, node and
+// the tool's error; per-check results; command output for `vnet lab shell`; trace records for
+// `vnet trace`.  Everything runs in one Sim, so a lab is deterministic for its seed.
+//
+// Example:
+//   auto lab = Lab::deploy(spec, {});      // nodes, links (up), lo up, exec lines
+//   auto out = (*lab)->run("client", "ping -c 3 198.51.100.10");
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "cmd/command.h"
+#include "lab/lab_spec.h"
+#include "sim/sim.h"
+#include "stack/node.h"
+#include "stack/trace.h"
+
+namespace vnet::labrun {
+
+struct DeployOptions {
+  std::string pcap_dir;  // empty: no captures
+};
+
+struct CheckResult {
+  const lab::CheckSpec* check = nullptr;
+  bool passed = false;
+  cmd::CmdOutput output;
+  std::string why;  // for a failure: what did not hold
+};
+
+// One trace line: which node, when, what.
+struct TraceLine {
+  std::string node;
+  stack::TraceRecord record;
+};
+
+class Lab {
+ public:
+  ~Lab();
+  // Builds and configures the lab.  On failure returns the error message.
+  static std::variant<std::unique_ptr<Lab>, std::string> deploy(const lab::LabSpec& spec,
+                                                                 const DeployOptions& options);
+
+  const lab::LabSpec& spec() const { return spec_; }
+  bool has_node(const std::string& name) const;
+  std::vector<std::string> node_names() const;
+  // Runs a command line on a node (probes advance the whole simulation).
+  cmd::CmdOutput run(const std::string& node, const std::string& line);
+  CheckResult run_check(const lab::CheckSpec& check);
+
+  // Tracing: every node's decisions are collected while on.
+  void set_tracing(bool on);
+  const std::vector<TraceLine>& trace() const { return trace_; }
+  void clear_trace() { trace_.clear(); }
+
+  // Per node and interface counters plus drop reasons (`vnet lab stats`).
+  std::string stats() const;
+  sim::Sim& sim() { return *sim_; }
+  stack::Node* node(const std::string& name);
+  void flush_captures();
+
+ private:
+  Lab() = default;
+  struct NodeRec;
+  void sync_ports(NodeRec& rec);
+
+  lab::LabSpec spec_;
+  std::unique_ptr<sim::Sim> sim_;
+  std::vector<std::unique_ptr<NodeRec>> nodes_;
+  std::vector<TraceLine> trace_;
+  bool tracing_ = false;
+};
+
+// Prints one check result line as `vnet lab run` does.
+std::string format_check(size_t index, const CheckResult& result);
+
+}  // namespace vnet::labrun
