@@ -16,6 +16,10 @@ echo "== unit tests"
 ctest --test-dir build --output-on-failure -j "$(nproc)"
 stages=$((stages + 1))
 
+echo "== lab scenarios (simulator)"
+tests/lab/run.sh build/src/cli/vnet
+stages=$((stages + 1))
+
 if [[ -f tests/diff/kernel_diff.py && -x tests/diff/run.sh ]]; then
   if [[ $(id -u) -eq 0 ]]; then
     echo "== differential test against the kernel"

@@ -1,6 +1,8 @@
 // Route resolution for locally generated and received packets, as `ip route get` exercises it:
 // ip_route_output_key_hash_rcu()/__mkroute_output() and ip_route_input_slow()/
 // __mkroute_input() with fib_validate_source() (net/ipv4/route.c, fib_frontend.c).
+#include <fmt/format.h>
+
 #include <cerrno>
 
 #include "stack/node.h"
@@ -180,8 +182,8 @@ int Node::route_output(const RouteQuery& q, RouteAnswer* a) const {
   }
   {
     int err = fib_.lookup(fl, &res);
+    a->trace.push_back(describe_lookup(res, err));
     if (err != 0) {
-      a->trace.push_back("fib lookup failed: " + std::string(errno_text(err)));
       if (fl.oif != 0) {
         // "Apparently, routing tables are wrong. Assume, that the destination is on link."
         if (fl.src.is_unspecified())
@@ -351,8 +353,14 @@ int Node::route_input(const RouteQuery& q, RouteAnswer* a) const {
     return -EINVAL;
   };
   auto source_failed = [&](int v) {
-    return v == -EXDEV ? fail(DropReason::IpRpfilter, "rp_filter: reverse path check failed")
-                       : fail(DropReason::IpInvalidSource, "martian source");
+    if (v == -EXDEV) {
+      a->trace.push_back(fmt::format(
+          "rp_filter {}: {} is not reachable back through {}", rp_filter(q.iif),
+          saddr.to_string(), dev->name));
+      a->drop = DropReason::IpRpfilter;
+      return -EINVAL;
+    }
+    return fail(DropReason::IpInvalidSource, "martian source");
   };
   auto brd_input = [&]() {
     if (!saddr.is_zeronet()) {

@@ -276,7 +276,7 @@ void Node::ip_rcv(Device& dev, std::span<const std::byte> bytes, PktType type) {
       if (err == -EACCES) code = 13;
       if (code != 255) icmp_send(packet, 3, code, 0, dev.ifindex, false);
     }
-    drop(reason, errno_text(err), &dev);
+    drop(reason, route.trace.empty() ? errno_text(err) : route.trace.back(), &dev);
     return;
   }
   if (route.local || route.broadcast || route.multicast) {
