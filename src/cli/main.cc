@@ -46,7 +46,8 @@ int main(int argc, char** argv) {
   if (node->parsed()) {
     vnet::cli::NodeRunOptions opts;
     opts.results_jsonl = jsonl;
-    if (file.empty() || file == "-") return vnet::cli::run_node(std::cin, std::cout, std::cerr, opts);
+    if (file.empty() || file == "-")
+      return vnet::cli::run_node(std::cin, std::cout, std::cerr, opts);
     std::ifstream in(file);
     if (!in) {
       std::cerr << "vnet: cannot open \"" << file << "\": " << std::strerror(errno) << "\n";

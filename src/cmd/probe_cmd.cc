@@ -332,9 +332,11 @@ CmdOutput ping(Node& node, Driver& driver, const Args& argv) {
   if (received) {
     uint64_t mn = *std::min_element(rtts.begin(), rtts.end());
     uint64_t mx = *std::max_element(rtts.begin(), rtts.end());
+    // iputils keeps microseconds: truncate each sample first.
     double sum = 0, sum2 = 0;
     for (uint64_t r : rtts) {
-      double us = static_cast<double>(r / 1000);
+      uint64_t us_int = r / 1000;
+      double us = static_cast<double>(us_int);
       sum += us;
       sum2 += us * us;
     }
@@ -344,8 +346,9 @@ CmdOutput ping(Node& node, Driver& driver, const Args& argv) {
       long l = static_cast<long>(v);
       return fmt::format("{}.{:03}", l / 1000, l % 1000);
     };
-    tail += fmt::format("rtt min/avg/max/mdev = {}/{}/{}/{} ms", us(static_cast<double>(mn / 1000)),
-                        us(avg), us(static_cast<double>(mx / 1000)), us(mdev));
+    uint64_t mn_us = mn / 1000, mx_us = mx / 1000;
+    tail += fmt::format("rtt min/avg/max/mdev = {}/{}/{}/{} ms", us(static_cast<double>(mn_us)),
+                        us(avg), us(static_cast<double>(mx_us)), us(mdev));
     comma = ", ";
   }
   if (pipe > 1) tail += fmt::format("{}pipe {}", comma, pipe);

@@ -1,7 +1,7 @@
 // Lab files: parsing and validation.  Input is the text of a lab file (YAML); output is a LabSpec
 // (lab_spec.h) or the first error, with the file, line and column of the offending YAML node.
 // Nothing is deployed here and command lines are not interpreted: the node that runs them reports
-// their errors.  The format is described in full in src/lab/LAB_FORMAT.md; in short it is the
+// their errors.  The format is described in full in docs/LAB_FORMAT.md; in short it is the
 // subset of containerlab's topology file that describes hosts, bridges and links, plus vnet's
 // link impairments, a seed and checks:
 //

@@ -133,7 +133,8 @@ std::variant<std::unique_ptr<Lab>, std::string> Lab::deploy(const lab::LabSpec& 
     if (n.kind == lab::NodeKind::Bridge) {
       auto bridge = std::make_unique<sim::LearningBridge>(std::max(bridge_ports[n.name], 1));
       auto id = sim.add_element(n.name, std::move(bridge));
-      if (!id) return fmt::format("{}: node {}: {}", n.loc.file, n.name, sim::to_string(id.error()));
+      if (!id)
+        return fmt::format("{}: node {}: {}", n.loc.file, n.name, sim::to_string(id.error()));
       rec->id = *id;
     } else {
       auto node = std::make_unique<stack::Node>();
@@ -142,7 +143,8 @@ std::variant<std::unique_ptr<Lab>, std::string> Lab::deploy(const lab::LabSpec& 
       auto element = std::make_unique<sim::NodeElement>(std::move(node));
       rec->element = element.get();
       auto id = sim.add_element(n.name, std::move(element));
-      if (!id) return fmt::format("{}: node {}: {}", n.loc.file, n.name, sim::to_string(id.error()));
+      if (!id)
+        return fmt::format("{}: node {}: {}", n.loc.file, n.name, sim::to_string(id.error()));
       rec->id = *id;
       rec->driver = std::make_unique<SimDriver>(sim);
       rec->shell = std::make_unique<cmd::Shell>(rec->element->node());
@@ -159,8 +161,9 @@ std::variant<std::unique_ptr<Lab>, std::string> Lab::deploy(const lab::LabSpec& 
   }
   if (!options.pcap_dir.empty()) {
     if (auto err = sim.enable_pcap(options.pcap_dir)) {
-      return fmt::format("{}: cannot write captures to {}: {}", spec.links.empty() ? "" : spec.links[0].loc.file,
-                         options.pcap_dir, sim::to_string(*err));
+      return fmt::format("{}: cannot write captures to {}: {}",
+                         spec.links.empty() ? "" : spec.links[0].loc.file, options.pcap_dir,
+                         sim::to_string(*err));
     }
   }
   // Links: node endpoints become Ether devices, bridge endpoints numbered ports.
@@ -190,8 +193,8 @@ std::variant<std::unique_ptr<Lab>, std::string> Lab::deploy(const lab::LabSpec& 
     props.mtu = static_cast<uint32_t>(l.mtu.value_or(1500));
     props.delay_ns = l.delay_ns;
     props.loss = l.loss;
-    auto link = sim.connect(by_name.at(l.a.node)->id, ports[0], by_name.at(l.b.node)->id, ports[1],
-                            props);
+    auto link =
+        sim.connect(by_name.at(l.a.node)->id, ports[0], by_name.at(l.b.node)->id, ports[1], props);
     if (!link) {
       return fmt::format("{}:{}:{}: link {} -- {}: {}", l.loc.file, l.loc.line, l.loc.column,
                          l.a.to_string(), l.b.to_string(), sim::to_string(link.error()));
@@ -212,8 +215,8 @@ std::variant<std::unique_ptr<Lab>, std::string> Lab::deploy(const lab::LabSpec& 
       if (o.status != 0) {
         std::string err = o.err.empty() ? fmt::format("exit status {}\n", o.status) : o.err;
         while (!err.empty() && err.back() == '\n') err.pop_back();
-        return fmt::format("{}:{}:{}: node {}: exec `{}` failed: {}", line.loc.file,
-                           line.loc.line, line.loc.column, n.name, line.command, err);
+        return fmt::format("{}:{}:{}: node {}: exec `{}` failed: {}", line.loc.file, line.loc.line,
+                           line.loc.column, n.name, line.command, err);
       }
     }
   }
@@ -228,12 +231,13 @@ CheckResult Lab::run_check(const lab::CheckSpec& check) {
   bool want = check.expect == lab::Expect::Success;
   std::vector<std::string> problems;
   if (succeeded != want) {
-    problems.push_back(fmt::format("exit status {}, expected {}", r.output.status,
-                                   want ? "success" : "failure"));
+    problems.push_back(
+        fmt::format("exit status {}, expected {}", r.output.status, want ? "success" : "failure"));
   }
   std::string all = r.output.out + r.output.err;
   for (const std::string& needle : check.output) {
-    if (all.find(needle) == std::string::npos) problems.push_back(fmt::format("no \"{}\" in the output", needle));
+    if (all.find(needle) == std::string::npos)
+      problems.push_back(fmt::format("no \"{}\" in the output", needle));
   }
   r.passed = problems.empty();
   for (size_t i = 0; i < problems.size(); ++i) r.why += (i ? "; " : "") + problems[i];
@@ -247,7 +251,9 @@ void Lab::set_tracing(bool on) {
   }
 }
 
-void Lab::flush_captures() { (void)sim_->flush_pcaps(); }
+void Lab::flush_captures() {
+  (void)sim_->flush_pcaps();
+}
 
 std::string Lab::stats() const {
   std::string out;
@@ -256,15 +262,16 @@ std::string Lab::stats() const {
     const stack::Node& node = rec->element->node();
     out += fmt::format("{}:\n", rec->name);
     for (const auto& [ix, d] : node.devices()) {
-      out += fmt::format("  {:<8} rx {} packets {} bytes {} dropped   tx {} packets {} bytes {} dropped\n",
-                         d.name, d.rx_packets, d.rx_bytes, d.rx_dropped, d.tx_packets, d.tx_bytes,
-                         d.tx_dropped);
+      out += fmt::format(
+          "  {:<8} rx {} packets {} bytes {} dropped   tx {} packets {} bytes {} dropped\n", d.name,
+          d.rx_packets, d.rx_bytes, d.rx_dropped, d.tx_packets, d.tx_bytes, d.tx_dropped);
     }
     const stack::DropCounters& drops = node.drops();
     for (size_t i = 0; i < drops.count.size(); ++i) {
       if (drops.count[i] == 0) continue;
-      out += fmt::format("  drop {:<20} {}\n",
-                         stack::drop_reason_name(static_cast<stack::DropReason>(i)), drops.count[i]);
+      out +=
+          fmt::format("  drop {:<20} {}\n",
+                      stack::drop_reason_name(static_cast<stack::DropReason>(i)), drops.count[i]);
     }
   }
   return out;

@@ -46,7 +46,7 @@ class Lab {
   ~Lab();
   // Builds and configures the lab.  On failure returns the error message.
   static std::variant<std::unique_ptr<Lab>, std::string> deploy(const lab::LabSpec& spec,
-                                                                 const DeployOptions& options);
+                                                                const DeployOptions& options);
 
   const lab::LabSpec& spec() const { return spec_; }
   bool has_node(const std::string& name) const;

@@ -41,7 +41,7 @@ class Ipv4Addr {
 
   std::string to_string() const;
 
-  friend constexpr auto operator<=>(Ipv4Addr, Ipv4Addr) = default;
+  friend constexpr auto operator<=>(Ipv4Addr, Ipv4Addr) = default;  // NOLINT
 
  private:
   uint32_t value_ = 0;
@@ -72,7 +72,7 @@ class Prefix {
   // iproute2 prints a /32 route as its bare address and a /0 as "default".
   std::string to_string() const;
 
-  friend constexpr auto operator<=>(const Prefix&, const Prefix&) = default;
+  friend constexpr auto operator<=>(const Prefix&, const Prefix&) = default;  // NOLINT
 
  private:
   Ipv4Addr addr_;
@@ -94,7 +94,8 @@ class MacAddr {
   constexpr bool is_multicast() const { return (bytes_[0] & 1) != 0; }
   std::string to_string() const;
 
-  friend constexpr auto operator<=>(const MacAddr&, const MacAddr&) = default;
+  // clang-tidy 14 misreads a defaulted <=> as a literal 0 comparison.
+  friend constexpr auto operator<=>(const MacAddr&, const MacAddr&) = default;  // NOLINT
 
  private:
   uint8_t bytes_[6] = {0, 0, 0, 0, 0, 0};

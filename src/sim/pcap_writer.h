@@ -38,7 +38,7 @@ class PcapWriter {
   static constexpr uint32_t kLinkTypeEthernet = 1;
   static constexpr size_t kFileHeaderLenBytes = 24;
   static constexpr size_t kRecordHeaderLenBytes = 16;
-  static constexpr size_t kFlushThresholdBytes = 64 * 1024;
+  static constexpr size_t kFlushThresholdBytes = size_t{64} * 1024;
 
   explicit PcapWriter(std::string path) : path_(std::move(path)) {}
   PcapWriter(const PcapWriter&) = delete;

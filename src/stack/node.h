@@ -225,7 +225,7 @@ class Node {
   Status rule_del(const fib::RuleDeleteSpec& spec);
 
   // ---- neighbours ----
-  Status neigh_add(Neighbour n, bool replace, bool create, bool excl);
+  Status neigh_add(const Neighbour& n, bool replace, bool create, bool excl);
   Status neigh_del(int ifindex, Ipv4Addr dst);
   const std::vector<Neighbour>& neighbours() const { return neighbours_; }
 

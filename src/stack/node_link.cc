@@ -121,8 +121,8 @@ Status Node::link_add(const std::string& name, LinkKind kind, const std::string&
     // Locally administered, unicast, deterministic: 02:<node's MAC base>:<node-local counter>.
     ++mac_counter_;
     d.mac = MacAddr(0x02, static_cast<uint8_t>(mac_base_ >> 8), static_cast<uint8_t>(mac_base_),
-                    static_cast<uint8_t>(mac_counter_ >> 16), static_cast<uint8_t>(mac_counter_ >> 8),
-                    static_cast<uint8_t>(mac_counter_));
+                    static_cast<uint8_t>(mac_counter_ >> 16),
+                    static_cast<uint8_t>(mac_counter_ >> 8), static_cast<uint8_t>(mac_counter_));
     if (kind == LinkKind::Dummy) {
       d.flags = iff::kBroadcast | iff::kNoArp;
       d.carrier = true;

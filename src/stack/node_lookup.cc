@@ -354,9 +354,8 @@ int Node::route_input(const RouteQuery& q, RouteAnswer* a) const {
   };
   auto source_failed = [&](int v) {
     if (v == -EXDEV) {
-      a->trace.push_back(fmt::format(
-          "rp_filter {}: {} is not reachable back through {}", rp_filter(q.iif),
-          saddr.to_string(), dev->name));
+      a->trace.push_back(fmt::format("rp_filter {}: {} is not reachable back through {}",
+                                     rp_filter(q.iif), saddr.to_string(), dev->name));
       a->drop = DropReason::IpRpfilter;
       return -EINVAL;
     }

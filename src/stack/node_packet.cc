@@ -22,7 +22,6 @@
 
 namespace vnet::stack {
 
-
 namespace {
 
 constexpr uint64_t kMs = 1'000'000;

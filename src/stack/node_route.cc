@@ -322,7 +322,7 @@ Status Node::rule_del(const fib::RuleDeleteSpec& spec) {
 
 // ---- neighbours ----
 
-Status Node::neigh_add(Neighbour n, bool replace, bool create, bool excl) {
+Status Node::neigh_add(const Neighbour& n, bool replace, bool create, bool excl) {
   const Device* dev = device(n.ifindex);
   if (dev == nullptr) return Status::error(-ENODEV);
   for (Neighbour& e : neighbours_) {
