@@ -3,6 +3,7 @@
 // command lines succeed or fail the same way; printing follows their print functions.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <functional>
 #include <optional>
@@ -175,6 +176,51 @@ std::string operstate(const Node& node, const Device& d) {
 
 std::string qdisc(const Device& d) {
   return d.ever_up ? "noqueue" : "noop";
+}
+
+// `ip -s`: iproute2's print_stats64(), columns as wide as their widest number.
+std::string link_stats_text(const Device& d) {
+  size_t cols[] = {10, 7, 6, 7, 7, 7};
+  uint64_t rx[] = {d.rx_bytes, d.rx_packets, 0, d.rx_dropped, 0, d.rx_multicast};
+  uint64_t tx[] = {d.tx_bytes, d.tx_packets, 0, d.tx_dropped, 0, 0};
+  for (const uint64_t* row : {rx, tx}) {
+    for (size_t i = 0; i < 6; ++i) cols[i] = std::max(cols[i], std::to_string(row[i]).size());
+  }
+  auto values = [&](const uint64_t* row) {
+    std::string s = "    ";
+    for (size_t i = 0; i < 6; ++i) s += fmt::format("{:>{}} ", row[i], cols[i]);
+    return s + "\n";
+  };
+  std::string s = fmt::format("    RX: {:>{}} {:>{}} {:>{}} {:>{}} {:>{}} {:>{}} {:>10}\n", "bytes",
+                              cols[0] - 4, "packets", cols[1], "errors", cols[2], "dropped",
+                              cols[3], "missed", cols[4], "mcast", cols[5], "");
+  s += values(rx);
+  s += fmt::format("    TX: {:>{}} {:>{}} {:>{}} {:>{}} {:>{}} {:>{}} {:>10}\n", "bytes",
+                   cols[0] - 4, "packets", cols[1], "errors", cols[2], "dropped", cols[3],
+                   "carrier", cols[4], "collsns", cols[5], "");
+  s += values(tx);
+  return s;
+}
+
+Json link_stats_json(const Device& d) {
+  Json rx = Json::object();
+  rx.set("bytes", d.rx_bytes);
+  rx.set("packets", d.rx_packets);
+  rx.set("errors", 0);
+  rx.set("dropped", d.rx_dropped);
+  rx.set("over_errors", 0);
+  rx.set("multicast", d.rx_multicast);
+  Json tx = Json::object();
+  tx.set("bytes", d.tx_bytes);
+  tx.set("packets", d.tx_packets);
+  tx.set("errors", 0);
+  tx.set("dropped", d.tx_dropped);
+  tx.set("carrier_errors", 0);
+  tx.set("collisions", 0);
+  Json s = Json::object();
+  s.set("rx", rx);
+  s.set("tx", tx);
+  return s;
 }
 
 std::string link_display_name(const Node& node, const Device& d) {
@@ -353,9 +399,11 @@ int do_link(Ctx& c, const Args& a, size_t i) {
       if (c.json) {
         Json j = Json::object();
         link_json_common(c.node, d, j, true);
+        if (c.stats) j.set("stats64", link_stats_json(d));
         arr.push(j);
       } else {
         c.o.out += link_text_header(c.node, d, true);
+        if (c.stats) c.o.out += link_stats_text(d);
       }
     }
     if (c.json) finish_json(c, arr);
@@ -548,10 +596,12 @@ int do_addr(Ctx& c, const Args& a, size_t i) {
         Json infos = Json::array();
         for (const auto& ifa : d.addrs) infos.push(addr_json(c.node, ifa));
         j.set("addr_info", infos);
+        if (c.stats) j.set("stats64", link_stats_json(d));
         arr.push(j);
       } else {
         c.o.out += link_text_header(c.node, d, false);
         for (const auto& ifa : d.addrs) c.o.out += addr_text(ifa);
+        if (c.stats) c.o.out += link_stats_text(d);
       }
     }
     if (c.json) finish_json(c, arr);

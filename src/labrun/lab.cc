@@ -13,7 +13,6 @@ namespace vnet::labrun {
 
 namespace {
 
-constexpr uint64_t kSecond = 1'000'000'000;
 
 // Probes and timers move the whole simulation: every node's events run, in time order.
 class SimDriver : public cmd::Driver {
