@@ -588,12 +588,12 @@ CmdOutput traceroute(Node& node, Driver& driver, const Args& argv) {
           continue;
         }
         if (!prev || *prev != *p.from) {
-          o.out +=
-              numeric ? " " + p.from->to_string() : fmt::format(" {0} ({0})", p.from->to_string());
+          o.out += numeric ? fmt::format(" {}", p.from->to_string())
+                           : fmt::format(" {0} ({0})", p.from->to_string());
         }
         prev = p.from;
         o.out += fmt::format("  {:.3f} ms", static_cast<double>(p.recv - p.sent) / 1e6);
-        if (!p.err.empty()) o.out += " " + p.err;
+        if (!p.err.empty()) o.out += fmt::format(" {}", p.err);
         hop_final |= p.final;
       }
       printed = end;

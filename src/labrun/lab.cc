@@ -13,7 +13,6 @@ namespace vnet::labrun {
 
 namespace {
 
-
 // Probes and timers move the whole simulation: every node's events run, in time order.
 class SimDriver : public cmd::Driver {
  public:

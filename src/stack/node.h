@@ -166,6 +166,7 @@ struct RouteQuery {
   uint32_t mark = 0;
   uint8_t tos = 0;
   bool fibmatch = false;
+  bool trace = false;  // collect RouteAnswer::trace (costly; only when tracing)
 };
 
 class Node {
@@ -378,7 +379,12 @@ class Node {
                       std::span<const std::byte> payload);
   void tx(Device& dev, std::vector<std::byte> frame);
   void drop(DropReason reason, const std::string& why, Device* dev = nullptr);
-  void trace(TraceStage stage, std::string text);
+  // Records a trace line; the text is only built when tracing is on (the hot path pays one
+  // branch).
+  template <typename MakeText>
+  void trace(TraceStage stage, MakeText&& make_text) {
+    if (trace_ != nullptr) trace_->record(TraceRecord{now_ns_, stage, make_text(), std::nullopt});
+  }
   uint64_t random_u64();
 
   uint64_t now_ns_ = 0;

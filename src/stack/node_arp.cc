@@ -97,9 +97,11 @@ void Node::neigh_update(Neighbour& n, std::optional<MacAddr> lladdr, NeighState 
     n.timer_ns = 0;
   }
   const Device* d = device(n.ifindex);
-  trace(TraceStage::Neighbour,
-        fmt::format("neigh {} dev {} lladdr {} {}", n.dst.to_string(), d ? d->name : "?",
-                    n.lladdr ? n.lladdr->to_string() : "-", state_name(n.state)));
+  trace(TraceStage::Neighbour, [&] {
+    return std::string(fmt::format("neigh {} dev {} lladdr {} {}", n.dst.to_string(),
+                                   d ? d->name : "?", n.lladdr ? n.lladdr->to_string() : "-",
+                                   state_name(n.state)));
+  });
   if (valid_state(n.state)) neigh_flush_queue(n);
 }
 
@@ -125,8 +127,10 @@ void Node::neigh_output(Device& dev, Ipv4Addr nexthop, std::vector<std::byte> pa
     case NeighState::Noarp:
     case NeighState::Delay:
     case NeighState::Probe:
-      trace(TraceStage::Neighbour, fmt::format("neigh {} {} lladdr {}", nexthop.to_string(),
-                                               state_name(n->state), n->lladdr->to_string()));
+      trace(TraceStage::Neighbour, [&] {
+        return std::string(fmt::format("neigh {} {} lladdr {}", nexthop.to_string(),
+                                       state_name(n->state), n->lladdr->to_string()));
+      });
       transmit_frame(dev.ifindex, *n->lladdr, 0x0800, packet);
       return;
     case NeighState::Stale:
@@ -134,8 +138,10 @@ void Node::neigh_output(Device& dev, Ipv4Addr nexthop, std::vector<std::byte> pa
       n->state = NeighState::Delay;
       n->updated_ns = now_ns_;
       n->timer_ns = now_ns_ + kDelayProbeNs;
-      trace(TraceStage::Neighbour, fmt::format("neigh {} STALE -> DELAY lladdr {}",
-                                               nexthop.to_string(), n->lladdr->to_string()));
+      trace(TraceStage::Neighbour, [&] {
+        return std::string(fmt::format("neigh {} STALE -> DELAY lladdr {}", nexthop.to_string(),
+                                       n->lladdr->to_string()));
+      });
       transmit_frame(dev.ifindex, *n->lladdr, 0x0800, packet);
       return;
     case NeighState::Incomplete: {
@@ -147,8 +153,10 @@ void Node::neigh_output(Device& dev, Ipv4Addr nexthop, std::vector<std::byte> pa
         drop(DropReason::NeighQueueFull, "resolution queue full for " + nexthop.to_string());
       }
       n->queue.push_back(std::move(packet));
-      trace(TraceStage::Neighbour, fmt::format("neigh {} INCOMPLETE: queued ({} waiting)",
-                                               nexthop.to_string(), n->queue.size()));
+      trace(TraceStage::Neighbour, [&] {
+        return std::string(fmt::format("neigh {} INCOMPLETE: queued ({} waiting)",
+                                       nexthop.to_string(), n->queue.size()));
+      });
       return;
     }
     default: {
@@ -157,8 +165,10 @@ void Node::neigh_output(Device& dev, Ipv4Addr nexthop, std::vector<std::byte> pa
       n->probes = 0;
       n->updated_ns = now_ns_;
       n->queue.push_back(std::move(packet));
-      trace(TraceStage::Neighbour,
+      trace(TraceStage::Neighbour, [&] {
+        return std::string(
             fmt::format("neigh {} dev {}: resolving", nexthop.to_string(), dev.name));
+      });
       Neighbour& entry = *n;
       arp_solicit(entry, false);
       entry.timer_ns = now_ns_ + kRetransNs;
@@ -193,7 +203,8 @@ void Node::neigh_timer(Neighbour& n) {
       // neigh_invalidate(): every waiting packet gets ICMP host unreachable.
       n.state = NeighState::Failed;
       n.lladdr.reset();
-      trace(TraceStage::Neighbour, fmt::format("neigh {} FAILED", n.dst.to_string()));
+      trace(TraceStage::Neighbour,
+            [&] { return fmt::format("neigh {} FAILED", n.dst.to_string()); });
       std::deque<std::vector<std::byte>> queue;
       queue.swap(n.queue);
       for (auto& packet : queue) {
@@ -242,11 +253,13 @@ int Node::send_arp(int ifindex, Ipv4Addr src, Ipv4Addr target, std::optional<Mac
   arp.target_protocol_address = target;
   std::vector<std::byte> payload(arp.buffer_len());
   (void)arp.emit(payload);
-  trace(TraceStage::Arp,
-        reply ? fmt::format("send arp reply {} is-at {} to {} on {}", src.to_string(),
-                            dev->mac.to_string(), target.to_string(), dev->name)
-              : fmt::format("send arp request who-has {} tell {} on {}", target.to_string(),
-                            src.to_string(), dev->name));
+  trace(TraceStage::Arp, [&] {
+    return std::string(reply
+                           ? fmt::format("send arp reply {} is-at {} to {} on {}", src.to_string(),
+                                         dev->mac.to_string(), target.to_string(), dev->name)
+                           : fmt::format("send arp request who-has {} tell {} on {}",
+                                         target.to_string(), src.to_string(), dev->name));
+  });
   transmit_frame(ifindex, unicast_to.value_or(MacAddr::broadcast()), 0x0806, payload);
   return 0;
 }
@@ -323,11 +336,13 @@ void Node::arp_rcv(Device& dev, std::span<const std::byte> bytes, PktType type) 
   Ipv4Addr sip = arp.sender_protocol_address, tip = arp.target_protocol_address;
   MacAddr sha = arp.sender_hardware_address;
   bool request = arp.operation == wire::ArpOperation::Request;
-  trace(TraceStage::Arp,
-        request ? fmt::format("arp request who-has {} tell {} ({}) on {}", tip.to_string(),
-                              sip.to_string(), sha.to_string(), dev.name)
-                : fmt::format("arp reply {} is-at {} on {}", sip.to_string(), sha.to_string(),
-                              dev.name));
+  trace(TraceStage::Arp, [&] {
+    return std::string(request ? fmt::format("arp request who-has {} tell {} ({}) on {}",
+                                             tip.to_string(), sip.to_string(), sha.to_string(),
+                                             dev.name)
+                               : fmt::format("arp reply {} is-at {} on {}", sip.to_string(),
+                                             sha.to_string(), dev.name));
+  });
   if (tip.is_loopback() || tip.is_multicast() || sip.is_multicast()) {
     drop(DropReason::ArpInvalid, "ARP for a loopback or multicast address", &dev);
     return;
@@ -354,7 +369,9 @@ void Node::arp_rcv(Device& dev, std::span<const std::byte> bytes, PktType type) 
     }
     if (err == 0 && rt.local && rt.type == RouteType::Local) {
       if (arp_ignore(dev, sip, tip)) {
-        trace(TraceStage::Arp, fmt::format("arp_ignore: not answering for {}", tip.to_string()));
+        trace(TraceStage::Arp, [&] {
+          return std::string(fmt::format("arp_ignore: not answering for {}", tip.to_string()));
+        });
       } else {
         Neighbour* n = neigh_lookup(dev.ifindex, sip);
         if (n == nullptr) n = &neigh_create(dev.ifindex, sip);
@@ -371,8 +388,10 @@ void Node::arp_rcv(Device& dev, std::span<const std::byte> bytes, PktType type) 
         if (n.proxy && n.dst == tip && (n.ifindex == dev.ifindex || n.ifindex == 0)) pneigh = true;
       }
       if (proxy || pneigh) {
-        trace(TraceStage::Arp,
+        trace(TraceStage::Arp, [&] {
+          return std::string(
               fmt::format("proxy_arp: answering for {} (route via {})", tip.to_string(), rt.oif));
+        });
         Neighbour* n = neigh_lookup(dev.ifindex, sip);
         if (n == nullptr) n = &neigh_create(dev.ifindex, sip);
         neigh_update(*n, sha, NeighState::Stale, false);

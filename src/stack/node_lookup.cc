@@ -121,7 +121,7 @@ int Node::route_output(const RouteQuery& q, RouteAnswer* a) const {
   fib::LookupResult res;
   bool have_fi = false;
   uint32_t flags_local = 0;
-  a->trace.push_back("output route: dst " + q.dst.to_string());
+  if (q.trace) a->trace.push_back("output route: dst " + q.dst.to_string());
 
   auto addr_device = [&](Ipv4Addr addr) -> const Device* {
     // __ip_dev_find(): the device holding addr, else a local-table route of type local.
@@ -151,7 +151,7 @@ int Node::route_output(const RouteQuery& q, RouteAnswer* a) const {
       goto make_route;
     }
     if (addr_device(fl.src) == nullptr) {
-      a->trace.push_back("source " + fl.src.to_string() + " is not a local address");
+      if (q.trace) a->trace.push_back("source " + fl.src.to_string() + " is not a local address");
       return -ENETUNREACH;
     }
   }
@@ -182,7 +182,7 @@ int Node::route_output(const RouteQuery& q, RouteAnswer* a) const {
   }
   {
     int err = fib_.lookup(fl, &res);
-    a->trace.push_back(describe_lookup(res, err));
+    if (q.trace) a->trace.push_back(describe_lookup(res, err));
     if (err != 0) {
       if (fl.oif != 0) {
         // "Apparently, routing tables are wrong. Assume, that the destination is on link."
@@ -320,8 +320,9 @@ int Node::route_input(const RouteQuery& q, RouteAnswer* a) const {
   if (dev == nullptr) return -ENODEV;
   a->input = true;
   a->iif = q.iif;
-  a->trace.push_back("input route on " + dev->name + ": " + q.src.to_string() + " -> " +
-                     q.dst.to_string());
+  if (q.trace)
+    a->trace.push_back("input route on " + dev->name + ": " + q.src.to_string() + " -> " +
+                       q.dst.to_string());
   Ipv4Addr daddr = q.dst, saddr = q.src;
   bool on_link = false;
   fib::LookupResult res;
@@ -338,7 +339,7 @@ int Node::route_input(const RouteQuery& q, RouteAnswer* a) const {
   };
   auto no_route = [&](int e) {
     // The kernel builds an unreachable route whose dst.error the query reports.
-    a->trace.push_back(std::string("no route: ") + errno_text(e));
+    if (q.trace) a->trace.push_back(std::string("no route: ") + errno_text(e));
     a->no_route = true;
     a->error = e;
     a->drop = !forwarding(q.iif)
@@ -348,14 +349,15 @@ int Node::route_input(const RouteQuery& q, RouteAnswer* a) const {
     return e;
   };
   auto fail = [&](DropReason reason, const char* why) {
-    a->trace.emplace_back(why);
+    if (q.trace) a->trace.emplace_back(why);
     a->drop = reason;
     return -EINVAL;
   };
   auto source_failed = [&](int v) {
     if (v == -EXDEV) {
-      a->trace.push_back(fmt::format("rp_filter {}: {} is not reachable back through {}",
-                                     rp_filter(q.iif), saddr.to_string(), dev->name));
+      if (q.trace)
+        a->trace.push_back(fmt::format("rp_filter {}: {} is not reachable back through {}",
+                                       rp_filter(q.iif), saddr.to_string(), dev->name));
       a->drop = DropReason::IpRpfilter;
       return -EINVAL;
     }
@@ -414,7 +416,7 @@ int Node::route_input(const RouteQuery& q, RouteAnswer* a) const {
     fl.tos = q.tos;
     err = fib_.lookup(fl, &res);
   }
-  a->trace.push_back(describe_lookup(res, err));
+  if (q.trace) a->trace.push_back(describe_lookup(res, err));
   if (err != 0) {
     if (!forwarding(q.iif)) err = -EHOSTUNREACH;
     return no_route(err);
@@ -428,11 +430,12 @@ int Node::route_input(const RouteQuery& q, RouteAnswer* a) const {
   if (res.type == RouteType::Local) {
     int v = validate_source(saddr, daddr, q.tos, 0, q.iif, q.mark, &on_link);
     if (v < 0) return source_failed(v);
-    a->trace.push_back("rp_filter " + std::to_string(rp_filter(q.iif)) + ": source accepted");
+    if (q.trace)
+      a->trace.push_back("rp_filter " + std::to_string(rp_filter(q.iif)) + ": source accepted");
     return local_input(RouteType::Local);
   }
   if (!forwarding(q.iif)) {
-    a->trace.push_back("ip_forward is off on " + dev->name);
+    if (q.trace) a->trace.push_back("ip_forward is off on " + dev->name);
     return no_route(-EHOSTUNREACH);
   }
   if (res.type != RouteType::Unicast) return fail(DropReason::IpInvalidDest, "not unicast");
@@ -444,7 +447,8 @@ int Node::route_input(const RouteQuery& q, RouteAnswer* a) const {
   if (out_dev == nullptr) return -EINVAL;
   int v = validate_source(saddr, daddr, q.tos, out_dev->ifindex, q.iif, q.mark, &on_link);
   if (v < 0) return source_failed(v);
-  a->trace.push_back("rp_filter " + std::to_string(rp_filter(q.iif)) + ": source accepted");
+  if (q.trace)
+    a->trace.push_back("rp_filter " + std::to_string(rp_filter(q.iif)) + ": source accepted");
   if (out_dev->ifindex == q.iif && v > 0 && send_redirects(out_dev->ifindex)) {
     bool onlink_src = false;
     for (const IfAddr& ifa : out_dev->addrs) {

@@ -55,11 +55,6 @@ uint64_t Node::random_u64() {
   return z ^ (z >> 31);
 }
 
-void Node::trace(TraceStage stage, std::string text) {
-  if (trace_ == nullptr) return;
-  trace_->record(TraceRecord{now_ns_, stage, std::move(text), std::nullopt});
-}
-
 void Node::drop(DropReason reason, const std::string& why, Device* dev) {
   drops_.add(reason);
   if (dev) ++dev->rx_dropped;
@@ -250,21 +245,24 @@ void Node::ip_rcv(Device& dev, std::span<const std::byte> bytes, PktType type) {
   wire::Ipv4ConstView iph(packet);
   if (type == PktType::Loopback) {
     // Looped-back packets keep the route output chose (skb_dst): straight to local delivery.
-    trace(TraceStage::IpRcv, fmt::format("ip_rcv on lo: {}", addr_pair(iph)));
+    trace(TraceStage::IpRcv, [&] { return fmt::format("ip_rcv on lo: {}", addr_pair(iph)); });
     ip_local_deliver(dev, std::move(packet));
     return;
   }
-  trace(TraceStage::IpRcv,
-        fmt::format("{} on {}: {} proto {} ttl {} len {}", "ip_rcv", dev.name, addr_pair(iph),
-                    static_cast<int>(iph.protocol()), iph.ttl(), iph.total_len()));
+  trace(TraceStage::IpRcv, [&] {
+    return std::string(fmt::format("{} on {}: {} proto {} ttl {} len {}", "ip_rcv", dev.name,
+                                   addr_pair(iph), static_cast<int>(iph.protocol()), iph.ttl(),
+                                   iph.total_len()));
+  });
   RouteQuery q;
+  q.trace = trace_ != nullptr;
   q.dst = iph.destination();
   q.src = iph.source();
   q.iif = dev.ifindex;
   q.tos = iph.tos();
   RouteAnswer route;
   int err = route_get(q, &route);
-  for (const std::string& line : route.trace) trace(TraceStage::Route, line);
+  for (const std::string& line : route.trace) trace(TraceStage::Route, [&] { return line; });
   if (err != 0) {
     DropReason reason = route.drop.value_or(DropReason::IpInnoroutes);
     if (route.no_route && forwarding(dev.ifindex)) {
@@ -294,7 +292,7 @@ void Node::ip_rcv(Device& dev, std::span<const std::byte> bytes, PktType type) {
 void Node::ip_forward(Device& in, std::vector<std::byte> packet, const RouteAnswer& route) {
   wire::Ipv4View ip(packet);
   if (ip.ttl() <= 1) {
-    trace(TraceStage::Forward, fmt::format("ttl {}: time exceeded", ip.ttl()));
+    trace(TraceStage::Forward, [&] { return fmt::format("ttl {}: time exceeded", ip.ttl()); });
     icmp_send(packet, 11, 0, 0, in.ifindex, false);
     drop(DropReason::TtlExpired, "TTL exceeded in transit", &in);
     return;
@@ -303,17 +301,20 @@ void Node::ip_forward(Device& in, std::vector<std::byte> packet, const RouteAnsw
   uint32_t mtu = out ? static_cast<uint32_t>(out->mtu) : 1500;
   if (route.mtu != 0) mtu = std::min(mtu, route.mtu);
   if (ip.total_len() > mtu && ip.dont_fragment()) {
-    trace(TraceStage::Forward,
+    trace(TraceStage::Forward, [&] {
+      return std::string(
           fmt::format("{} bytes > mtu {} with DF: fragmentation needed", ip.total_len(), mtu));
+    });
     icmp_send(packet, 3, 4, mtu, in.ifindex, false);
     drop(DropReason::PktTooBig, fmt::format("needs fragmentation, mtu {}", mtu), &in);
     return;
   }
   ip.set_ttl(static_cast<uint8_t>(ip.ttl() - 1));
-  trace(
-      TraceStage::Forward,
-      fmt::format("forward to {}{} ttl {}", out ? out->name : "?",
-                  route.gateway ? " via " + route.gateway->to_string() : std::string(), ip.ttl()));
+  trace(TraceStage::Forward, [&] {
+    return std::string(fmt::format(
+        "forward to {}{} ttl {}", out ? out->name : "?",
+        route.gateway ? " via " + route.gateway->to_string() : std::string(), ip.ttl()));
+  });
   ip_output(std::move(packet), route);
 }
 
@@ -335,9 +336,11 @@ void Node::ip_local_deliver(Device& in, std::vector<std::byte> packet) {
         std::vector<std::byte>(payload.begin(), payload.end());
     if (ip.fragment_offset_bytes() == 0) r.first_header.assign(packet.begin(), packet.end());
     if (!ip.more_fragments()) r.total_len = ip.fragment_offset_bytes() + payload.size();
-    trace(TraceStage::LocalDeliver,
-          fmt::format("fragment offset {} len {} (id {})", ip.fragment_offset_bytes(),
-                      payload.size(), ip.identification()));
+    trace(TraceStage::LocalDeliver, [&] {
+      return std::string(fmt::format("fragment offset {} len {} (id {})",
+                                     ip.fragment_offset_bytes(), payload.size(),
+                                     ip.identification()));
+    });
     if (r.total_len == 0 || r.first_header.empty()) return;
     std::vector<std::byte> data;
     for (const auto& [offset, piece] : r.fragments) {
@@ -359,7 +362,8 @@ void Node::ip_local_deliver(Device& in, std::vector<std::byte> packet) {
     wire::store_be16(whole, 6, 0);  // no MF, offset 0
     w.fill_checksum();
     reassembly_.erase(key);
-    trace(TraceStage::LocalDeliver, fmt::format("reassembled {} bytes", whole.size()));
+    trace(TraceStage::LocalDeliver,
+          [&] { return fmt::format("reassembled {} bytes", whole.size()); });
     packet = std::move(whole);
   }
   wire::Ipv4ConstView iph(packet);
@@ -372,8 +376,10 @@ void Node::ip_local_deliver(Device& in, std::vector<std::byte> packet) {
   d.tos = iph.tos();
   d.protocol = static_cast<uint8_t>(iph.protocol());
   d.l4 = iph.payload();
-  trace(TraceStage::LocalDeliver,
+  trace(TraceStage::LocalDeliver, [&] {
+    return std::string(
         fmt::format("deliver {} proto {}", addr_pair(iph), static_cast<int>(d.protocol)));
+  });
   switch (iph.protocol()) {
     case wire::IpProtocol::Icmp:
       icmp_rcv(in, packet, d);
@@ -419,8 +425,10 @@ void Node::icmp_rcv(Device& in, std::span<const std::byte> packet, const Deliver
     drop(DropReason::IcmpCsum, "bad ICMP message", &in);
     return;
   }
-  trace(TraceStage::Icmp, fmt::format("icmp type {} code {} from {}", static_cast<int>(icmp.type()),
-                                      static_cast<int>(icmp.code()), d.src.to_string()));
+  trace(TraceStage::Icmp, [&] {
+    return std::string(fmt::format("icmp type {} code {} from {}", static_cast<int>(icmp.type()),
+                                   static_cast<int>(icmp.code()), d.src.to_string()));
+  });
   for (auto& [id, l] : std::map<int, Listener>(listeners_)) l(d);
   if (icmp.type() != wire::IcmpType::EchoRequest) return;
   // icmp_echo()
@@ -444,7 +452,7 @@ void Node::icmp_rcv(Device& in, std::span<const std::byte> packet, const Deliver
   wire::IcmpRepr repr =
       wire::IcmpRepr::echo_reply(icmp.echo_identifier(), icmp.echo_sequence_number(), data);
   (void)repr.emit(reply.l4);
-  trace(TraceStage::Icmp, fmt::format("echo reply to {}", d.src.to_string()));
+  trace(TraceStage::Icmp, [&] { return fmt::format("echo reply to {}", d.src.to_string()); });
   send(reply);
 }
 
@@ -474,7 +482,7 @@ void Node::icmp_send(std::span<const std::byte> offending, uint8_t type, uint8_t
     if (t != 0 && t != 8 && t != 13 && t != 14 && t != 15 && t != 16 && t != 17 && t != 18) return;
   }
   if (!icmp_rate_allow(ip.source())) {
-    trace(TraceStage::Icmp, "icmp error rate-limited");
+    trace(TraceStage::Icmp, [&] { return std::string("icmp error rate-limited"); });
     return;
   }
   // Quote as much of the datagram as fits in 576 bytes (RFC 1812 4.3.2.3).
@@ -497,8 +505,10 @@ void Node::icmp_send(std::span<const std::byte> offending, uint8_t type, uint8_t
   out.protocol = 1;
   out.l4.resize(repr.buffer_len());
   (void)repr.emit(out.l4);
-  trace(TraceStage::Icmp,
+  trace(TraceStage::Icmp, [&] {
+    return std::string(
         fmt::format("send icmp type {} code {} to {}", type, code, ip.source().to_string()));
+  });
   (void)in_ifindex;
   send(out);
 }
@@ -507,13 +517,14 @@ void Node::icmp_send(std::span<const std::byte> offending, uint8_t type, uint8_t
 
 int Node::send(const OutPacket& p, Ipv4Addr* chosen_src) {
   RouteQuery q;
+  q.trace = trace_ != nullptr;
   q.dst = p.dst;
   q.src = p.src;
   q.oif = p.oif;
   q.tos = p.tos;
   RouteAnswer route;
   int err = route_get(q, &route);
-  for (const std::string& line : route.trace) trace(TraceStage::Route, line);
+  for (const std::string& line : route.trace) trace(TraceStage::Route, [&] { return line; });
   if (err != 0) {
     drop(DropReason::IpOutnoroutes, std::string("output route: ") + errno_text(err));
     return err;
@@ -541,8 +552,10 @@ int Node::send(const OutPacket& p, Ipv4Addr* chosen_src) {
   std::vector<std::byte> packet(20 + l4.size());
   if (ip.emit(packet)) return -EMSGSIZE;
   std::memcpy(packet.data() + 20, l4.data(), l4.size());
-  trace(TraceStage::Output, fmt::format("ip_local_out {} -> {} proto {} len {}", src.to_string(),
-                                        p.dst.to_string(), p.protocol, packet.size()));
+  trace(TraceStage::Output, [&] {
+    return std::string(fmt::format("ip_local_out {} -> {} proto {} len {}", src.to_string(),
+                                   p.dst.to_string(), p.protocol, packet.size()));
+  });
   ip_output(std::move(packet), route);
   process_pending();
   return 0;
@@ -589,7 +602,9 @@ void Node::ip_output(std::vector<std::byte> packet, const RouteAnswer& route) {
     wire::store_be16(frag, 2, static_cast<uint16_t>(frag.size()));
     wire::store_be16(frag, 6, static_cast<uint16_t>((more ? 0x2000 : 0) | units));
     wire::Ipv4View(frag).fill_checksum();
-    trace(TraceStage::Output, fmt::format("fragment offset {} len {}", base_offset + off, len));
+    trace(TraceStage::Output, [&] {
+      return std::string(fmt::format("fragment offset {} len {}", base_offset + off, len));
+    });
     ip_finish_output(std::move(frag), dev->ifindex, nexthop, route.broadcast, route.multicast);
   }
 }
@@ -638,7 +653,7 @@ void Node::tx(Device& dev, std::vector<std::byte> frame) {
   }
   ++dev.tx_packets;
   dev.tx_bytes += frame.size();
-  trace(TraceStage::Tx, fmt::format("tx {} {} bytes", dev.name, frame.size()));
+  trace(TraceStage::Tx, [&] { return fmt::format("tx {} {} bytes", dev.name, frame.size()); });
   switch (dev.kind) {
     case LinkKind::Loopback:
       pending_rx_.emplace_back(dev.ifindex, std::move(frame));
