@@ -72,7 +72,7 @@ class LpmReference {
 template <typename V>
 class LpmTrie {
  public:
-  LpmTrie() : root_(std::make_unique<Node>()) {}
+  LpmTrie() { nodes_.push_back(std::make_unique<Node>()); }
 
   void insert(net::Prefix prefix, V value) {
     prefix = prefix.network();
@@ -125,12 +125,12 @@ class LpmTrie {
   // The hot path: at most four slot reads.
   std::optional<V> lookup(net::Ipv4Addr addr) const {
     uint32_t best = 0;
-    const Node* node = root_.get();
+    const Node* node = nodes_[0].get();
     uint32_t key = addr.value();
     for (int level = 0; level < 4 && node != nullptr; ++level) {
       const Slot& slot = node->slots[(key >> (24 - 8 * level)) & 0xff];
       if (slot.best != 0) best = slot.best;
-      node = slot.child.get();
+      node = child(slot);
     }
     if (best == 0) return std::nullopt;
     return entries_[best - 1].value;
@@ -139,12 +139,12 @@ class LpmTrie {
   template <typename Fn>
   void for_each_match(net::Ipv4Addr addr, Fn&& fn) const {
     const Node* path[4] = {nullptr, nullptr, nullptr, nullptr};
-    const Node* node = root_.get();
+    const Node* node = nodes_[0].get();
     uint32_t key = addr.value();
     int depth = 0;
     for (; depth < 4 && node != nullptr; ++depth) {
       path[depth] = node;
-      node = node->slots[(key >> (24 - 8 * depth)) & 0xff].child.get();
+      node = child(node->slots[(key >> (24 - 8 * depth)) & 0xff]);
     }
     for (int level = depth - 1; level >= 0; --level) {
       const Node& n = *path[level];
@@ -165,9 +165,11 @@ class LpmTrie {
 
  private:
   struct Node;
+  // Eight bytes: the cached match and the child node, both as index + 1 (0 = none), so a
+  // 256-slot node is 2 KiB.
   struct Slot {
-    uint32_t best = 0;  // entries_ index + 1, 0 = none
-    std::unique_ptr<Node> child;
+    uint32_t best = 0;   // entries_ index + 1
+    uint32_t child = 0;  // nodes_ index + 1
   };
   struct Stored {
     net::Prefix prefix;
@@ -192,16 +194,22 @@ class LpmTrie {
     return {first & ~(count - 1), count};
   }
 
+  const Node* child(const Slot& slot) const {
+    return slot.child == 0 ? nullptr : nodes_[slot.child - 1].get();
+  }
+
   Node* node_for(net::Prefix p, bool create) {
-    Node* node = root_.get();
+    Node* node = nodes_[0].get();
     int level = level_of(p.len());
     for (int l = 0; l < level; ++l) {
       Slot& slot = node->slots[(p.addr().value() >> (24 - 8 * l)) & 0xff];
-      if (!slot.child) {
+      if (slot.child == 0) {
         if (!create) return nullptr;
-        slot.child = std::make_unique<Node>();
+        // Adding to nodes_ may move the vector's storage, but not the nodes themselves.
+        nodes_.push_back(std::make_unique<Node>());
+        slot.child = static_cast<uint32_t>(nodes_.size());
       }
-      node = slot.child.get();
+      node = nodes_[slot.child - 1].get();
     }
     return node;
   }
@@ -232,7 +240,7 @@ class LpmTrie {
     return static_cast<uint32_t>(entries_.size() - 1);
   }
 
-  std::unique_ptr<Node> root_;
+  std::vector<std::unique_ptr<Node>> nodes_;  // nodes_[0] is the root
   std::vector<Entry> entries_;
   std::vector<uint32_t> free_;
   size_t size_ = 0;

@@ -50,7 +50,6 @@ struct Lab::NodeRec {
   sim::ElementId id;
   sim::NodeElement* element = nullptr;  // null for bridges
   std::unique_ptr<cmd::Shell> shell;
-  std::unique_ptr<SimDriver> driver;
   std::unique_ptr<NodeTrace> trace;
   std::vector<int> ports;  // ifindexes linked in the simulator
 };
@@ -114,6 +113,9 @@ std::variant<std::unique_ptr<Lab>, std::string> Lab::deploy(const lab::LabSpec& 
   lab->spec_ = spec;
   lab->sim_ = std::make_unique<sim::Sim>(spec.seed);
   sim::Sim& sim = *lab->sim_;
+  // One driver for the whole lab: any node's probe runs every node's events.
+  auto driver = std::make_shared<SimDriver>(sim);
+  lab->driver_ = driver;
   // Bridges need their port count up front: one port per link endpoint on them.
   std::map<std::string, int> bridge_ports;
   for (const lab::LinkSpec& l : spec.links) {
@@ -144,18 +146,13 @@ std::variant<std::unique_ptr<Lab>, std::string> Lab::deploy(const lab::LabSpec& 
       if (!id)
         return fmt::format("{}: node {}: {}", n.loc.file, n.name, sim::to_string(id.error()));
       rec->id = *id;
-      rec->driver = std::make_unique<SimDriver>(sim);
       rec->shell = std::make_unique<cmd::Shell>(rec->element->node());
-      rec->shell->set_driver(rec->driver.get());
+      rec->shell->set_driver(driver.get());
+      driver->add(rec->id);
       rec->trace = std::make_unique<NodeTrace>(n.name, &lab->trace_);
     }
     by_name[n.name] = rec.get();
     lab->nodes_.push_back(std::move(rec));
-  }
-  // Every driver advances the whole simulation, so each knows every node.
-  for (auto& rec : lab->nodes_) {
-    if (!rec->driver) continue;
-    for (auto& other : lab->nodes_) rec->driver->add(other->id);
   }
   if (!options.pcap_dir.empty()) {
     if (auto err = sim.enable_pcap(options.pcap_dir)) {

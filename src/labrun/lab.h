@@ -76,6 +76,7 @@ class Lab {
   std::vector<std::unique_ptr<NodeRec>> nodes_;
   std::vector<TraceLine> trace_;
   bool tracing_ = false;
+  std::shared_ptr<cmd::Driver> driver_;
 };
 
 // Prints one check result line as `vnet lab run` does.
