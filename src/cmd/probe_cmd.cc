@@ -120,6 +120,30 @@ Bind resolve_bind(Node& node, const std::string& arg) {
   return b;
 }
 
+// The route a probe's socket "connects" with, as the tool does before sending: routing errors
+// surface here, printed as "<prefix>connect: <error>".
+stack::RouteAnswer connect_route(Node& node, Driver& driver, Ipv4Addr dst,
+                                 const std::optional<Bind>& bind, const char* prefix) {
+  node.run_timers(driver.now_ns());
+  stack::RouteQuery q;
+  q.dst = dst;
+  q.oif = bind ? bind->oif : 0;
+  q.src = bind ? bind->src : Ipv4Addr();
+  stack::RouteAnswer route;
+  if (int err = node.route_get(q, &route); err != 0) {
+    throw ProbeExit{fmt::format("{}connect: {}\n", prefix, stack::errno_text(err)), 2};
+  }
+  return route;
+}
+
+// The value of option argv[i]: glued ("-c3") when `glued` allows it, else the next word.
+std::string option_value(const Args& argv, size_t& i, bool glued, const std::string& missing) {
+  const std::string& a = argv[i];
+  if (glued && a.size() > 2) return a.substr(2);
+  if (i + 1 >= argv.size()) throw ProbeExit{missing, 2};
+  return argv[++i];
+}
+
 // The embedded original datagram of an ICMP error: its IPv4 view and transport header bytes.
 struct Quoted {
   wire::Ipv4ConstView ip{std::span<const std::byte>()};
@@ -153,11 +177,9 @@ CmdOutput ping(Node& node, Driver& driver, const Args& argv) {
   std::string target;
   for (size_t i = 1; i < argv.size(); ++i) {
     const std::string& a = argv[i];
-    auto value = [&]() -> std::string {
-      if (a.size() > 2) return a.substr(2);
-      if (i + 1 >= argv.size())
-        throw ProbeExit{fmt::format("ping: option requires an argument -- '{}'\n", a.substr(1)), 2};
-      return argv[++i];
+    auto value = [&] {
+      return option_value(argv, i, true,
+                          fmt::format("ping: option requires an argument -- '{}'\n", a.substr(1)));
     };
     if (a.rfind("-c", 0) == 0) {
       auto v = parse_long(value());
@@ -205,17 +227,7 @@ CmdOutput ping(Node& node, Driver& driver, const Args& argv) {
   if (!dst) throw ProbeExit{fmt::format("ping: {}: Name or service not known\n", target), 2};
   if (deadline > 0 && count == 4) count = 1L << 30;
 
-  // ping "connects" a UDP socket first: routing errors surface here.
-  node.run_timers(driver.now_ns());
-  stack::RouteQuery q;
-  q.dst = *dst;
-  q.oif = bind ? bind->oif : 0;
-  q.src = bind ? bind->src : Ipv4Addr();
-  stack::RouteAnswer route;
-  int err = node.route_get(q, &route);
-  if (err != 0) {
-    throw ProbeExit{fmt::format("ping: connect: {}\n", stack::errno_text(err)), 2};
-  }
+  stack::RouteAnswer route = connect_route(node, driver, *dst, bind, "ping: ");
   Ipv4Addr source = bind && !bind->src.is_unspecified() ? bind->src : route.prefsrc;
   if (bind) {
     o.out += fmt::format("PING {0} ({0}) from {1} {2}: {3}({4}) bytes of data.\n", target,
@@ -370,10 +382,8 @@ CmdOutput traceroute(Node& node, Driver& driver, const Args& argv) {
   long packet_len = 60;
   for (size_t i = 1; i < argv.size(); ++i) {
     const std::string& a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argv.size())
-        throw ProbeExit{fmt::format("Option `{}' requires an argument\n", a), 2};
-      return argv[++i];
+    auto value = [&] {
+      return option_value(argv, i, false, fmt::format("Option `{}' requires an argument\n", a));
     };
     if (a == "-n") {
       numeric = true;
@@ -423,15 +433,7 @@ CmdOutput traceroute(Node& node, Driver& driver, const Args& argv) {
                                 "`{}' on position 1 (argc 1)\n",
                                 target, target),
                     2};
-  node.run_timers(driver.now_ns());
-  stack::RouteQuery q;
-  q.dst = *dst;
-  q.oif = bind ? bind->oif : 0;
-  q.src = bind ? bind->src : Ipv4Addr();
-  stack::RouteAnswer route;
-  if (int err = node.route_get(q, &route); err != 0) {
-    throw ProbeExit{fmt::format("connect: {}\n", stack::errno_text(err)), 2};
-  }
+  connect_route(node, driver, *dst, bind, "");
   o.out += fmt::format("traceroute to {0} ({0}), {1} hops max, {2} byte packets", target, max_hops,
                        packet_len);
 
@@ -632,12 +634,9 @@ CmdOutput arping(Node& node, Driver& driver, const Args& argv) {
   std::optional<Ipv4Addr> source;
   for (size_t i = 1; i < argv.size(); ++i) {
     const std::string& a = argv[i];
-    auto value = [&]() -> std::string {
-      if (a.size() > 2) return a.substr(2);
-      if (i + 1 >= argv.size())
-        throw ProbeExit{fmt::format("arping: option requires an argument -- '{}'\n", a.substr(1)),
-                        2};
-      return argv[++i];
+    auto value = [&] {
+      return option_value(
+          argv, i, true, fmt::format("arping: option requires an argument -- '{}'\n", a.substr(1)));
     };
     if (a.rfind("-c", 0) == 0) {
       auto v = parse_long(value());
