@@ -433,9 +433,16 @@ CmdOutput traceroute(Node& node, Driver& driver, const Args& argv) {
                                 "`{}' on position 1 (argc 1)\n",
                                 target, target),
                     2};
-  connect_route(node, driver, *dst, bind, "");
   o.out += fmt::format("traceroute to {0} ({0}), {1} hops max, {2} byte packets", target, max_hops,
                        packet_len);
+  try {
+    connect_route(node, driver, *dst, bind, "");
+  } catch (const ProbeExit& e) {
+    // traceroute has printed its header (without a newline) when connect() fails; exit 1.
+    o.err = e.message;
+    o.status = 1;
+    return o;
+  }
 
   struct Probe {
     int ttl = 0;
