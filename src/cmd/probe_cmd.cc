@@ -538,7 +538,6 @@ CmdOutput traceroute(Node& node, Driver& driver, const Args& argv) {
   size_t printed = 0;
   bool finished = false;
   uint64_t wait_ns = static_cast<uint64_t>(wait * 1e9);
-  std::optional<Ipv4Addr> last_hop_from;
   while (!finished) {
     uint64_t now = driver.now_ns();
     node.run_timers(now);
