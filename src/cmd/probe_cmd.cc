@@ -541,6 +541,10 @@ CmdOutput traceroute(Node& node, Driver& driver, const Args& argv) {
   while (!finished) {
     uint64_t now = driver.now_ns();
     node.run_timers(now);
+    // A probe unanswered after the wait time is resolved as "*".
+    for (Probe& p : probes) {
+      if (!p.done && now >= p.sent + wait_ns) p.done = true;
+    }
     size_t outstanding = 0;
     for (const Probe& p : probes) outstanding += p.done ? 0 : 1;
     while (outstanding < kSimultaneous && ttl_to_send <= max_hops) {
@@ -582,16 +586,14 @@ CmdOutput traceroute(Node& node, Driver& driver, const Args& argv) {
       while (end < probes.size() && probes[end].ttl == hop) ++end;
       if (end - printed < static_cast<size_t>(queries)) break;
       bool complete = true;
-      for (size_t k = printed; k < end; ++k) {
-        if (!probes[k].done && now < probes[k].sent + wait_ns) complete = false;
-      }
+      for (size_t k = printed; k < end; ++k) complete &= probes[k].done;
       if (!complete) break;
       o.out += fmt::format("\n{:2} ", hop);
       bool hop_final = false;
       std::optional<Ipv4Addr> prev;
       for (size_t k = printed; k < end; ++k) {
         Probe& p = probes[k];
-        if (!p.done) {
+        if (!p.from) {
           o.out += " *";
           continue;
         }

@@ -283,7 +283,8 @@ void Sim::run_until(uint64_t time_ns) {
 bool Sim::run_until(uint64_t time_ns, const std::function<bool()>& stop) {
   while (!stop()) {
     if (!step(time_ns)) {
-      now_ns_ = std::max(now_ns_, time_ns);
+      // Nothing left before time_ns; "forever" leaves the clock where the last event was.
+      if (time_ns != kNoDeadline) now_ns_ = std::max(now_ns_, time_ns);
       return false;
     }
   }
