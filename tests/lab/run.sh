@@ -38,6 +38,16 @@ golden() {  # name node probe...
 golden trace-delivered h1 ping -c 1 198.51.100.20
 golden trace-dropped h2 ping -c 1 -W 1 -I 203.0.113.5 198.51.100.1
 
+# Seed 001: the asymmetric ping's drop is explained by rp_filter on the server.
+seed_trace=$("$vnet" trace examples/seed001-multinic.yaml client -- ping -c 1 -W 1 110.100.1.2 2>&1 || true)
+if grep -q "drop      IP_RPFILTER (rp_filter 1: 103.100.1.201 is not reachable back through eth3)" <<< "$seed_trace" &&
+   grep -q "^-- server --" <<< "$seed_trace"; then
+  ok "seed 001: vnet trace names rp_filter on the server"
+else
+  printf '%s\n' "$seed_trace" | tail -20
+  bad "seed 001 trace"
+fi
+
 expected='vnet: deploy failed: tests/lab/broken-exec.yaml:10:11: node a: exec `ip route add 300.0.0.0/8 dev eth0` failed: Error: any valid prefix is expected rather than "300.0.0.0/8".'
 actual=$("$vnet" lab run tests/lab/broken-exec.yaml 2>&1 || true)
 if [[ "$actual" == "$expected" ]]; then ok "deploy error names file, line, node and error"; else
