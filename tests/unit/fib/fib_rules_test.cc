@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "fib_test_util.h"
+
 #include <cerrno>
 #include <cstdlib>
 #include <string>
@@ -22,17 +24,8 @@ constexpr int kEth2 = 4;
 constexpr uint32_t kTable100 = 100;
 constexpr uint32_t kTable200 = 200;
 
-Prefix P(std::string_view text) {
-  auto p = Prefix::parse_iproute2(text);
-  EXPECT_TRUE(p.has_value()) << text;
-  return p.value_or(Prefix());
-}
-
-Ipv4Addr A(std::string_view text) {
-  auto a = Ipv4Addr::parse(text);
-  EXPECT_TRUE(a.has_value()) << text;
-  return a.value_or(Ipv4Addr());
-}
+using test::A;
+using test::P;
 
 // `ip route add DST dev IFINDEX` (scope link), or `... via GW` (scope universe).
 Route unicast(std::string_view dst, int ifindex, std::string_view gateway = "") {

@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include "fib_test_util.h"
+
 #include <cstdint>
 #include <iterator>
 #include <optional>
@@ -23,17 +25,8 @@ namespace {
 using net::Ipv4Addr;
 using net::Prefix;
 
-Prefix P(std::string_view text) {
-  auto p = Prefix::parse_iproute2(text);
-  EXPECT_TRUE(p.has_value()) << text;
-  return p.value_or(Prefix());
-}
-
-Ipv4Addr A(std::string_view text) {
-  auto a = Ipv4Addr::parse(text);
-  EXPECT_TRUE(a.has_value()) << text;
-  return a.value_or(Ipv4Addr());
-}
+using test::A;
+using test::P;
 
 // Every match for addr, longest first, as "prefix=value" strings (readable on failure).
 template <typename Lpm>

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "fib_test_util.h"
+
 #include <cerrno>
 #include <cstdlib>
 #include <string>
@@ -26,17 +28,8 @@ constexpr unsigned kChange = nlm::kReplace;
 constexpr int kEth0 = 2;
 constexpr int kEth1 = 3;
 
-Prefix P(std::string_view text) {
-  auto p = Prefix::parse_iproute2(text);
-  EXPECT_TRUE(p.has_value()) << text;
-  return p.value_or(Prefix());
-}
-
-Ipv4Addr A(std::string_view text) {
-  auto a = Ipv4Addr::parse(text);
-  EXPECT_TRUE(a.has_value()) << text;
-  return a.value_or(Ipv4Addr());
-}
+using test::A;
+using test::P;
 
 // `ip route add DST [via GW] dev IFINDEX metric PRIORITY tos TOS`.
 Route route(std::string_view dst, int ifindex, std::string_view gateway = "", uint32_t priority = 0,
