@@ -21,6 +21,7 @@
 #include "wire/ipv4.h"
 #include "wire/tcp.h"
 #include "wire/udp.h"
+#include "wire/vxlan.h"
 
 namespace {
 
@@ -147,6 +148,22 @@ void fuzz_icmp(std::span<const std::byte> message) {
   require(again && *again == *repr);
 }
 
+void fuzz_ethernet(std::span<const std::byte> frame);
+
+// VXLAN: check, accessors, the parse -> emit -> parse round trip, then the inner frame.
+void fuzz_vxlan(std::span<const std::byte> packet) {
+  VxlanConstView view(packet);
+  if (view.check()) return;
+  consume(view.flags());
+  consume(view.vni());
+  auto repr = VxlanRepr::parse(view);
+  require(repr.has_value());
+  std::vector<std::byte> buffer(VxlanRepr::buffer_len());
+  require(!repr->emit(buffer).has_value());
+  require(same_bytes(buffer, packet.first(VxlanRepr::buffer_len())));
+  fuzz_ethernet(view.payload());
+}
+
 void fuzz_udp(std::span<const std::byte> datagram, Ipv4Addr source, Ipv4Addr destination) {
   UdpConstView view(datagram);
   if (view.check()) return;
@@ -172,6 +189,10 @@ void fuzz_udp(std::span<const std::byte> datagram, Ipv4Addr source, Ipv4Addr des
   auto again = UdpRepr::parse(UdpConstView(buffer), source, destination);
   require(again && *again == *repr);
   require(same_bytes(UdpConstView(buffer).payload(), view.payload()));
+  if (view.destination_port() == vxlan::kIanaPort ||
+      view.destination_port() == vxlan::kLinuxDefaultPort) {
+    fuzz_vxlan(view.payload());
+  }
 }
 
 void fuzz_tcp(std::span<const std::byte> segment, Ipv4Addr source, Ipv4Addr destination) {
@@ -359,6 +380,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fuzz_udp(bytes, source, destination);
   fuzz_tcp(bytes, source, destination);
   fuzz_gre(bytes);
+  fuzz_vxlan(bytes);
   fuzz_checksum(bytes);
   return 0;
 }

@@ -34,6 +34,8 @@ const char* to_string(WireError error) {
       return "bad code";
     case WireError::TooLong:
       return "too long";
+    case WireError::BadFlags:
+      return "bad flags";
   }
   return "unknown";
 }

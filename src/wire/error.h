@@ -35,6 +35,7 @@ enum class WireError : uint8_t {
   UnsupportedType,    // ICMP type this Repr does not model
   BadCode,            // ICMP code not defined for its type
   TooLong,            // fields describe a packet longer than the length fields can carry
+  BadFlags,           // VXLAN without the I flag, or with reserved bits set
 };
 
 // Short lower-case reason ("truncated", "bad checksum"), for counters and traces.

@@ -10,7 +10,7 @@ namespace {
 
 TEST(WireError, EveryReasonHasItsOwnName) {
   std::set<std::string> names;
-  for (int i = 0; i <= static_cast<int>(WireError::TooLong); ++i) {
+  for (int i = 0; i <= static_cast<int>(WireError::BadFlags); ++i) {
     std::string name = to_string(static_cast<WireError>(i));
     EXPECT_NE(name, "unknown") << i;
     EXPECT_TRUE(names.insert(name).second) << name;
