@@ -2,7 +2,25 @@
 // exit 255).  `ip route add` without a destination prints the same text.
 #include "cmd/usage.h"
 
+#include <string>
+
 namespace vnet::cmd {
+
+namespace {
+
+// The link TYPE list, which both `ip address help` and `ip link help` end with.
+constexpr std::string_view kLinkTypes =
+    R"USAGE(TYPE := { amt | bareudp | bond | bond_slave | bridge | bridge_slave |
+          dsa | dummy | erspan | geneve | gre | gretap | gtp | ifb |
+          ip6erspan | ip6gre | ip6gretap | ip6tnl |
+          ipip | ipoib | ipvlan | ipvtap |
+          macsec | macvlan | macvtap |
+          netdevsim | nlmon | rmnet | sit | team | team_slave |
+          vcan | veth | vlan | vrf | vti | vxcan | vxlan | wwan |
+          xfrm | virt_wifi }
+)USAGE";
+
+}  // namespace
 
 std::string_view ip_usage(std::string_view object) {
   if (object == "route") {
@@ -87,7 +105,8 @@ TABLE_ID := [ local | main | default | NUMBER ]
 )USAGE";
   }
   if (object == "address") {
-    return R"USAGE(Usage: ip address {add|change|replace} IFADDR dev IFNAME [ LIFETIME ]
+    static const std::string text =
+        std::string(R"USAGE(Usage: ip address {add|change|replace} IFADDR dev IFNAME [ LIFETIME ]
                                                       [ CONFFLAG-LIST ]
        ip address del IFADDR dev IFNAME [mngtmpaddr]
        ip address {save|flush} [ dev IFNAME ] [ scope SCOPE-ID ]
@@ -109,15 +128,9 @@ CONFFLAG-LIST := [ CONFFLAG-LIST ] CONFFLAG
 CONFFLAG  := [ home | nodad | mngtmpaddr | noprefixroute | autojoin ]
 LIFETIME := [ valid_lft LFT ] [ preferred_lft LFT ]
 LFT := forever | SECONDS
-TYPE := { amt | bareudp | bond | bond_slave | bridge | bridge_slave |
-          dsa | dummy | erspan | geneve | gre | gretap | gtp | ifb |
-          ip6erspan | ip6gre | ip6gretap | ip6tnl |
-          ipip | ipoib | ipvlan | ipvtap |
-          macsec | macvlan | macvtap |
-          netdevsim | nlmon | rmnet | sit | team | team_slave |
-          vcan | veth | vlan | vrf | vti | vxcan | vxlan | wwan |
-          xfrm | virt_wifi }
-)USAGE";
+)USAGE") +
+        std::string(kLinkTypes);
+    return text;
   }
   if (object == "neigh") {
     return R"USAGE(Usage: ip neigh { add | del | change | replace }
@@ -134,7 +147,8 @@ STATE := { delay | failed | incomplete | noarp | none |
 )USAGE";
   }
   if (object == "link") {
-    return R"USAGE(Usage: ip link add [link DEV | parentdev NAME] [ name ] NAME
+    static const std::string text =
+        std::string(R"USAGE(Usage: ip link add [link DEV | parentdev NAME] [ name ] NAME
 		    [ txqueuelen PACKETS ]
 		    [ address LLADDR ]
 		    [ broadcast LLADDR ]
@@ -197,15 +211,9 @@ STATE := { delay | failed | incomplete | noarp | none |
 
 	ip link help [ TYPE ]
 
-TYPE := { amt | bareudp | bond | bond_slave | bridge | bridge_slave |
-          dsa | dummy | erspan | geneve | gre | gretap | gtp | ifb |
-          ip6erspan | ip6gre | ip6gretap | ip6tnl |
-          ipip | ipoib | ipvlan | ipvtap |
-          macsec | macvlan | macvtap |
-          netdevsim | nlmon | rmnet | sit | team | team_slave |
-          vcan | veth | vlan | vrf | vti | vxcan | vxlan | wwan |
-          xfrm | virt_wifi }
-)USAGE";
+)USAGE") +
+        std::string(kLinkTypes);
+    return text;
   }
   return {};
 }

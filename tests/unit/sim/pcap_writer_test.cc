@@ -10,40 +10,20 @@
 #include <string>
 #include <vector>
 
+#include "../wire/wire_test_util.h"
 #include "test_elements.h"
 
 namespace vnet::sim {
 namespace {
 
 using test::Bytes;
+using wire::test::hex;
 
 Bytes read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::vector<char> chars((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   Bytes out;
   for (char c : chars) out.push_back(std::byte(static_cast<unsigned char>(c)));
-  return out;
-}
-
-Bytes hex(std::string_view text) {
-  Bytes out;
-  int high = -1;
-  for (char c : text) {
-    int nibble;
-    if (c >= '0' && c <= '9') {
-      nibble = c - '0';
-    } else if (c >= 'a' && c <= 'f') {
-      nibble = c - 'a' + 10;
-    } else {
-      continue;
-    }
-    if (high < 0) {
-      high = nibble;
-    } else {
-      out.push_back(std::byte(high << 4 | nibble));
-      high = -1;
-    }
-  }
   return out;
 }
 
