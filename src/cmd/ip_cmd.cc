@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "cmd/command.h"
+#include "cmd/ip_common.h"
 #include "cmd/json_writer.h"
 #include "cmd/names.h"
 #include "cmd/usage.h"
@@ -19,115 +20,12 @@ namespace vnet::cmd {
 
 namespace {
 
+using namespace ip_detail;  // NOLINT(google-build-using-namespace)
 using fib::RouteType;
 using net::Ipv4Addr;
 using net::Prefix;
 using stack::Device;
 using stack::Node;
-
-// A client-side failure: iproute2 prints `message` to stderr and exits with `status`.
-struct IpExit {
-  std::string message;
-  int status;
-};
-
-bool matches(const std::string& arg, const char* keyword) {
-  // iproute2 matches(): arg is a non-empty prefix of keyword.
-  std::string_view k(keyword);
-  return !arg.empty() && arg.size() <= k.size() && k.substr(0, arg.size()) == arg;
-}
-
-[[noreturn]] void invarg(const std::string& msg, const std::string& arg) {
-  throw IpExit{fmt::format("Error: argument \"{}\" is wrong: {}\n", arg, msg), 255};
-}
-[[noreturn]] void duparg2(const std::string& key, const std::string& arg) {
-  throw IpExit{
-      fmt::format("Error: either \"{}\" is duplicate, or \"{}\" is a garbage.\n", key, arg), 255};
-}
-[[noreturn]] void duparg(const std::string& key, const std::string& arg) {
-  throw IpExit{fmt::format("Error: duplicate \"{}\": \"{}\" is the second value.\n", key, arg),
-               255};
-}
-[[noreturn]] void no_device(const std::string& name) {
-  throw IpExit{fmt::format("Cannot find device \"{}\"\n", name), 1};
-}
-
-struct Ctx {
-  Node& node;
-  bool json = false;
-  bool pretty = false;
-  int details = 0;
-  int stats = 0;
-  bool oneline = false;
-  CmdOutput o;
-};
-
-// Kernel errors: "Error: <extack>." when the kernel gave a message, else RTNETLINK's strerror.
-int report(Ctx& c, const stack::Status& s) {
-  if (s.ok()) return 0;
-  if (!s.message.empty()) {
-    c.o.err += "Error: " + s.message + ".\n";
-  } else {
-    c.o.err += std::string("RTNETLINK answers: ") + stack::errno_text(s.err) + "\n";
-  }
-  return 2;
-}
-
-class ArgReader {
- public:
-  ArgReader(const Args& a, size_t start) : a_(a), i_(start) {}
-  bool done() const { return i_ >= a_.size(); }
-  const std::string& peek() const { return a_[i_]; }
-  std::string next() { return a_[i_++]; }
-  // NEXT_ARG(): the keyword's value, or "Command line is not complete".
-  std::string value() {
-    if (i_ >= a_.size()) throw IpExit{"Command line is not complete. Try option \"help\"\n", 255};
-    return a_[i_++];
-  }
-  size_t remaining() const { return a_.size() - i_; }
-
- private:
-  const Args& a_;
-  size_t i_;
-};
-
-const Device& need_device(Ctx& c, const std::string& name) {
-  const Device* d = c.node.device_by_name(name);
-  if (d == nullptr) no_device(name);
-  return *d;
-}
-
-// iproute2 names the family it expected: "any valid" before anything fixed it, "inet" after.
-Ipv4Addr need_addr(const std::string& arg, const char* what = "any valid") {
-  auto a = Ipv4Addr::parse_iproute2(arg);
-  if (!a)
-    throw IpExit{fmt::format("Error: {} address is expected rather than \"{}\".\n", what, arg), 1};
-  return *a;
-}
-
-Prefix need_prefix(const std::string& arg, const char* what = "any valid") {
-  auto p = Prefix::parse_iproute2(arg);
-  if (!p)
-    throw IpExit{fmt::format("Error: {} prefix is expected rather than \"{}\".\n", what, arg), 1};
-  return *p;
-}
-
-uint32_t need_u32(const std::string& arg, const char* what) {
-  auto v = net::parse_c_number(arg);
-  if (!v || *v > 0xffffffffu) invarg(fmt::format("\"{}\" value is invalid\n", what), arg);
-  return static_cast<uint32_t>(*v);
-}
-
-uint32_t need_table(Ctx& c, const std::string& arg) {
-  auto t = table_from_name(c.node, arg);
-  if (!t) invarg("\"table\" value is invalid\n", arg);
-  return *t;
-}
-
-// printf("%#x"): "0" for zero, "0x…" otherwise.
-std::string c_hex(uint32_t v) {
-  return v ? fmt::format("{:#x}", v) : "0";
-}
 
 // iproute2 prints small marks in decimal and others in hex ("mark 15", "mark 0x10").
 std::string mark_text(uint32_t mark) {
@@ -170,7 +68,7 @@ std::string operstate(const Node& node, const Device& d) {
     }
     return "DOWN";
   }
-  if (d.kind == stack::LinkKind::Dummy) return "UNKNOWN";
+  if (d.kind == stack::LinkKind::Dummy || d.tunnel) return "UNKNOWN";
   return "UP";
 }
 
@@ -181,8 +79,13 @@ std::string qdisc(const Device& d) {
 // `ip -s`: iproute2's print_stats64(), columns as wide as their widest number.
 std::string link_stats_text(const Device& d) {
   size_t cols[] = {10, 7, 6, 7, 7, 7};
-  uint64_t rx[] = {d.rx_bytes, d.rx_packets, 0, d.rx_dropped, 0, d.rx_multicast};
-  uint64_t tx[] = {d.tx_bytes, d.tx_packets, 0, d.tx_dropped, 0, 0};
+  uint64_t rx[] = {d.rx_bytes, d.rx_packets, d.errors.rx_errors, d.rx_dropped, 0, d.rx_multicast};
+  uint64_t tx[] = {d.tx_bytes,
+                   d.tx_packets,
+                   d.errors.tx_errors,
+                   d.tx_dropped,
+                   d.errors.tx_carrier_errors,
+                   d.errors.collisions};
   for (const uint64_t* row : {rx, tx}) {
     for (size_t i = 0; i < 6; ++i) cols[i] = std::max(cols[i], std::to_string(row[i]).size());
   }
@@ -206,17 +109,17 @@ Json link_stats_json(const Device& d) {
   Json rx = Json::object();
   rx.set("bytes", d.rx_bytes);
   rx.set("packets", d.rx_packets);
-  rx.set("errors", 0);
+  rx.set("errors", d.errors.rx_errors);
   rx.set("dropped", d.rx_dropped);
   rx.set("over_errors", 0);
   rx.set("multicast", d.rx_multicast);
   Json tx = Json::object();
   tx.set("bytes", d.tx_bytes);
   tx.set("packets", d.tx_packets);
-  tx.set("errors", 0);
+  tx.set("errors", d.errors.tx_errors);
   tx.set("dropped", d.tx_dropped);
-  tx.set("carrier_errors", 0);
-  tx.set("collisions", 0);
+  tx.set("carrier_errors", d.errors.tx_carrier_errors);
+  tx.set("collisions", d.errors.collisions);
   Json s = Json::object();
   s.set("rx", rx);
   s.set("tx", tx);
@@ -224,6 +127,11 @@ Json link_stats_json(const Device& d) {
 }
 
 std::string link_display_name(const Node& node, const Device& d) {
+  if (is_ip_tunnel_link(d)) {
+    // ip_tunnel_get_iflink(): the underlay, or "NONE" (IFLA_LINK 0).
+    const Device* under = d.tunnel->link ? node.device(d.tunnel->link) : nullptr;
+    return d.name + "@" + (under ? under->name : std::string("NONE"));
+  }
   if (d.peer_ifindex) {
     const Device* peer = node.device(d.peer_ifindex);
     if (peer) return d.name + "@" + peer->name;
@@ -234,7 +142,14 @@ std::string link_display_name(const Node& node, const Device& d) {
 void link_json_common(const Node& node, const Device& d, Json& j, bool with_linkmode) {
   bool mdown = false;
   j.set("ifindex", d.ifindex);
-  if (d.peer_ifindex) {
+  if (is_ip_tunnel_link(d)) {
+    const Device* under = d.tunnel->link ? node.device(d.tunnel->link) : nullptr;
+    if (under) {
+      j.set("link", under->name);
+    } else {
+      j.set("link", Json::null());
+    }
+  } else if (d.peer_ifindex) {
     if (const Device* peer = node.device(d.peer_ifindex)) j.set("link", peer->name);
   }
   j.set("ifname", d.name);
@@ -248,8 +163,15 @@ void link_json_common(const Node& node, const Device& d, Json& j, bool with_link
   if (with_linkmode) j.set("linkmode", "DEFAULT");
   j.set("group", "default");
   j.set("txqlen", d.txqlen);
-  j.set("link_type",
-        d.is_loopback() ? "loopback" : (d.kind == stack::LinkKind::Dummy ? "ether" : "ether"));
+  if (is_ip_tunnel_link(d)) {
+    // ARPHRD_TUNNEL / ARPHRD_IPGRE: the 4-byte local and remote addresses.
+    j.set("link_type", d.kind == stack::LinkKind::Gre ? "gre" : "ipip");
+    j.set("address", d.tunnel->local.to_string());
+    if (d.flags & stack::iff::kPointToPoint) j.set("link_pointtopoint", Json::boolean(true));
+    j.set("broadcast", d.tunnel->remote.to_string());
+    return;
+  }
+  j.set("link_type", d.is_loopback() ? "loopback" : "ether");
   j.set("address", d.mac.to_string());
   j.set("broadcast", d.broadcast_mac.to_string());
 }
@@ -264,6 +186,13 @@ std::string link_text_header(const Node& node, const Device& d, bool with_mode) 
                               link_display_name(node, d), f, d.mtu, qdisc(d), operstate(node, d));
   if (with_mode) s += "mode DEFAULT ";
   s += fmt::format("group default qlen {}\n", d.txqlen);
+  if (is_ip_tunnel_link(d)) {
+    s += fmt::format("    link/{} {} {} {}\n", d.kind == stack::LinkKind::Gre ? "gre" : "ipip",
+                     d.tunnel->local.to_string(),
+                     (d.flags & stack::iff::kPointToPoint) ? "peer" : "brd",
+                     d.tunnel->remote.to_string());
+    return s;
+  }
   s += fmt::format("    link/{} {} brd {}\n", d.is_loopback() ? "loopback" : "ether",
                    d.mac.to_string(), d.broadcast_mac.to_string());
   return s;
@@ -282,6 +211,10 @@ int do_link(Ctx& c, const Args& a, size_t i) {
         name = r.value();
       else if (k == "type") {
         type = r.value();
+        if (type == "ipip" || type == "gre" || type == "vxlan") {
+          if (name.empty()) name = type + "0";
+          return link_add_tunnel(c, name, type, r, mtu, up);
+        }
         if (type == "veth") {
           // veth options: peer name NAME
           while (!r.done()) {
@@ -1636,7 +1569,7 @@ CmdOutput run_ip(stack::Node& node, const Args& argv) {
     }
     std::string obj = argv[i];
     if (i + 1 < argv.size() && matches(argv[i + 1], "help")) {
-      for (const char* o : {"address", "route", "rule", "neigh", "link"}) {
+      for (const char* o : {"address", "route", "rule", "neigh", "link", "tunnel"}) {
         if (matches(obj, o) || (std::string_view(o) == "neigh" && matches(obj, "neighbour"))) {
           throw IpExit{std::string(ip_usage(o)), 255};
         }
@@ -1653,6 +1586,8 @@ CmdOutput run_ip(stack::Node& node, const Args& argv) {
       rc = do_neigh(c, argv, i + 1);
     else if (matches(obj, "link"))
       rc = do_link(c, argv, i + 1);
+    else if (matches(obj, "tunnel") || obj == "tunl")
+      rc = do_tunnel(c, argv, i + 1);
     else
       throw IpExit{fmt::format("Object \"{}\" is unknown, try \"ip help\".\n", obj), 1};
     c.o.status = rc;

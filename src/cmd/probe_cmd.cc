@@ -300,6 +300,7 @@ CmdOutput ping(Node& node, Driver& driver, const Args& argv) {
       p.oif = bind ? bind->oif : 0;
       p.ttl = ttl >= 0 ? static_cast<uint8_t>(ttl) : 64;
       p.dont_fragment = pmtu != "dont";
+      p.pmtudisc_want = pmtu == "want";
       p.l4.resize(req.buffer_len());
       (void)req.emit(p.l4);
       node.run_timers(now);

@@ -249,7 +249,23 @@ CmdOutput Shell::run_argv(const Args& argv, const std::string& input) {
     o.status = 1;
     return o;
   }
-  if (cmd == "modprobe" || cmd == "lsmod" || cmd == "modinfo") return o;  // accepted, no effect
+  if (cmd == "bridge" || cmd == "/sbin/bridge") return run_bridge(node_, argv);
+  if (cmd == "modprobe" || cmd == "/sbin/modprobe") {
+    // Modules are built in; loading one creates its fallback device (tunl0, gre0).
+    for (size_t k = 1; k < argv.size(); ++k) {
+      if (argv[k].empty() || argv[k][0] == '-') continue;
+      node_.load_module(argv[k]);
+    }
+    return o;
+  }
+  if (cmd == "lsmod") {
+    // Only the modules loaded in this node; vnet has no module sizes to show, so Size is 0.
+    o.out = "Module                  Size  Used by\n";
+    for (const std::string& m : node_.loaded_modules())
+      o.out += fmt::format("{:<19} {:>8}  0\n", m, 0);
+    return o;
+  }
+  if (cmd == "modinfo") return o;
   if (cmd == "echo") {
     // dash's echo: -n, and backslash escapes \a \b \c \f \n \r \t \v \\ \0nnn.
     size_t i = 1;

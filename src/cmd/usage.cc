@@ -215,6 +215,21 @@ STATE := { delay | failed | incomplete | noarp | none |
         std::string(kLinkTypes);
     return text;
   }
+  if (object == "tunnel") {
+    return R"USAGE(Usage: ip tunnel { add | change | del | show | prl | 6rd } [ NAME ]
+	 [ mode { ipip | gre | sit | isatap | vti } ] [ remote ADDR ] [ local ADDR ]
+	 [ [i|o]seq ] [ [i|o]key KEY ] [ [i|o]csum ]
+	 [ prl-default ADDR ] [ prl-nodefault ADDR ] [ prl-delete ADDR ]
+	 [ 6rd-prefix ADDR ] [ 6rd-relay_prefix ADDR ] [ 6rd-reset ]
+	 [ ttl TTL ] [ tos TOS ] [ [no]pmtudisc ] [ dev PHYS_DEV ]
+
+Where:	NAME := STRING
+	ADDR := { IP_ADDRESS | any }
+	TOS  := { STRING | 00..ff | inherit | inherit/STRING | inherit/00..ff }
+	TTL  := { 1..255 | inherit }
+	KEY  := { DOTTED_QUAD | NUMBER }
+)USAGE";
+  }
   return {};
 }
 

@@ -5,7 +5,7 @@
 
 namespace vnet::cmd {
 
-// object: "route", "rule", "address", "neigh", "link"; empty for others.
+// object: "route", "rule", "address", "neigh", "link", "tunnel"; empty for others.
 std::string_view ip_usage(std::string_view object);
 
 }  // namespace vnet::cmd

@@ -60,6 +60,28 @@ const char* drop_reason_name(DropReason reason) {
       return "IP_NOPROTO";
     case DropReason::NotForwarded:
       return "NOT_FORWARDED";
+    case DropReason::TunnelNoMatch:
+      return "TUNNEL_NO_MATCH";
+    case DropReason::TunnelKeyMismatch:
+      return "TUNNEL_KEY_MISMATCH";
+    case DropReason::TunnelCsum:
+      return "TUNNEL_CSUM";
+    case DropReason::TunnelSeq:
+      return "TUNNEL_SEQ";
+    case DropReason::TunnelInvalidHdr:
+      return "TUNNEL_INVALID_HDR";
+    case DropReason::TunnelNoRoute:
+      return "TUNNEL_NOROUTE";
+    case DropReason::TunnelDeadLoop:
+      return "TUNNEL_DEADLOOP";
+    case DropReason::VxlanInvalidHdr:
+      return "VXLAN_INVALID_HDR";
+    case DropReason::VxlanVniNotFound:
+      return "VXLAN_VNI_NOT_FOUND";
+    case DropReason::VxlanNoRemote:
+      return "VXLAN_NO_REMOTE";
+    case DropReason::NetfilterDrop:
+      return "NETFILTER_DROP";
     case DropReason::kCount:
       break;
   }
@@ -92,6 +114,14 @@ const char* trace_stage_name(TraceStage stage) {
       return "neigh";
     case TraceStage::Tx:
       return "tx";
+    case TraceStage::Encap:
+      return "encap";
+    case TraceStage::Decap:
+      return "decap";
+    case TraceStage::Fdb:
+      return "fdb";
+    case TraceStage::Netfilter:
+      return "netfilter";
     case TraceStage::Drop:
       return "drop";
   }

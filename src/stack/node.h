@@ -16,6 +16,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -80,6 +81,47 @@ inline constexpr uint32_t kMulticast = 0x1000;
 inline constexpr uint32_t kLowerUp = 0x10000;
 }  // namespace iff
 
+// IPIP/GRE parameters (struct ip_tunnel_parm as `ip tunnel` sets them) and VXLAN configuration
+// (`ip link add type vxlan`).  Keys are host-order values.
+struct TunnelParams {
+  Ipv4Addr local, remote;  // 0.0.0.0: any
+  int link = 0;            // underlay ifindex (`dev D`), 0: none
+  uint8_t ttl = 0;         // 0: inherit from the inner packet (VXLAN: 0 is "auto", 64)
+  uint8_t tos = 0;         // bit 0: inherit the inner TOS
+  bool pmtudisc = true;    // outer DF set
+  std::optional<uint32_t> ikey, okey;
+  bool icsum = false, ocsum = false, iseq = false, oseq = false;
+  bool fallback = false;  // tunl0 / gre0
+  // VXLAN
+  uint32_t vni = 0;
+  uint16_t dstport = 8472;
+  uint16_t port_min = 0, port_max = 0;  // `srcport MIN MAX`; 0 0: the ephemeral range
+  bool learning = true;
+  bool udpcsum = true;
+  uint32_t ageing_s = 300;
+  // Runtime state.
+  uint32_t i_seqno = 0;  // next sequence number expected (0: accept any)
+  uint32_t o_seqno = 0;  // next sequence number sent (the kernel starts at 0)
+};
+
+// One VXLAN forwarding entry: inner MAC -> remote VTEP (all-zeros MAC: the default remotes).
+struct FdbEntry {
+  MacAddr mac;
+  Ipv4Addr dst;
+  uint16_t port = 0;  // 0: the device's dstport
+  uint32_t vni = 0;   // 0: the device's VNI
+  int via = 0;        // underlay ifindex for the default remote of `remote R dev D`
+  bool permanent = true;
+  uint64_t updated_ns = 0;
+};
+
+// Error counters that `ip -s link` and `ip -s tunnel` show (rtnl_link_stats64 names).
+struct DeviceErrors {
+  uint64_t rx_errors = 0, rx_crc_errors = 0, rx_frame_errors = 0, rx_fifo_errors = 0;
+  uint64_t tx_errors = 0, tx_carrier_errors = 0, tx_fifo_errors = 0, collisions = 0;
+  uint64_t multicast = 0;
+};
+
 struct Device {
   int ifindex = 0;
   std::string name;
@@ -95,7 +137,12 @@ struct Device {
   // Interface statistics (`ip -s link`).
   uint64_t rx_packets = 0, rx_bytes = 0, rx_dropped = 0, rx_multicast = 0;
   uint64_t tx_packets = 0, tx_bytes = 0, tx_dropped = 0;
-  std::vector<IfAddr> addrs;  // kernel order: primaries by scope, then secondaries
+  DeviceErrors errors;
+  std::vector<IfAddr> addrs;           // kernel order: primaries by scope, then secondaries
+  std::optional<TunnelParams> tunnel;  // Ipip, Gre, Vxlan
+  std::vector<FdbEntry> fdb;           // Vxlan
+
+  bool is_ip_tunnel() const { return kind == LinkKind::Ipip || kind == LinkKind::Gre; }
 
   bool up() const { return (flags & iff::kUp) != 0; }
   bool carrier_ok() const { return up() && carrier; }
@@ -188,6 +235,26 @@ class Node {
   Status link_set_name(int ifindex, const std::string& name);
   // The loopback device's ifindex (always 1).
   static constexpr int kLoopbackIfindex = 1;
+
+  // ---- tunnels (node_tunnel.cc) ----
+  // `ip tunnel add` (ioctl) and `ip link add type ipip|gre|vxlan` (netlink).  Loads the module
+  // first, as the kernel's autoload does, so tunl0/gre0 appear beside the first tunnel.
+  Status tunnel_add(const std::string& name, LinkKind kind, TunnelParams params);
+  // SIOCCHGTUNNEL / changelink: new endpoints, keys, ttl...; the MTU follows a new underlay.
+  Status tunnel_change(int ifindex, TunnelParams params);
+  // modprobe: "ipip" creates tunl0 and "ip_gre" gre0 (fallback devices that take packets no
+  // other tunnel claims); other names are remembered and have no effect.
+  void load_module(const std::string& module);
+  bool module_loaded(const std::string& module) const { return modules_.count(module) != 0; }
+  const std::set<std::string>& loaded_modules() const { return modules_; }
+  // The MTU ip_tunnel_bind_dev() / vxlan_config_apply() derive from the underlay.
+  int tunnel_bind_mtu(const Device& dev) const;
+  // Bytes the encapsulation adds in front of the inner packet (IPIP 20, GRE 24..36, VXLAN 50).
+  static int tunnel_overhead(const Device& dev);
+  // `bridge fdb add|append|replace|del` on a VXLAN device.
+  enum class FdbOp { Add, Append, Replace };
+  Status fdb_add(int ifindex, const FdbEntry& entry, FdbOp op);
+  Status fdb_del(int ifindex, MacAddr mac, std::optional<Ipv4Addr> dst);
 
   // ---- addresses ----
   Status addr_add(int ifindex, IfAddr addr, bool replace = false);
@@ -288,6 +355,9 @@ class Node {
     uint8_t ttl = 64;
     uint8_t tos = 0;
     bool dont_fragment = true;
+    // IP_PMTUDISC_WANT (ping's default): DF only when the datagram fits the route's MTU; larger
+    // ones are fragmented locally (__ip_make_skb()).
+    bool pmtudisc_want = false;
     uint8_t protocol = 1;
     std::vector<std::byte> l4;  // ICMP: complete with checksum; UDP: checksum filled by the node
     uint16_t udp_sport = 0, udp_dport = 0;  // UDP: l4 holds the payload only
@@ -349,6 +419,8 @@ class Node {
   Sysctls sysctls_;
   std::map<std::string, std::string> files_;
   bool custom_local_routes_ = false;  // fib_has_custom_local_routes
+  std::set<std::string> modules_;     // modprobe'd (or autoloaded) modules
+  int xmit_depth_ = 0;                // nested tunnel transmits (dev_xmit_recursion)
   NodeIo* io_ = nullptr;
 
   // ---- packet path (node_packet.cc, node_arp.cc) ----
@@ -378,6 +450,17 @@ class Node {
   void transmit_frame(int ifindex, MacAddr dst, uint16_t ethertype,
                       std::span<const std::byte> payload);
   void tx(Device& dev, std::vector<std::byte> frame);
+  // Tunnels (node_tunnel.cc).
+  void ip_tunnel_xmit(Device& dev, std::vector<std::byte> inner, Ipv4Addr nexthop);
+  void vxlan_xmit(Device& dev, std::vector<std::byte> frame);
+  // Routes and sends an outer packet built by a tunnel (iptunnel_xmit -> ip_local_out).
+  void tunnel_output(Device& dev, std::vector<std::byte> outer, const RouteAnswer& route);
+  void ip_tunnel_rcv(Device& in, std::vector<std::byte> packet);
+  bool vxlan_rcv(Device& in, std::span<const std::byte> packet);
+  Device* ip_tunnel_lookup(LinkKind kind, int link, Ipv4Addr remote, Ipv4Addr local,
+                           std::optional<uint32_t> key, std::string* how);
+  void fdb_learn(Device& dev, MacAddr mac, Ipv4Addr remote);
+  void update_tunnel_flags(Device& dev);
   void drop(DropReason reason, const std::string& why, Device* dev = nullptr);
   // Records a trace line; the text is only built when tracing is on (the hot path pays one
   // branch).

@@ -156,6 +156,8 @@ Status Node::link_del(int ifindex) {
   Device* d = device(ifindex);
   if (d == nullptr) return Status::error(-ENODEV);
   if (d->is_loopback()) return Status::error(-EOPNOTSUPP);
+  // ip_tunnel_dellink() leaves the fallback device (tunl0, gre0) in place and reports success.
+  if (d->tunnel && d->tunnel->fallback) return {};
   std::vector<int> victims = {ifindex};
   if (d->peer_ifindex) victims.push_back(d->peer_ifindex);
   for (int v : victims) {
@@ -182,7 +184,7 @@ void Node::update_carrier(Device& dev) {
   if (dev.kind == LinkKind::Veth) {
     const Device* peer = device(dev.peer_ifindex);
     carrier = dev.up() && peer && peer->up();
-  } else if (dev.kind == LinkKind::Loopback || dev.kind == LinkKind::Dummy) {
+  } else if (dev.kind == LinkKind::Loopback || dev.kind == LinkKind::Dummy || dev.tunnel) {
     carrier = true;
   }
   if (carrier != dev.carrier) {

@@ -390,6 +390,7 @@ void Node::ip_local_deliver(Device& in, std::vector<std::byte> packet) {
         drop(DropReason::UdpCsum, "bad UDP length or checksum", &in);
         return;
       }
+      if (vxlan_rcv(in, packet)) return;
       bool consumed = false;
       for (auto& [id, l] : std::map<int, Listener>(listeners_)) consumed |= l(d);
       if (consumed) return;
@@ -401,6 +402,14 @@ void Node::ip_local_deliver(Device& in, std::vector<std::byte> packet) {
            &in);
       return;
     }
+    case wire::IpProtocol::Ipip:
+    case wire::IpProtocol::Gre:
+      // tunnel4 / gre_demux exist once the module is loaded (a tunnel or modprobe).
+      if (module_loaded(iph.protocol() == wire::IpProtocol::Gre ? "ip_gre" : "ipip")) {
+        ip_tunnel_rcv(in, std::move(packet));
+        return;
+      }
+      [[fallthrough]];
     default: {
       bool consumed = false;
       for (auto& [id, l] : std::map<int, Listener>(listeners_)) consumed |= l(d);
@@ -547,8 +556,15 @@ int Node::send(const OutPacket& p, Ipv4Addr* chosen_src) {
   ip.ttl = p.ttl;
   ip.tos = p.tos;
   // ip_select_ident(): 0 for DF datagrams of unconnected sockets, else a per-node counter.
-  ip.identification = p.dont_fragment ? 0 : ip_ident_++;
-  ip.dont_fragment = p.dont_fragment;
+  bool df = p.dont_fragment;
+  if (df && p.pmtudisc_want) {
+    const Device* out = device(route.oif);
+    uint32_t mtu = out ? static_cast<uint32_t>(out->mtu) : 1500;
+    if (route.mtu != 0) mtu = std::min(mtu, route.mtu);
+    if (20 + l4.size() > mtu && !(out && out->is_loopback())) df = false;
+  }
+  ip.identification = df ? 0 : ip_ident_++;
+  ip.dont_fragment = df;
   std::vector<std::byte> packet(20 + l4.size());
   if (ip.emit(packet)) return -EMSGSIZE;
   std::memcpy(packet.data() + 20, l4.data(), l4.size());
@@ -617,6 +633,16 @@ void Node::ip_finish_output(std::vector<std::byte> packet, int ifindex, Ipv4Addr
     transmit_frame(ifindex, MacAddr(), 0x0800, packet);
     return;
   }
+  if (dev->is_ip_tunnel()) {
+    // NOARP point-to-point devices: no neighbour, the tunnel encapsulates.
+    if (!dev->up()) {
+      ++dev->tx_dropped;
+      drop(DropReason::DevReady, dev->name + " is down");
+      return;
+    }
+    ip_tunnel_xmit(*dev, std::move(packet), nexthop);
+    return;
+  }
   wire::Ipv4ConstView ip(packet);
   if (broadcast || ip.destination().is_limited_broadcast()) {
     transmit_frame(ifindex, MacAddr::broadcast(), 0x0800, packet);
@@ -638,7 +664,8 @@ void Node::transmit_frame(int ifindex, MacAddr dst, uint16_t ethertype,
   eth.source = dev->mac;
   eth.ethertype = static_cast<wire::EtherType>(ethertype);
   // Pad to the 60-byte minimum frame (no FCS), as NICs do.
-  size_t len = std::max<size_t>(14 + payload.size(), dev->is_loopback() ? 0 : 60);
+  bool pad = !dev->is_loopback() && dev->kind != LinkKind::Vxlan;
+  size_t len = std::max<size_t>(14 + payload.size(), pad ? 60 : 0);
   std::vector<std::byte> frame(len);
   (void)eth.emit(frame);
   std::memcpy(frame.data() + 14, payload.data(), payload.size());
@@ -665,6 +692,9 @@ void Node::tx(Device& dev, std::vector<std::byte> frame) {
     }
     case LinkKind::Dummy:
       return;  // dummy_xmit() consumes everything
+    case LinkKind::Vxlan:
+      vxlan_xmit(dev, std::move(frame));
+      return;
     default:
       if (io_) io_->transmit(dev.ifindex, frame);
       return;

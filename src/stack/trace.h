@@ -26,6 +26,10 @@ enum class TraceStage : uint8_t {
   Output,
   Neighbour,
   Tx,
+  Encap,
+  Decap,
+  Fdb,
+  Netfilter,
   Drop,
 };
 
