@@ -7,7 +7,7 @@ packages=(
   g++ clang clang-format clang-tidy libclang-rt-14-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev libyaml-cpp-dev libfmt-dev libspdlog-dev
-  python3 iproute2 procps tshark iptables conntrack
+  python3 python3-scapy iproute2 procps tshark iptables conntrack
 )
 missing=()
 for p in "${packages[@]}"; do
