@@ -83,6 +83,15 @@ int lab_stats(const std::string& file, std::ostream& out, std::ostream& err) {
   return 0;
 }
 
+int lab_lint(const std::string& file, std::ostream& out, std::ostream& err) {
+  auto lab = load(file, {}, err);
+  if (!lab) return 2;
+  std::vector<std::string> warnings = lab->lint();
+  for (const std::string& w : warnings) out << file << ": warning: " << w << "\n";
+  out << fmt::format("lint: {} warning{}\n", warnings.size(), warnings.size() == 1 ? "" : "s");
+  return warnings.empty() ? 0 : 1;
+}
+
 int lab_shell(const std::string& file, std::istream& in, std::ostream& out, std::ostream& err) {
   auto lab = load(file, {}, err);
   if (!lab) return 2;

@@ -34,6 +34,11 @@ int main(int argc, char** argv) {
   CLI::App* lstats = lab->add_subcommand("stats", "Deploy, run the checks, print counters");
   lstats->add_option("FILE", lab_file, "Lab file")->required();
 
+  CLI::App* lint = lab->add_subcommand(
+      "lint",
+      "Deploy the lab (no traffic) and warn about MTU mismatches on links and tunnel paths");
+  lint->add_option("FILE", lab_file, "Lab file")->required();
+
   std::string trace_node;
   std::vector<std::string> probe;
   CLI::App* trace = app.add_subcommand("trace", "Explain every decision a probe meets, hop by hop");
@@ -64,6 +69,7 @@ int main(int argc, char** argv) {
   }
   if (shell->parsed()) return vnet::cli::lab_shell(lab_file, std::cin, std::cout, std::cerr);
   if (lstats->parsed()) return vnet::cli::lab_stats(lab_file, std::cout, std::cerr);
+  if (lint->parsed()) return vnet::cli::lab_lint(lab_file, std::cout, std::cerr);
   if (trace->parsed()) return vnet::cli::trace(lab_file, trace_node, probe, std::cout, std::cerr);
   return 0;
 }

@@ -62,6 +62,8 @@ class Lab {
 
   // Per node and interface counters plus drop reasons (`vnet lab stats`).
   std::string stats() const;
+  // `vnet lab lint`: MTU mismatches on links and along tunnel paths (lab_lint.cc).
+  std::vector<std::string> lint();
   sim::Sim& sim() { return *sim_; }
   stack::Node* node(const std::string& name);
   void flush_captures();
