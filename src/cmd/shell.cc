@@ -113,7 +113,8 @@ bool tokenize(const std::string& line, std::vector<Token>* out, std::string* err
 
 std::string Shell::check_writable(const std::string& path) const {
   if (auto key = stack::Sysctls::key_from_proc_path(path)) {
-    if (!node_.sysctls().get(*key)) {
+    if (key->rfind("net.netfilter.", 0) == 0) node_.netfilter();  // loads nf_conntrack
+    if (!node_.sysctl_get(*key)) {
       return fmt::format("sh: 1: cannot create {}: Directory nonexistent\n", path);
     }
     return {};
@@ -130,7 +131,7 @@ CmdOutput Shell::write_file(const std::string& path, const std::string& data, bo
   // are the node's own.
   CmdOutput o;
   if (auto key = stack::Sysctls::key_from_proc_path(path)) {
-    if (!data.empty() && node_.sysctls().set(*key, data) != 0) o.status = 1;
+    if (!data.empty() && node_.sysctl_set(*key, data) != 0) o.status = 1;
     return o;
   }
   if (path == "/dev/null") return o;
@@ -250,10 +251,26 @@ CmdOutput Shell::run_argv(const Args& argv, const std::string& input) {
     return o;
   }
   if (cmd == "bridge" || cmd == "/sbin/bridge") return run_bridge(node_, argv);
+  if (cmd == "iptables" || cmd == "/sbin/iptables" || cmd == "/usr/sbin/iptables" ||
+      cmd == "conntrack" || cmd == "/usr/sbin/conntrack") {
+    std::string base = cmd.substr(cmd.rfind('/') + 1);
+    Args args = argv;
+    args[0] = base;
+    nf::CmdResult r = base == "iptables"
+                          ? nf::run_iptables(node_.netfilter(), args, node_.now_ns())
+                          : nf::run_conntrack(node_.netfilter(), args, node_.now_ns());
+    o.out = std::move(r.out);
+    o.err = std::move(r.err);
+    o.status = r.status;
+    return o;
+  }
   if (cmd == "modprobe" || cmd == "/sbin/modprobe") {
     // Modules are built in; loading one creates its fallback device (tunl0, gre0).
     for (size_t k = 1; k < argv.size(); ++k) {
       if (argv[k].empty() || argv[k][0] == '-') continue;
+      if (argv[k] == "nf_conntrack" || argv[k] == "nf_nat" || argv[k] == "iptable_nat") {
+        node_.netfilter();
+      }
       node_.load_module(argv[k]);
     }
     return o;
@@ -374,7 +391,7 @@ CmdOutput Shell::run_argv(const Args& argv, const std::string& input) {
     for (size_t k = 1; k < argv.size(); ++k) {
       const std::string& path = argv[k];
       if (auto key = stack::Sysctls::key_from_proc_path(path)) {
-        if (auto v = node_.sysctls().get(*key)) {
+        if (auto v = node_.sysctl_get(*key)) {
           o.out += *v + "\n";
           continue;
         }

@@ -51,7 +51,7 @@ void write_one(stack::Node& node, const std::string& raw_key, const std::string&
                const Flags& f, CmdOutput& o) {
   Key key = normalize_key(raw_key);
   std::string value = trim(raw_value);
-  int err = key.dotted.empty() ? -ENOENT : node.sysctls().set(key.dotted, value);
+  int err = key.dotted.empty() ? -ENOENT : node.sysctl_set(key.dotted, value);
   if (err == -ENOENT) {
     if (!f.ignore_unknown) {
       o.err += fmt::format("sysctl: cannot stat {}: No such file or directory\n", key.path);
@@ -69,7 +69,7 @@ void write_one(stack::Node& node, const std::string& raw_key, const std::string&
 
 void read_one(stack::Node& node, const std::string& raw_key, const Flags& f, CmdOutput& o) {
   Key key = normalize_key(raw_key);
-  auto v = key.dotted.empty() ? std::nullopt : node.sysctls().get(key.dotted);
+  auto v = key.dotted.empty() ? std::nullopt : node.sysctl_get(key.dotted);
   if (!v) {
     if (!f.ignore_unknown) {
       o.err += fmt::format("sysctl: cannot stat {}: No such file or directory\n", key.path);
@@ -126,7 +126,7 @@ CmdOutput run_sysctl(stack::Node& node, const Args& argv) {
     }
   }
   if (all) {
-    for (const auto& [k, v] : node.sysctls().all()) {
+    for (const auto& [k, v] : node.sysctl_all()) {
       o.out += f.values_only ? v + "\n" : fmt::format("{} = {}\n", k, v);
     }
     return o;

@@ -15,6 +15,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <span>
@@ -23,6 +24,7 @@
 
 #include "fib/fib.h"
 #include "net/ipv4_addr.h"
+#include "nf/netfilter.h"
 #include "stack/drop_reason.h"
 #include "stack/node_io.h"
 #include "stack/sysctl.h"
@@ -377,6 +379,16 @@ class Node {
   void set_trace(TraceSink* sink) { trace_ = sink; }
   const DropCounters& drops() const { return drops_; }
 
+  // ---- netfilter (NAT and conntrack; nf/netfilter.h) ----
+  // Loaded on first use (an iptables or conntrack command, a net.netfilter sysctl, modprobe
+  // nf_conntrack), as the kernel loads nf_conntrack and nf_nat; until then no hook runs.
+  nf::Netfilter& netfilter();
+  nf::Netfilter* netfilter_if_loaded() { return nf_.get(); }
+  // Sysctls including the net.netfilter.* keys: 0, -ENOENT or -EINVAL.
+  int sysctl_set(const std::string& key, const std::string& value);
+  std::optional<std::string> sysctl_get(const std::string& key) const;
+  std::vector<std::pair<std::string, std::string>> sysctl_all() const;
+
   // ---- files (/etc/iproute2/rt_tables and anything a command writes) ----
   std::map<std::string, std::string>& files() { return files_; }
   const std::map<std::string, std::string>& files() const { return files_; }
@@ -421,6 +433,7 @@ class Node {
   bool custom_local_routes_ = false;  // fib_has_custom_local_routes
   std::set<std::string> modules_;     // modprobe'd (or autoloaded) modules
   int xmit_depth_ = 0;                // nested tunnel transmits (dev_xmit_recursion)
+  std::unique_ptr<nf::Netfilter> nf_;
   NodeIo* io_ = nullptr;
 
   // ---- packet path (node_packet.cc, node_arp.cc) ----
@@ -429,14 +442,20 @@ class Node {
   void netif_receive(int ifindex, std::vector<std::byte> frame);
   void arp_rcv(Device& dev, std::span<const std::byte> arp, PktType type);
   void ip_rcv(Device& dev, std::span<const std::byte> packet, PktType type);
-  void ip_forward(Device& in, std::vector<std::byte> packet, const RouteAnswer& route);
-  void ip_local_deliver(Device& in, std::vector<std::byte> packet);
+  void ip_forward(Device& in, std::vector<std::byte> packet, const RouteAnswer& route,
+                  nf::PacketCt& ct);
+  void ip_local_deliver(Device& in, std::vector<std::byte> packet, nf::PacketCt& ct);
   void icmp_rcv(Device& in, std::span<const std::byte> packet, const Delivered& d);
   void icmp_send(std::span<const std::byte> offending, uint8_t type, uint8_t code, uint32_t info,
                  int in_ifindex, bool to_local_dst);
   bool icmp_rate_allow(Ipv4Addr dst);
   // Output: route resolved; fragments if needed, resolves the neighbour, transmits.
-  void ip_output(std::vector<std::byte> packet, const RouteAnswer& route);
+  void ip_output(std::vector<std::byte> packet, const RouteAnswer& route, nf::PacketCt& ct);
+  // ip_local_out(): the OUTPUT hook (rerouting when NAT changed the destination), then
+  // ip_output().  Returns 0 or the routing error after a DNAT.
+  int ip_local_out(std::vector<std::byte> packet, RouteAnswer route);
+  // Runs a netfilter hook's trace lines and verdict; false when the packet was dropped.
+  bool nf_verdict(nf::Verdict v, const nf::HookTrace& lines, const char* hook, Device* dev);
   void ip_finish_output(std::vector<std::byte> packet, int ifindex, Ipv4Addr nexthop,
                         bool broadcast, bool multicast);
   void neigh_output(Device& dev, Ipv4Addr nexthop, std::vector<std::byte> packet);

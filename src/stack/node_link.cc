@@ -232,8 +232,10 @@ Status Node::link_set_up(int ifindex, bool up) {
       if (Device* peer = device(d->peer_ifindex)) update_carrier(*peer);
     }
   } else {
-    // NETDEV_DOWN: routes through the device die (local routes of its addresses survive).
+    // NETDEV_DOWN: routes through the device die (local routes of its addresses survive), and
+    // connections masqueraded out of it are forgotten (masq_device_event()).
     d->flags &= ~iff::kUp;
+    if (nf_) nf_->device_down(ifindex);
     fib_disable_ip(ifindex, NetdevEvent::Down, false);
     if (d->kind == LinkKind::Veth) d->carrier = false;
     if (d->peer_ifindex) {

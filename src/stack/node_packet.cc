@@ -242,18 +242,28 @@ void Node::ip_rcv(Device& dev, std::span<const std::byte> bytes, PktType type) {
     return;
   }
   std::vector<std::byte> packet(bytes.begin(), bytes.begin() + ip.total_len());
-  wire::Ipv4ConstView iph(packet);
+  nf::PacketCt ct;
   if (type == PktType::Loopback) {
-    // Looped-back packets keep the route output chose (skb_dst): straight to local delivery.
-    trace(TraceStage::IpRcv, [&] { return fmt::format("ip_rcv on lo: {}", addr_pair(iph)); });
-    ip_local_deliver(dev, std::move(packet));
+    // Looped-back packets keep the route output chose (skb_dst) and the conntrack entry OUTPUT
+    // attached: straight to local delivery.
+    trace(TraceStage::IpRcv,
+          [&] { return fmt::format("ip_rcv on lo: {}", addr_pair(wire::Ipv4ConstView(packet))); });
+    ip_local_deliver(dev, std::move(packet), ct);
     return;
   }
   trace(TraceStage::IpRcv, [&] {
+    wire::Ipv4ConstView v(packet);
     return std::string(fmt::format("{} on {}: {} proto {} ttl {} len {}", "ip_rcv", dev.name,
-                                   addr_pair(iph), static_cast<int>(iph.protocol()), iph.ttl(),
-                                   iph.total_len()));
+                                   addr_pair(v), static_cast<int>(v.protocol()), v.ttl(),
+                                   v.total_len()));
   });
+  if (nf_) {
+    nf::HookTrace lines;
+    nf::Verdict v = nf_->pre_routing(packet, nf::Iface{dev.ifindex, dev.name}, now_ns_, ct,
+                                     trace_ ? &lines : nullptr);
+    if (!nf_verdict(v, lines, "PREROUTING", &dev)) return;
+  }
+  wire::Ipv4ConstView iph(packet);
   RouteQuery q;
   q.trace = trace_ != nullptr;
   q.dst = iph.destination();
@@ -277,19 +287,20 @@ void Node::ip_rcv(Device& dev, std::span<const std::byte> bytes, PktType type) {
     return;
   }
   if (route.local || route.broadcast || route.multicast) {
-    ip_local_deliver(dev, std::move(packet));
+    ip_local_deliver(dev, std::move(packet), ct);
     return;
   }
   if (type != PktType::Host) {
     drop(DropReason::NotForwarded, "unicast packet in a broadcast/multicast frame", &dev);
     return;
   }
-  ip_forward(dev, std::move(packet), route);
+  ip_forward(dev, std::move(packet), route, ct);
 }
 
 // ---------------------------------------------------------------- forward
 
-void Node::ip_forward(Device& in, std::vector<std::byte> packet, const RouteAnswer& route) {
+void Node::ip_forward(Device& in, std::vector<std::byte> packet, const RouteAnswer& route,
+                      nf::PacketCt& ct) {
   wire::Ipv4View ip(packet);
   if (ip.ttl() <= 1) {
     trace(TraceStage::Forward, [&] { return fmt::format("ttl {}: time exceeded", ip.ttl()); });
@@ -315,12 +326,12 @@ void Node::ip_forward(Device& in, std::vector<std::byte> packet, const RouteAnsw
         "forward to {}{} ttl {}", out ? out->name : "?",
         route.gateway ? " via " + route.gateway->to_string() : std::string(), ip.ttl()));
   });
-  ip_output(std::move(packet), route);
+  ip_output(std::move(packet), route, ct);
 }
 
 // ---------------------------------------------------------------- local delivery
 
-void Node::ip_local_deliver(Device& in, std::vector<std::byte> packet) {
+void Node::ip_local_deliver(Device& in, std::vector<std::byte> packet, nf::PacketCt& ct) {
   wire::Ipv4ConstView ip(packet);
   if (ip.more_fragments() || ip.fragment_offset_bytes() != 0) {
     // ip_defrag(): collect the pieces; deliver when the whole datagram is there.
@@ -365,6 +376,12 @@ void Node::ip_local_deliver(Device& in, std::vector<std::byte> packet) {
     trace(TraceStage::LocalDeliver,
           [&] { return fmt::format("reassembled {} bytes", whole.size()); });
     packet = std::move(whole);
+  }
+  if (nf_) {
+    nf::HookTrace lines;
+    nf::Verdict v = nf_->local_in(packet, nf::Iface{in.ifindex, in.name}, now_ns_, ct,
+                                  trace_ ? &lines : nullptr);
+    if (!nf_verdict(v, lines, "INPUT", &in)) return;
   }
   wire::Ipv4ConstView iph(packet);
   Delivered d;
@@ -572,16 +589,71 @@ int Node::send(const OutPacket& p, Ipv4Addr* chosen_src) {
     return std::string(fmt::format("ip_local_out {} -> {} proto {} len {}", src.to_string(),
                                    p.dst.to_string(), p.protocol, packet.size()));
   });
-  ip_output(std::move(packet), route);
+  int rc = ip_local_out(std::move(packet), std::move(route));
   process_pending();
+  return rc;
+}
+
+int Node::ip_local_out(std::vector<std::byte> packet, RouteAnswer route) {
+  nf::PacketCt ct;
+  if (nf_) {
+    const Device* out = device(route.oif);
+    Ipv4Addr dst = wire::Ipv4ConstView(packet).destination();
+    nf::HookTrace lines;
+    nf::Verdict v = nf_->local_out(packet, nf::Iface{route.oif, out ? out->name : ""}, now_ns_, ct,
+                                   trace_ ? &lines : nullptr);
+    if (!nf_verdict(v, lines, "OUTPUT", nullptr)) return 0;
+    wire::Ipv4ConstView ip(packet);
+    if (ip.destination() != dst) {
+      // ip_route_me_harder(): DNAT in OUTPUT changed the destination; route again.
+      RouteQuery q;
+      q.trace = trace_ != nullptr;
+      q.dst = ip.destination();
+      q.src = ip.source();
+      q.tos = ip.tos();
+      RouteAnswer again;
+      int err = route_get(q, &again);
+      for (const std::string& line : again.trace) trace(TraceStage::Route, [&] { return line; });
+      if (err != 0) {
+        drop(DropReason::IpOutnoroutes, std::string("output route after DNAT: ") + errno_text(err));
+        return err;
+      }
+      route = std::move(again);
+    }
+  }
+  ip_output(std::move(packet), route, ct);
   return 0;
 }
 
-void Node::ip_output(std::vector<std::byte> packet, const RouteAnswer& route) {
+bool Node::nf_verdict(nf::Verdict v, const nf::HookTrace& lines, const char* hook, Device* dev) {
+  for (const std::string& line : lines.lines) {
+    trace(TraceStage::Netfilter, [&] { return fmt::format("{}: {}", hook, line); });
+  }
+  if (v == nf::Verdict::Accept) return true;
+  drop(DropReason::NetfilterDrop,
+       lines.lines.empty() ? fmt::format("dropped at {}", hook) : lines.lines.back(), dev);
+  return false;
+}
+
+void Node::ip_output(std::vector<std::byte> packet, const RouteAnswer& route, nf::PacketCt& ct) {
   Device* dev = device(route.oif);
   if (dev == nullptr) {
     drop(DropReason::IpOutnoroutes, "no output device");
     return;
+  }
+  if (nf_ && !dev->is_loopback()) {
+    // POSTROUTING: SNAT/MASQUERADE, then the new connection is confirmed.
+    Ipv4Addr nh = route.gateway.value_or(wire::Ipv4ConstView(packet).destination());
+    nf::HookTrace lines;
+    nf::Verdict v = nf_->post_routing(
+        packet, nf::Iface{dev->ifindex, dev->name}, nh,
+        [this](int oif, Ipv4Addr next) -> std::optional<Ipv4Addr> {
+          Ipv4Addr a = select_addr(oif, next, fib::scope::kUniverse);
+          if (a.is_unspecified()) return std::nullopt;
+          return a;
+        },
+        now_ns_, ct, trace_ ? &lines : nullptr);
+    if (!nf_verdict(v, lines, "POSTROUTING", nullptr)) return;
   }
   wire::Ipv4ConstView ip(packet);
   Ipv4Addr nexthop = route.gateway.value_or(ip.destination());

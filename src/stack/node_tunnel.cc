@@ -364,7 +364,9 @@ void Node::tunnel_output(Device& dev, std::vector<std::byte> outer, const RouteA
     return;
   }
   ++xmit_depth_;
-  ip_output(std::move(outer), route);
+  // iptunnel_xmit() -> ip_local_out(): the outer packet is a new local packet (OUTPUT and
+  // POSTROUTING see it, with conntrack of its own).
+  (void)ip_local_out(std::move(outer), route);
   --xmit_depth_;
 }
 

@@ -3,7 +3,8 @@
 #   1. every lab in examples/ deploys and passes its checks;
 #   2. `vnet trace` output for one delivered and one dropped packet matches tests/lab/golden;
 #   3. a lab whose exec line fails reports file, line, node and the tool's error;
-#   4. the pcaps of a lab run decode in tshark with no malformed packets or expert errors.
+#   4. the pcaps of lab runs decode in tshark with no malformed packets or expert errors, and the
+#      tunnel labs' pcaps show IPIP with the seed's outer addresses, GRE with its key, VXLAN VNIs.
 # Usage: tests/lab/run.sh PATH/TO/vnet        (VNET_UPDATE_GOLDEN=1 rewrites the goldens)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -48,28 +49,62 @@ else
   bad "seed 001 trace"
 fi
 
+# vnet lab lint: the examples are clean; a 1400-byte link under a 1480-byte tunnel is found.
+for lab in examples/*.yaml; do
+  if "$vnet" lab lint "$lab" > /dev/null; then ok "lint $lab: clean"; else "$vnet" lab lint "$lab"; bad "lint $lab"; fi
+done
+lint_out=$("$vnet" lab lint tests/lab/lint-mtu.yaml 2>&1) && lint_rc=0 || lint_rc=$?
+if [[ "${VNET_UPDATE_GOLDEN:-0}" == 1 ]]; then printf '%s\n' "$lint_out" > tests/lab/golden/lint-mtu.txt; fi
+if ((lint_rc == 1)) && diff <(printf '%s\n' "$lint_out") tests/lab/golden/lint-mtu.txt; then
+  ok "lint finds the tunnel MTU mismatch (exit 1, golden output)"
+else
+  bad "lint of tests/lab/lint-mtu.yaml (exit $lint_rc)"
+fi
+
 expected='vnet: deploy failed: tests/lab/broken-exec.yaml:10:11: node a: exec `ip route add 300.0.0.0/8 dev eth0` failed: Error: any valid prefix is expected rather than "300.0.0.0/8".'
 actual=$("$vnet" lab run tests/lab/broken-exec.yaml 2>&1 || true)
 if [[ "$actual" == "$expected" ]]; then ok "deploy error names file, line, node and error"; else
   echo "expected: $expected"; echo "actual:   $actual"; bad "deploy error"; fi
 
-if command -v tshark > /dev/null; then
-  pcaps=$(mktemp -d)
-  trap 'rm -rf "$pcaps" /tmp/vnet-lab-$$.log /tmp/vnet-golden-$$.diff' EXIT
-  "$vnet" lab run examples/seed001-multinic.yaml --pcap "$pcaps" > /dev/null
-  n=0
-  problems=0
-  for f in "$pcaps"/*.pcap; do
+# tshark_clean DIR: every pcap in DIR decodes with no malformed packet, expert warning/error or
+# bad checksum.  Prints the number of files.
+tshark_clean() {
+  local n=0 problems=0 f out
+  for f in "$1"/*.pcap; do
     n=$((n + 1))
-    out=$(tshark -o ip.check_checksum:TRUE -o udp.check_checksum:TRUE -o tcp.check_checksum:TRUE -r "$f" -V 2>&1)
+    out=$(tshark -o ip.check_checksum:TRUE -o udp.check_checksum:TRUE -o tcp.check_checksum:TRUE \
+      -o gre.check_checksum:TRUE -r "$f" -V 2>&1)
     if grep -Eq 'Malformed|Expert Info \(Error|Expert Info \(Warning|Bad checksum|\[incorrect' <<< "$out"; then
-      echo "tshark complains about $f:"
-      grep -E 'Malformed|Expert Info|incorrect' <<< "$out" | head -5
+      echo "tshark complains about $f:" >&2
+      grep -E 'Malformed|Expert Info|incorrect' <<< "$out" | head -5 >&2
       problems=$((problems + 1))
     fi
   done
-  frames=$(cat "$pcaps"/*.pcap | wc -c)
-  if ((n > 0 && problems == 0)); then ok "tshark decodes $n pcaps ($frames bytes) cleanly"; else bad "pcaps ($problems of $n)"; fi
+  echo "$n"
+  ((n > 0 && problems == 0))
+}
+
+if command -v tshark > /dev/null; then
+  pcaps=$(mktemp -d)
+  trap 'rm -rf "$pcaps" /tmp/vnet-lab-$$.log /tmp/vnet-golden-$$.diff' EXIT
+  for lab in seed001-multinic seed000-ipip seed000-gre vxlan-overlay; do
+    mkdir -p "$pcaps/$lab"
+    "$vnet" lab run "examples/$lab.yaml" --pcap "$pcaps/$lab" > /dev/null
+    if n=$(tshark_clean "$pcaps/$lab"); then ok "tshark decodes the $n pcaps of $lab cleanly"; else bad "pcaps of $lab"; fi
+  done
+  # The public link carries IPIP between the gateways' public addresses, and only that.
+  outer=$(tshark -r "$pcaps/seed000-ipip/test1-eth0.pcap" -Y 'ip.proto == 4' -T fields -e ip.src -e ip.dst 2> /dev/null \
+    | awk '{split($1, s, ","); split($2, d, ","); print s[1] " " d[1]}' | sort -u)
+  if [[ "$outer" == $'122.128.111.219 58.64.177.151\n58.64.177.151 122.128.111.219' ]]; then
+    ok "seed 000: IPIP on the public link, outer 58.64.177.151 <-> 122.128.111.219 ($(tshark -r "$pcaps/seed000-ipip/test1-eth0.pcap" -Y 'ip.proto == 4' 2> /dev/null | wc -l) packets)"
+  else
+    echo "$outer"; bad "seed 000 outer addresses"
+  fi
+  keys=$(tshark -r "$pcaps/seed000-gre/test1-eth0.pcap" -Y gre -T fields -e gre.key 2> /dev/null | sort -u)
+  if [[ "$keys" == "0x00001891" ]]; then ok "seed 000 GRE: every GRE packet carries key 6289 (tshark: $keys)"; else
+    echo "keys: $keys"; bad "seed 000 GRE keys"; fi
+  vnis=$(tshark -r "$pcaps/vxlan-overlay/vtep1-eth0.pcap" -Y vxlan -T fields -e vxlan.vni 2> /dev/null | sort -u | tr '\n' ' ')
+  if [[ "$vnis" == "42 43 " ]]; then ok "VXLAN: tshark decodes VNIs $vnis"; else echo "vnis: $vnis"; bad "VXLAN VNIs"; fi
 else
   echo "SKIP pcap check: tshark is not installed"
 fi

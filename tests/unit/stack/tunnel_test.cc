@@ -322,9 +322,10 @@ TEST_F(TunnelTest, WithoutDfTheInnerPacketIsFragmentedBeforeEncapsulation) {
   ASSERT_EQ(outer.size(), 2u);
   // 2028-byte datagram: 1456 + 552 payload bytes (1480 - 20 rounded down to 8), each in an
   // outer packet with DF (pmtudisc) that fits eth0's 1500.
-  wire::Ipv4ConstView o1(std::span<const std::byte>(outer[0]).subspan(14));
+  std::span<const std::byte> first = outer[0], second = outer[1];
+  wire::Ipv4ConstView o1(first.subspan(14));
   wire::Ipv4ConstView i1(o1.payload());
-  wire::Ipv4ConstView o2(std::span<const std::byte>(outer[1]).subspan(14));
+  wire::Ipv4ConstView o2(second.subspan(14));
   wire::Ipv4ConstView i2(o2.payload());
   EXPECT_EQ(o1.total_len(), 1496);
   EXPECT_TRUE(o1.dont_fragment());
