@@ -161,8 +161,8 @@ int fdb_show(stack::Node& node, const Args& a, size_t i, bool json, bool stats, 
       if (e.vni && e.vni != p.vni) s += fmt::format(" vni {}", e.vni);
       if (via) s += " via " + via->name;
       if (stats) s += fmt::format(" used {}/{}", age, age);
-      s += " self";
-      if (e.permanent) s += " permanent";
+      // A learned (reachable) entry's empty state still gets its trailing space: "self \n".
+      s += e.permanent ? " self permanent" : " self ";
       o.out += s + "\n";
     }
   }

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "nf/nat_packet.h"
+#include "wire/endian.h"
 
 namespace vnet::nf {
 
@@ -525,10 +526,14 @@ Verdict Netfilter::nat_hook(std::vector<std::byte>& packet, Hook hook, const Ifa
 
   if (c.status & statusbit) {
     const Tuple& other = c.tuple[1 - dir];
+    // The address the manipulation changes: source at offset 12, destination at 16.
+    size_t at = m == Manip::Src ? 12 : 16;
+    net::Ipv4Addr before(wire::load_be32(packet, at));
     if (auto target = invert(other)) manip_packet(packet, *target, m, false);
     if (trace) {
-      trace->lines.push_back(fmt::format("nat {}: {} rewritten", to_string(hook),
-                                         m == Manip::Src ? "source" : "destination"));
+      trace->lines.push_back(fmt::format(
+          "nat {}: {} {} -> {}", to_string(hook), m == Manip::Src ? "source" : "destination",
+          before.to_string(), net::Ipv4Addr(wire::load_be32(packet, at)).to_string()));
     }
   }
   return Verdict::Accept;
