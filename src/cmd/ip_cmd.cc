@@ -706,6 +706,17 @@ void print_route_answer(Ctx& c, const stack::RouteQuery& q, const stack::RouteAn
   std::string cf = cache_flags(a, &cache);
   j.set("cache", cache);
   s += "\n    cache " + cf;
+  if (a.pmtu_expires_ns > c.node.now_ns()) {
+    // RTA_CACHEINFO's expiry in whole seconds (jiffies / HZ, rounded down) and the PMTU metric.
+    uint64_t left_s = (a.pmtu_expires_ns - c.node.now_ns() - 1) / 1'000'000'000ull;
+    j.set("expires", left_s);
+    Json metric = Json::object();
+    metric.set("mtu", a.mtu);
+    Json metrics = Json::array();
+    metrics.push(metric);
+    j.set("metrics", metrics);
+    s += fmt::format("expires {}sec mtu {} ", left_s, a.mtu);
+  }
   if (a.input) {
     j.set("iif", dev_name(node, a.iif));
     s += "iif " + dev_name(node, a.iif) + " ";
@@ -1110,7 +1121,10 @@ int do_route(Ctx& c, const Args& a, size_t i) {
   if (matches(sub, "list") || matches(sub, "show") || matches(sub, "lst")) return route_show(c, r);
   if (matches(sub, "get")) return route_get(c, r);
   if (matches(sub, "flush")) {
-    if (!r.done() && r.peek() == "cache") return 0;
+    if (!r.done() && r.peek() == "cache") {
+      c.node.flush_route_cache();
+      return 0;
+    }
     return route_flush(c, r);
   }
   throw IpExit{fmt::format("Command \"{}\" is unknown, try \"ip route help\".\n", sub), 255};

@@ -306,8 +306,14 @@ CmdOutput ping(Node& node, Driver& driver, const Args& argv) {
       node.run_timers(now);
       sent_at[seq] = now;
       ++transmitted;
-      int e = node.send(p);
-      if (e != 0) {
+      uint32_t path_mtu = 0;
+      int e = node.send(p, nullptr, &path_mtu);
+      if (e == -EMSGSIZE) {
+        // The socket refuses it and queues a local error, which ping prints and counts.
+        sent_at.erase(seq);
+        o.err += fmt::format("ping: local error: message too long, mtu={}\n", path_mtu);
+        ++errors;
+      } else if (e != 0) {
         sent_at.erase(seq);
         o.err += fmt::format("ping: sendmsg: {}\n", stack::errno_text(e));
         send_failed = true;
@@ -338,8 +344,10 @@ CmdOutput ping(Node& node, Driver& driver, const Args& argv) {
   o.out += fmt::format("\n--- {} ping statistics ---\n", target);
   std::string stats = fmt::format("{} packets transmitted, {} received", transmitted, received);
   if (errors) stats += fmt::format(", +{} errors", errors);
-  long loss = transmitted ? ((transmitted - received) * 100) / transmitted : 0;
-  stats += fmt::format(", {}% packet loss, time {}ms\n", loss, elapsed_ms);
+  // iputils prints the loss with printf("%g") of a float: 33.3333%, 50%, 100%.
+  float loss =
+      transmitted ? static_cast<float>((transmitted - received) * 100.0 / transmitted) : 0.0f;
+  stats += fmt::format(", {:g}% packet loss, time {}ms\n", loss, elapsed_ms);
   o.out += stats;
   std::string tail, comma;
   if (received) {

@@ -115,7 +115,8 @@ std::vector<std::string> Lab::lint() {
               "outer packets of {}..{} bytes {} (set the tunnel's mtu to {})",
               where, d.mtu, overhead, tunnel_kind(d), d.mtu + overhead, path_mtu, narrowest,
               path_mtu + 1, d.mtu + overhead,
-              df ? "carry DF (pmtudisc) and are refused there with fragmentation-needed"
+              df ? "carry DF (pmtudisc) and are refused there; the tunnel learns the path MTU "
+                   "from the fragmentation-needed and then refuses larger inner packets itself"
                  : "are fragmented there and reassembled by the remote endpoint",
               path_mtu - overhead));
         }

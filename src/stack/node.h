@@ -201,6 +201,7 @@ struct RouteAnswer {
   bool no_route = false;   // input: the kernel built an unreachable route (ip_error() applies)
   std::optional<DropReason> drop;  // why a failed resolution drops the packet
   uint32_t mtu = 0;
+  uint64_t pmtu_expires_ns = 0;  // a learned path MTU (a cached exception) applies until then
   // fibmatch: the FIB entry itself.
   const fib::Route* fib_route = nullptr;
   // Decision log for `vnet trace`-style explanations.
@@ -310,6 +311,12 @@ class Node {
   bool shared_media(int ifindex) const;
   bool route_localnet(int ifindex) const;
 
+  // ---- path MTU (route exceptions learned from ICMP fragmentation-needed) ----
+  // __ip_rt_update_pmtu(): lowers the path MTU towards dst for ip_rt_mtu_expires (600 s); at
+  // least ip_rt_min_pmtu (552).  `ip route flush cache` forgets them.
+  void update_pmtu(Ipv4Addr dst, uint32_t mtu);
+  void flush_route_cache() { pmtu_.clear(); }
+
   // ---- resolution ----
   // `ip route get`: returns 0 and fills *answer, or a negative errno.
   int route_get(const RouteQuery& query, RouteAnswer* answer) const;
@@ -364,7 +371,9 @@ class Node {
     std::vector<std::byte> l4;  // ICMP: complete with checksum; UDP: checksum filled by the node
     uint16_t udp_sport = 0, udp_dport = 0;  // UDP: l4 holds the payload only
   };
-  int send(const OutPacket& packet, Ipv4Addr* chosen_src = nullptr);
+  // With DF, a datagram larger than the path MTU is refused with -EMSGSIZE and *path_mtu set
+  // (ip_append_data()'s ip_local_error(), which ping reports as "local error").
+  int send(const OutPacket& packet, Ipv4Addr* chosen_src = nullptr, uint32_t* path_mtu = nullptr);
   // Sends an ARP request (arping): from src to target on ifindex; broadcast unless unicast_to.
   int send_arp(int ifindex, Ipv4Addr src, Ipv4Addr target, std::optional<MacAddr> unicast_to,
                bool reply = false);
@@ -434,6 +443,11 @@ class Node {
   std::set<std::string> modules_;     // modprobe'd (or autoloaded) modules
   int xmit_depth_ = 0;                // nested tunnel transmits (dev_xmit_recursion)
   std::unique_ptr<nf::Netfilter> nf_;
+  struct Pmtu {
+    uint32_t mtu;
+    uint64_t expires_ns;
+  };
+  std::map<uint32_t, Pmtu> pmtu_;  // destination -> learned path MTU
   NodeIo* io_ = nullptr;
 
   // ---- packet path (node_packet.cc, node_arp.cc) ----

@@ -105,7 +105,34 @@ int Node::route_get(const RouteQuery& q, RouteAnswer* a) const {
   a->src = q.src;
   a->mark = q.mark;
   if (q.iif != 0) return route_input(q, a);
-  return route_output(q, a);
+  int err = route_output(q, a);
+  if (err == 0 && !a->local && !a->broadcast && !a->multicast && !q.fibmatch) {
+    auto it = pmtu_.find(q.dst.value());
+    if (it != pmtu_.end() && it->second.expires_ns > now_ns_) {
+      a->mtu = a->mtu ? std::min(a->mtu, it->second.mtu) : it->second.mtu;
+      a->pmtu_expires_ns = it->second.expires_ns;
+      if (q.trace) {
+        a->trace.push_back(
+            fmt::format("learned path mtu {} to {}", it->second.mtu, q.dst.to_string()));
+      }
+    }
+  }
+  return err;
+}
+
+void Node::update_pmtu(Ipv4Addr dst, uint32_t mtu) {
+  constexpr uint32_t kMinPmtu = 552;                          // ip_rt_min_pmtu
+  constexpr uint64_t kExpiresNs = 600ull * 1'000'000'000ull;  // ip_rt_mtu_expires
+  RouteQuery q;
+  q.dst = dst;
+  RouteAnswer a;
+  if (route_get(q, &a) != 0 || a.local) return;
+  const Device* dev = device(a.oif);
+  uint32_t old_mtu = dev ? static_cast<uint32_t>(dev->mtu) : 1500;
+  if (a.mtu) old_mtu = std::min(old_mtu, a.mtu);
+  if (old_mtu < mtu) return;
+  if (mtu < kMinPmtu) mtu = std::min(old_mtu, kMinPmtu);
+  pmtu_[dst.value()] = Pmtu{mtu, now_ns_ + kExpiresNs};
 }
 
 int Node::route_output(const RouteQuery& q, RouteAnswer* a) const {

@@ -455,6 +455,18 @@ void Node::icmp_rcv(Device& in, std::span<const std::byte> packet, const Deliver
     return std::string(fmt::format("icmp type {} code {} from {}", static_cast<int>(icmp.type()),
                                    static_cast<int>(icmp.code()), d.src.to_string()));
   });
+  if (static_cast<int>(icmp.type()) == 3 && static_cast<int>(icmp.code()) == 4) {
+    // icmp_unreach() -> the protocol's err handler -> ipv4_update_pmtu(): a packet we sent was
+    // too big somewhere on the path; remember the next-hop MTU for its destination.
+    wire::Ipv4ConstView quoted(icmp.data());
+    uint16_t mtu = wire::load_be16(d.l4, 6);
+    if (!quoted.check_header() && mtu >= 68 && is_local_address(quoted.source())) {
+      update_pmtu(quoted.destination(), mtu);
+      trace(TraceStage::Icmp, [&] {
+        return fmt::format("path mtu to {} is {}", quoted.destination().to_string(), mtu);
+      });
+    }
+  }
   for (auto& [id, l] : std::map<int, Listener>(listeners_)) l(d);
   if (icmp.type() != wire::IcmpType::EchoRequest) return;
   // icmp_echo()
@@ -541,7 +553,7 @@ void Node::icmp_send(std::span<const std::byte> offending, uint8_t type, uint8_t
 
 // ---------------------------------------------------------------- output
 
-int Node::send(const OutPacket& p, Ipv4Addr* chosen_src) {
+int Node::send(const OutPacket& p, Ipv4Addr* chosen_src, uint32_t* path_mtu) {
   RouteQuery q;
   q.trace = trace_ != nullptr;
   q.dst = p.dst;
@@ -574,11 +586,20 @@ int Node::send(const OutPacket& p, Ipv4Addr* chosen_src) {
   ip.tos = p.tos;
   // ip_select_ident(): 0 for DF datagrams of unconnected sockets, else a per-node counter.
   bool df = p.dont_fragment;
-  if (df && p.pmtudisc_want) {
+  {
     const Device* out = device(route.oif);
     uint32_t mtu = out ? static_cast<uint32_t>(out->mtu) : 1500;
     if (route.mtu != 0) mtu = std::min(mtu, route.mtu);
-    if (20 + l4.size() > mtu && !(out && out->is_loopback())) df = false;
+    bool too_big = 20 + l4.size() > mtu && !(out && out->is_loopback());
+    if (df && too_big && p.pmtudisc_want) df = false;
+    if (df && too_big) {
+      if (path_mtu) *path_mtu = mtu;
+      trace(TraceStage::Output, [&] {
+        return fmt::format("{} bytes with DF > path mtu {}: EMSGSIZE to the sender", 20 + l4.size(),
+                           mtu);
+      });
+      return -EMSGSIZE;
+    }
   }
   ip.identification = df ? 0 : ip_ident_++;
   ip.dont_fragment = df;

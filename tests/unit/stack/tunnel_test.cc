@@ -173,6 +173,35 @@ TEST_F(TunnelTest, ShrunkUnderlayIsCaughtAtEncapsulation) {
   EXPECT_EQ(dev("t1").errors.tx_errors, 1u);
 }
 
+TEST_F(TunnelTest, FragNeededFromTheUnderlayTeachesTheTunnelItsPathMtu) {
+  run("ip tunnel add t1 mode ipip remote 192.0.2.2 local 192.0.2.1 ttl 64");
+  run("ip link set t1 up");
+  run("ip route add 203.0.113.0/24 dev t1");
+  // A router on the underlay refuses one of our 1500-byte outer packets: frag-needed, mtu 1400,
+  // quoting the outer header (192.0.2.1 -> 192.0.2.2, protocol 4).
+  wire::Ipv4Repr quoted;
+  quoted.source = A("192.0.2.1");
+  quoted.destination = A("192.0.2.2");
+  quoted.protocol = wire::IpProtocol::Ipip;
+  quoted.payload_len = 1480;
+  quoted.dont_fragment = true;
+  std::vector<std::byte> q(28);
+  (void)quoted.emit(q);
+  wire::IcmpRepr icmp =
+      wire::IcmpRepr::destination_unreachable(wire::UnreachableCode::FragmentationNeeded, q, 1400);
+  std::vector<std::byte> l4(icmp.buffer_len());
+  (void)icmp.emit(l4);
+  node.receive(ifindex("eth0"), from_remote(1, l4), 0);
+  EXPECT_EQ(out("ip route get 192.0.2.2"),
+            "192.0.2.2 dev eth0 src 192.0.2.1 uid 0 \n    cache expires 599sec mtu 1400 \n");
+  // t1 keeps its 1480, but encapsulation now answers with 1400 - 20.
+  EXPECT_EQ(dev("t1").mtu, 1480);
+  node.receive(ifindex("eth1"), lan_frame(A("203.0.113.5"), true, 1420), 0);
+  EXPECT_EQ(icmp_to_lan(), (std::vector<std::tuple<int, int, int>>{{3, 4, 1380}}));
+  run("ip route flush cache");
+  EXPECT_EQ(out("ip route get 192.0.2.2"), "192.0.2.2 dev eth0 src 192.0.2.1 uid 0 \n    cache \n");
+}
+
 TEST_F(TunnelTest, WithoutDfTheInnerPacketIsFragmentedBeforeEncapsulation) {
   run("ip tunnel add t1 mode ipip remote 192.0.2.2 local 192.0.2.1 ttl 64");
   run("ip link set t1 up");
