@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds and runs every test: unit tests (CTest), the kernel differential test (needs root),
-# the same unit tests under ASan+UBSan, and a short run of every libFuzzer target.
+# Builds and runs every test: unit tests (CTest), lab scenarios in the simulator, the kernel
+# differential test and the real-mode labs with vnetd (both need root), the same unit tests
+# under ASan+UBSan, and a short run of every libFuzzer target.
 # VNET_QUICK=1 skips the sanitizer and fuzz builds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +29,14 @@ if [[ -f tests/diff/kernel_diff.py && -x tests/diff/run.sh ]]; then
   else
     echo "== differential test skipped: it needs root (network namespaces)"
   fi
+fi
+
+if [[ $(id -u) -eq 0 ]]; then
+  echo "== real-mode labs (network namespaces, vnetd), robustness, leftovers"
+  tests/real/run.sh build/src/cli/vnet build/src/vnetd/vnetd
+  stages=$((stages + 1))
+else
+  echo "== real-mode labs skipped: they need root (network namespaces)"
 fi
 
 if [[ "${VNET_QUICK:-0}" != 1 ]]; then

@@ -7,6 +7,7 @@
 #include <ostream>
 #include <variant>
 
+#include "ctl/control.h"
 #include "lab/lab_parser.h"
 #include "labrun/lab.h"
 
@@ -28,16 +29,6 @@ std::unique_ptr<labrun::Lab> load(const std::string& file, const labrun::DeployO
     return nullptr;
   }
   return std::move(std::get<std::unique_ptr<labrun::Lab>>(deployed));
-}
-
-std::string quote_command(const std::vector<std::string>& words) {
-  std::string s;
-  for (const std::string& w : words) {
-    if (!s.empty()) s += ' ';
-    bool plain = !w.empty() && w.find_first_of(" \t'\"\\;&|<>#") == std::string::npos;
-    s += plain ? w : "'" + w + "'";
-  }
-  return s;
 }
 
 }  // namespace
@@ -140,7 +131,7 @@ int trace(const std::string& file, const std::string& node, const std::vector<st
     return 2;
   }
   lab->set_tracing(true);
-  std::string command = quote_command(probe);
+  std::string command = ctl::quote_argv(probe);
   cmd::CmdOutput o = lab->run(node, command);
   lab->set_tracing(false);
   out << fmt::format("{}# {}\n", node, command);
@@ -153,8 +144,7 @@ int trace(const std::string& file, const std::string& node, const std::vector<st
       out << fmt::format("-- {} --\n", t.node);
       last_node = t.node;
     }
-    out << fmt::format("  {:>12.6f}  {:<9} {}\n", static_cast<double>(t.record.time_ns) / 1e9,
-                       stack::trace_stage_name(t.record.stage), t.record.text);
+    out << stack::format_trace_record(t.record);
   }
   return o.status;
 }

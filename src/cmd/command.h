@@ -32,6 +32,10 @@ CmdOutput run_route(stack::Node& node, const Args& argv);
 // `bridge fdb` for VXLAN devices.
 CmdOutput run_bridge(stack::Node& node, const Args& argv);
 
+// Per-interface counters and drop reasons, indented two spaces (`vnet lab stats`,
+// `vnet -n NODE stats`).
+std::string node_stats_text(const stack::Node& node);
+
 class Driver;
 // Probes run in virtual time: the driver makes the network around the node run.
 CmdOutput run_ping(stack::Node& node, Driver& driver, const Args& argv);

@@ -219,9 +219,13 @@ std::variant<std::unique_ptr<Lab>, std::string> Lab::deploy(const lab::LabSpec& 
 }
 
 CheckResult Lab::run_check(const lab::CheckSpec& check) {
+  return evaluate_check(check, run(check.node, check.run));
+}
+
+CheckResult evaluate_check(const lab::CheckSpec& check, cmd::CmdOutput output) {
   CheckResult r;
   r.check = &check;
-  r.output = run(check.node, check.run);
+  r.output = std::move(output);
   bool succeeded = r.output.status == 0;
   bool want = check.expect == lab::Expect::Success;
   std::vector<std::string> problems;
@@ -254,20 +258,7 @@ std::string Lab::stats() const {
   std::string out;
   for (const auto& rec : nodes_) {
     if (!rec->element) continue;
-    const stack::Node& node = rec->element->node();
-    out += fmt::format("{}:\n", rec->name);
-    for (const auto& [ix, d] : node.devices()) {
-      out += fmt::format(
-          "  {:<8} rx {} packets {} bytes {} dropped   tx {} packets {} bytes {} dropped\n", d.name,
-          d.rx_packets, d.rx_bytes, d.rx_dropped, d.tx_packets, d.tx_bytes, d.tx_dropped);
-    }
-    const stack::DropCounters& drops = node.drops();
-    for (size_t i = 0; i < drops.count.size(); ++i) {
-      if (drops.count[i] == 0) continue;
-      out +=
-          fmt::format("  drop {:<20} {}\n",
-                      stack::drop_reason_name(static_cast<stack::DropReason>(i)), drops.count[i]);
-    }
+    out += fmt::format("{}:\n", rec->name) + cmd::node_stats_text(rec->element->node());
   }
   return out;
 }

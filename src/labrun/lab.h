@@ -81,6 +81,9 @@ class Lab {
   std::shared_ptr<cmd::Driver> driver_;
 };
 
+// A check's verdict from what its command did: exit status against `expect`, and every
+// `output` string somewhere in stdout or stderr.
+CheckResult evaluate_check(const lab::CheckSpec& check, cmd::CmdOutput output);
 // Prints one check result line as `vnet lab run` does.
 std::string format_check(size_t index, const CheckResult& result);
 

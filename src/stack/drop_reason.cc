@@ -1,5 +1,7 @@
 #include "stack/drop_reason.h"
 
+#include <fmt/format.h>
+
 #include "stack/trace.h"
 
 namespace vnet::stack {
@@ -126,6 +128,11 @@ const char* trace_stage_name(TraceStage stage) {
       return "drop";
   }
   return "?";
+}
+
+std::string format_trace_record(const TraceRecord& r) {
+  return fmt::format("  {:>12.6f}  {:<9} {}\n", static_cast<double>(r.time_ns) / 1e9,
+                     trace_stage_name(r.stage), r.text);
 }
 
 }  // namespace vnet::stack

@@ -42,6 +42,9 @@ struct TraceRecord {
   std::optional<DropReason> drop;  // set on Drop records
 };
 
+// One record as `vnet trace` prints it: "  <seconds>  <stage>  <text>\n".
+std::string format_trace_record(const TraceRecord& record);
+
 class TraceSink {
  public:
   virtual ~TraceSink() = default;

@@ -1,0 +1,315 @@
+// Labs in real network namespaces (real_lab.h).
+#include "labreal/real_lab.h"
+
+#include <fmt/format.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include "ctl/control.h"
+#include "labreal/process.h"
+
+namespace vnet::labreal {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kBridgeDevice = "vnetbr";
+constexpr int kSetupTimeoutMs = 10'000;
+
+std::string state_dir(const lab::LabSpec& spec) {
+  return ctl::run_dir() + "/labs/" + spec.name;
+}
+
+bool netns_exists(const std::string& ns) {
+  std::error_code ec;
+  return fs::exists("/run/netns/" + ns, ec);
+}
+
+// Runs a setup command; returns an error text ("" on success).
+std::string sh(const std::vector<std::string>& argv) {
+  cmd::CmdOutput o = run_process(argv, kSetupTimeoutMs);
+  if (o.status == 0) return {};
+  std::string cmdline;
+  for (const std::string& a : argv) cmdline += (cmdline.empty() ? "" : " ") + a;
+  std::string err = o.err;
+  while (!err.empty() && err.back() == '\n') err.pop_back();
+  return fmt::format("`{}` failed: {}", cmdline,
+                     err.empty() ? "exit " + std::to_string(o.status) : err);
+}
+
+std::string loc_text(const lab::SourceLoc& loc) {
+  return fmt::format("{}:{}:{}", loc.file, loc.line, loc.column);
+}
+
+// Processes whose command line is vnetd ... --name NS.
+std::vector<pid_t> vnetd_pids(const std::string& ns) {
+  std::vector<pid_t> pids;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("/proc", ec)) {
+    std::string pid = e.path().filename().string();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(e.path() / "cmdline", std::ios::binary);
+    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::vector<std::string> args;
+    size_t start = 0;
+    for (size_t i = 0; i <= cmdline.size(); ++i) {
+      if (i == cmdline.size() || cmdline[i] == '\0') {
+        if (i > start) args.push_back(cmdline.substr(start, i - start));
+        start = i + 1;
+      }
+    }
+    bool is_vnetd = false, named = false;
+    for (size_t i = 0; i < args.size(); ++i) {
+      if (fs::path(args[i]).filename() == "vnetd") is_vnetd = true;
+      if (args[i] == "--name" && i + 1 < args.size() && args[i + 1] == ns) named = true;
+    }
+    if (is_vnetd && named) pids.push_back(std::stoi(pid));
+  }
+  return pids;
+}
+
+bool alive(pid_t pid) {
+  return kill(pid, 0) == 0;
+}
+
+void terminate(const std::vector<pid_t>& pids) {
+  for (pid_t p : pids) kill(p, SIGTERM);
+  for (int i = 0; i < 40; ++i) {
+    bool any = false;
+    for (pid_t p : pids) any |= alive(p);
+    if (!any) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  for (pid_t p : pids) kill(p, SIGKILL);
+}
+
+}  // namespace
+
+std::string RealLab::namespace_name(const lab::LabSpec& spec, const std::string& node) {
+  return spec.name + "-" + node;
+}
+
+std::vector<std::string> RealLab::down(const lab::LabSpec& spec) {
+  std::vector<std::string> removed;
+  for (const lab::NodeSpec& n : spec.nodes) {
+    std::string ns = namespace_name(spec, n.name);
+    std::vector<pid_t> daemons = vnetd_pids(ns);
+    if (!daemons.empty()) {
+      terminate(daemons);
+      removed.push_back(fmt::format("vnetd of {} (pid {})", ns, daemons.front()));
+    }
+    if (netns_exists(ns)) {
+      // Anything still running in the namespace would keep it (and its veths) alive.
+      cmd::CmdOutput pids = run_process({"ip", "netns", "pids", ns}, kSetupTimeoutMs);
+      std::vector<pid_t> inside;
+      size_t pos = 0;
+      while (pos < pids.out.size()) {
+        size_t end = pids.out.find('\n', pos);
+        if (end == std::string::npos) end = pids.out.size();
+        std::string p = pids.out.substr(pos, end - pos);
+        if (!p.empty() && p.find_first_not_of("0123456789") == std::string::npos) {
+          inside.push_back(std::stoi(p));
+        }
+        pos = end + 1;
+      }
+      if (!inside.empty()) {
+        for (pid_t p : inside) kill(p, SIGKILL);
+        removed.push_back(fmt::format("{} process(es) in {}", inside.size(), ns));
+      }
+      run_process({"ip", "netns", "del", ns}, kSetupTimeoutMs);
+      removed.push_back("namespace " + ns);
+    }
+    std::error_code ec;
+    if (fs::remove_all("/etc/netns/" + ns, ec) > 0) removed.push_back("/etc/netns/" + ns);
+    if (fs::remove(ctl::socket_path(ns), ec)) removed.push_back(ctl::socket_path(ns));
+  }
+  std::error_code ec;
+  if (fs::remove_all(state_dir(spec), ec) > 0) removed.push_back(state_dir(spec));
+  return removed;
+}
+
+std::variant<std::unique_ptr<RealLab>, std::string> RealLab::attach(const lab::LabSpec& spec,
+                                                                    const RealOptions& options) {
+  for (const lab::NodeSpec& n : spec.nodes) {
+    std::string ns = namespace_name(spec, n.name);
+    if (!netns_exists(ns)) {
+      return fmt::format("lab {} is not up (no namespace {}); run `vnet lab up FILE --real`",
+                         spec.name, ns);
+    }
+  }
+  std::unique_ptr<RealLab> lab(new RealLab());
+  lab->spec_ = spec;
+  lab->options_ = options;
+  return lab;
+}
+
+std::variant<std::unique_ptr<RealLab>, std::string> RealLab::up(const lab::LabSpec& spec,
+                                                                const RealOptions& options) {
+  if (geteuid() != 0) return std::string("--real needs root (network namespaces)");
+  for (const lab::NodeSpec& n : spec.nodes) {
+    std::string ns = namespace_name(spec, n.name);
+    if (netns_exists(ns)) {
+      return fmt::format("lab {} is already up (namespace {} exists); run `vnet lab down FILE`",
+                         spec.name, ns);
+    }
+  }
+  for (const lab::LinkSpec& l : spec.links) {
+    if (l.delay_ns || l.loss) {
+      return fmt::format("{}: link delay and loss need tc netem, which this kernel lacks",
+                         loc_text(l.loc));
+    }
+  }
+  std::unique_ptr<RealLab> lab(new RealLab());
+  lab->spec_ = spec;
+  lab->options_ = options;
+  auto fail = [&](const std::string& e) -> std::variant<std::unique_ptr<RealLab>, std::string> {
+    down(spec);
+    return e;
+  };
+  std::error_code ec;
+  fs::create_directories(state_dir(spec), ec);
+
+  // Namespaces.
+  for (const lab::NodeSpec& n : spec.nodes) {
+    std::string ns = namespace_name(spec, n.name);
+    if (auto e = sh({"ip", "netns", "add", ns}); !e.empty()) return fail(e);
+    if (auto e = sh({"ip", "-n", ns, "link", "set", "lo", "up"}); !e.empty()) return fail(e);
+    if (auto e = sh({"ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1",
+                     "net.ipv6.conf.default.disable_ipv6=1"});
+        !e.empty()) {
+      return fail(e);
+    }
+    if (n.kind == lab::NodeKind::Linux) {
+      // The namespace's own /etc/iproute2, so `echo … >> /etc/iproute2/rt_tables` stays in it.
+      fs::create_directories("/etc/netns/" + ns, ec);
+      fs::copy("/etc/iproute2", "/etc/netns/" + ns + "/iproute2",
+               fs::copy_options::recursive | fs::copy_options::overwrite_existing, ec);
+      if (ec) return fail("/etc/netns/" + ns + "/iproute2: " + ec.message());
+    }
+    if (n.kind == lab::NodeKind::Bridge) {
+      if (auto e = sh({"ip", "-n", ns, "link", "add", kBridgeDevice, "type", "bridge"});
+          !e.empty()) {
+        return fail(e);
+      }
+      if (auto e = sh({"ip", "-n", ns, "link", "set", kBridgeDevice, "up"}); !e.empty()) {
+        return fail(e);
+      }
+    }
+  }
+  // Links: veth pairs created directly in their namespaces.
+  for (const lab::LinkSpec& l : spec.links) {
+    std::string na = namespace_name(spec, l.a.node), nb = namespace_name(spec, l.b.node);
+    std::vector<std::string> add = {"ip", "link", "add", l.a.ifname, "netns", na};
+    if (l.mtu) add.insert(add.end(), {"mtu", std::to_string(*l.mtu)});
+    add.insert(add.end(), {"type", "veth", "peer", "name", l.b.ifname, "netns", nb});
+    if (l.mtu) add.insert(add.end(), {"mtu", std::to_string(*l.mtu)});
+    if (auto e = sh(add); !e.empty()) return fail(loc_text(l.loc) + ": " + e);
+    for (const auto& [ns, ep] : {std::pair{na, l.a}, std::pair{nb, l.b}}) {
+      const lab::NodeSpec* node = spec.find_node(ep.node);
+      if (node && node->kind == lab::NodeKind::Bridge) {
+        if (auto e = sh({"ip", "-n", ns, "link", "set", ep.ifname, "master", kBridgeDevice});
+            !e.empty()) {
+          return fail(e);
+        }
+      }
+      if (auto e = sh({"ip", "-n", ns, "link", "set", ep.ifname, "up"}); !e.empty()) return fail(e);
+    }
+  }
+  // Wait for the links' carriers: the kernel reports IFF_RUNNING through linkwatch, up to a
+  // second after both ends are up, and vnetd takes its ports' carrier from it.
+  for (int attempt = 0; attempt < 60; ++attempt) {
+    bool all_up = true;
+    for (const lab::NodeSpec& n : spec.nodes) {
+      cmd::CmdOutput o = run_process(
+          {"ip", "-n", namespace_name(spec, n.name), "-o", "link", "show"}, kSetupTimeoutMs);
+      size_t pos = 0;
+      while (pos < o.out.size()) {
+        size_t end = o.out.find('\n', pos);
+        if (end == std::string::npos) end = o.out.size();
+        std::string line = o.out.substr(pos, end - pos);
+        pos = end + 1;
+        bool is_link_end = line.find("link/ether") != std::string::npos &&
+                           line.find(" " + std::string(kBridgeDevice) + ":") == std::string::npos;
+        if (is_link_end && line.find("state UP") == std::string::npos) all_up = false;
+      }
+    }
+    if (all_up) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  // vnetd for vnet nodes.
+  for (const lab::NodeSpec& n : spec.nodes) {
+    if (n.kind != lab::NodeKind::Vnet) continue;
+    std::string ns = namespace_name(spec, n.name);
+    std::string dir = state_dir(spec);
+    std::string err;
+    int pid = spawn_detached({"ip", "netns", "exec", ns, options.vnetd_path, "--name", ns,
+                              "--socket", ctl::socket_path(ns), "--log-level", options.log_level,
+                              "--pidfile", dir + "/" + n.name + ".pid"},
+                             dir + "/" + n.name + ".log", &err);
+    if (pid < 0) return fail("vnetd for " + n.name + ": " + err);
+    bool ready = false;
+    for (int i = 0; i < 100 && !ready; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      ready = ctl::call(ctl::socket_path(ns), ctl::Request{"ping", "", ""}, 1000).status == 0;
+      if (!ready && !alive(pid)) break;
+    }
+    if (!ready) {
+      std::ifstream log(dir + "/" + n.name + ".log");
+      std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+      return fail(fmt::format("vnetd for node {} did not start:\n{}", n.name, text));
+    }
+  }
+  // Exec lines, node by node in file order.  A vnet node's lines are also kept in
+  // STATE/NODE.exec, for restarting its vnetd with --exec-file.
+  for (const lab::NodeSpec& n : spec.nodes) {
+    if (n.kind == lab::NodeKind::Vnet) {
+      std::ofstream replay(state_dir(spec) + "/" + n.name + ".exec");
+      for (const lab::ExecLine& line : n.exec) replay << line.command << "\n";
+    }
+    for (const lab::ExecLine& line : n.exec) {
+      cmd::CmdOutput o = lab->exec(n.name, line.command);
+      if (o.status != 0) {
+        std::string e = o.err;
+        while (!e.empty() && e.back() == '\n') e.pop_back();
+        return fail(fmt::format("{}: node {}: exec `{}` failed: {}", loc_text(line.loc), n.name,
+                                line.command, e.empty() ? "exit " + std::to_string(o.status) : e));
+      }
+    }
+  }
+  return lab;
+}
+
+cmd::CmdOutput RealLab::exec(const std::string& node, const std::string& line, int timeout_ms) {
+  if (timeout_ms < 0) timeout_ms = options_.default_timeout_ms;
+  const lab::NodeSpec* n = spec_.find_node(node);
+  cmd::CmdOutput o;
+  if (n == nullptr || n->kind == lab::NodeKind::Bridge) {
+    o.status = 2;
+    o.err = "vnet: no node " + node + " (or it is a bridge)\n";
+    return o;
+  }
+  std::string ns = namespace_name(spec_, node);
+  if (n->kind == lab::NodeKind::Linux) {
+    return run_process({"ip", "netns", "exec", ns, "sh", "-c", line}, timeout_ms);
+  }
+  ctl::Response r = ctl::call(ctl::socket_path(ns), ctl::Request{"exec", line, ""}, timeout_ms);
+  o.out = std::move(r.out);
+  o.err = std::move(r.err);
+  o.status = r.status;
+  return o;
+}
+
+labrun::CheckResult RealLab::run_check(const lab::CheckSpec& check) {
+  int timeout_ms = check.timeout_ns ? static_cast<int>(*check.timeout_ns / 1'000'000)
+                                    : options_.default_timeout_ms;
+  return labrun::evaluate_check(check, exec(check.node, check.run, timeout_ms));
+}
+
+}  // namespace vnet::labreal

@@ -1,0 +1,281 @@
+// vnetd's engine (daemon.h).
+#include "vnetd/daemon.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+namespace vnet::vnetd {
+
+namespace {
+
+constexpr uint64_t kCarrierCheckNs = 200'000'000;  // how often link state is re-read
+constexpr size_t kRxBudget = 512;
+
+std::vector<std::string> namespace_interfaces() {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/sys/class/net", ec)) {
+    std::string n = e.path().filename().string();
+    if (n != "lo") names.push_back(n);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+}  // namespace
+
+void Daemon::TraceRing::record(const stack::TraceRecord& r) {
+  if (records_.size() >= capacity_) records_.pop_front();
+  records_.push_back(r);
+}
+
+std::string Daemon::TraceRing::text() const {
+  std::string s;
+  for (const stack::TraceRecord& r : records_) s += stack::format_trace_record(r);
+  return s;
+}
+
+Daemon::~Daemon() {
+  if (listen_fd_ >= 0) {
+    ::close(listen_fd_);
+    ::unlink(options_.socket_path.c_str());
+  }
+}
+
+std::variant<std::unique_ptr<Daemon>, std::string> Daemon::create(const DaemonOptions& options) {
+  std::unique_ptr<Daemon> d(new Daemon());
+  d->options_ = options;
+  if (d->options_.socket_path.empty()) d->options_.socket_path = ctl::socket_path(options.name);
+  d->trace_ = std::make_unique<TraceRing>(options.trace_capacity);
+  d->node_.set_io(d.get());
+  d->shell_ = std::make_unique<cmd::Shell>(d->node_);
+  d->shell_->set_driver(d.get());
+  d->node_.link_set_up(stack::Node::kLoopbackIfindex, true);
+
+  std::vector<std::string> names = options.ports.empty() ? namespace_interfaces() : options.ports;
+  if (names.empty()) return std::string("no interfaces to own (only lo in this namespace)");
+  for (const std::string& name : names) {
+    auto opened = dataplane::PacketPort::open(name, options.port_options);
+    if (auto* e = std::get_if<std::string>(&opened)) return *e;
+    Port p;
+    p.port = std::move(std::get<std::unique_ptr<dataplane::PacketPort>>(opened));
+    stack::Status s = d->node_.link_add_external(name, p.port->mac());
+    if (!s.ok()) return name + ": " + stack::errno_text(s.err);
+    const stack::Device* dev = d->node_.device_by_name(name);
+    p.node_ifindex = dev->ifindex;
+    d->node_.link_set_mtu(p.node_ifindex, p.port->mtu());
+    d->node_.link_set_up(p.node_ifindex, true);
+    d->node_.set_carrier(p.node_ifindex, p.port->carrier());
+    spdlog::info("{}: owns {} (ifindex {}, {} , mtu {}, carrier {})", options.name, name,
+                 p.port->ifindex(), p.port->mac().to_string(), p.port->mtu(),
+                 p.port->carrier() ? "up" : "down");
+    d->ports_.push_back(std::move(p));
+  }
+  for (Port& p : d->ports_) {
+    if (d->by_node_ifindex_.size() <= static_cast<size_t>(p.node_ifindex)) {
+      d->by_node_ifindex_.resize(static_cast<size_t>(p.node_ifindex) + 1, nullptr);
+    }
+    d->by_node_ifindex_[static_cast<size_t>(p.node_ifindex)] = &p;
+  }
+
+  // The control socket.
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(d->options_.socket_path).parent_path(),
+                                      ec);
+  ::unlink(d->options_.socket_path.c_str());
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (d->options_.socket_path.size() >= sizeof(addr.sun_path)) {
+    ::close(fd);
+    return "control socket path too long: " + d->options_.socket_path;
+  }
+  std::memcpy(addr.sun_path, d->options_.socket_path.c_str(), d->options_.socket_path.size() + 1);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || ::listen(fd, 16) != 0) {
+    std::string e = d->options_.socket_path + ": " + std::strerror(errno);
+    ::close(fd);
+    return e;
+  }
+  ::chmod(d->options_.socket_path.c_str(), 0600);
+  d->listen_fd_ = fd;
+
+  Daemon* self = d.get();
+  for (Port& p : d->ports_) {
+    Port* pp = &p;
+    d->loop_.add(p.port->fd(), [self, pp] { self->on_port_readable(*pp); });
+  }
+  d->loop_.add(
+      fd, [self] { self->accept_control(); }, /*nestable=*/false);
+  d->loop_.set_on_timer([self] { self->node_.run_timers(self->loop_.now_ns()); });
+  d->loop_.set_after_batch([self] { self->after_batch(); });
+
+  for (const std::string& line : options.exec) {
+    cmd::CmdOutput o = d->shell_->run(line);
+    if (o.status != 0) {
+      spdlog::warn("{}: replayed `{}` failed: {}", options.name, line, o.err);
+    }
+  }
+  d->after_batch();
+  return d;
+}
+
+void Daemon::on_port_readable(Port& p) {
+  uint64_t now = loop_.now_ns();
+  int ix = p.node_ifindex;
+  p.port->receive([&](std::span<const std::byte> frame) { node_.receive(ix, frame, now); },
+                  kRxBudget);
+}
+
+void Daemon::transmit(int ifindex, std::span<const std::byte> frame) {
+  if (ifindex < 0 || static_cast<size_t>(ifindex) >= by_node_ifindex_.size()) return;
+  Port* p = by_node_ifindex_[static_cast<size_t>(ifindex)];
+  if (p != nullptr) p->port->send(frame);
+}
+
+void Daemon::after_batch() {
+  for (Port& p : ports_) p.port->flush();
+  uint64_t now = loop_.now_ns();
+  if (now - last_carrier_check_ns_ >= kCarrierCheckNs) {
+    last_carrier_check_ns_ = now;
+    check_carrier();
+  }
+  uint64_t next = node_.next_deadline_ns();
+  // Wake for the carrier check too, so a link state change is seen within 200 ms.
+  loop_.set_deadline(std::min(next, last_carrier_check_ns_ + kCarrierCheckNs));
+}
+
+void Daemon::check_carrier() {
+  for (Port& p : ports_) {
+    bool up = p.port->carrier();
+    const stack::Device* d = node_.device(p.node_ifindex);
+    if (d && d->carrier != up) {
+      spdlog::info("{}: {} carrier {}", options_.name, p.port->name(), up ? "up" : "down");
+      node_.set_carrier(p.node_ifindex, up);
+    }
+  }
+}
+
+uint64_t Daemon::advance_until(uint64_t t_ns, const std::function<bool()>& stop) {
+  loop_.set_nested(true);
+  after_batch();
+  while (!stop() && !loop_.stopped()) {
+    uint64_t now = loop_.now_ns();
+    if (now >= t_ns) break;
+    int wait_ms = static_cast<int>(std::min<uint64_t>((t_ns - now + 999'999) / 1'000'000, 1000));
+    loop_.run_once(wait_ms);
+  }
+  loop_.set_nested(false);
+  return loop_.now_ns();
+}
+
+void Daemon::accept_control() {
+  while (true) {
+    int c = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (c < 0) return;
+    // One request per connection; a client has 5 s to send its line.
+    timeval tv{5, 0};
+    setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    std::string buf;
+    char chunk[4096];
+    while (buf.find('\n') == std::string::npos && buf.size() < (1u << 20)) {
+      ssize_t n = ::recv(c, chunk, sizeof(chunk), 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      buf.append(chunk, static_cast<size_t>(n));
+    }
+    ctl::Response r;
+    std::string error;
+    auto req = ctl::decode_request(buf.substr(0, buf.find('\n')), &error);
+    if (!req) {
+      r.status = 255;
+      r.err = "vnetd: " + error + "\n";
+    } else {
+      spdlog::debug("{}: {} {}", options_.name, req->op, req->line);
+      r = handle(*req);
+    }
+    std::string out = ctl::encode(r);
+    size_t off = 0;
+    while (off < out.size()) {
+      ssize_t n = ::send(c, out.data() + off, out.size() - off, MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      off += static_cast<size_t>(n);
+    }
+    ::close(c);
+  }
+}
+
+std::string Daemon::stats_text() const {
+  std::string s = cmd::node_stats_text(node_);
+  for (const Port& p : ports_) {
+    const dataplane::PortStats& st = p.port->stats();
+    s += fmt::format(
+        "  af_packet {}: rx {} frames {} bytes ({} gso -> {} segments, {} checksums completed, "
+        "{} offload errors, {} truncated, {} ring drops)   tx {} frames {} bytes {} errors\n",
+        p.port->name(), st.rx_frames, st.rx_bytes, st.rx_gso_frames, st.rx_gso_segments,
+        st.rx_csum_completed, st.rx_offload_errors, st.rx_truncated, st.rx_kernel_drops,
+        st.tx_frames, st.tx_bytes, st.tx_errors);
+  }
+  return s;
+}
+
+ctl::Response Daemon::handle(const ctl::Request& req) {
+  ctl::Response r;
+  if (req.op == "exec") {
+    cmd::CmdOutput o = shell_->run(req.line);
+    after_batch();
+    r.out = std::move(o.out);
+    r.err = std::move(o.err);
+    r.status = o.status;
+  } else if (req.op == "trace") {
+    if (req.arg == "on") {
+      node_.set_trace(trace_.get());
+      tracing_ = true;
+    } else if (req.arg == "off") {
+      node_.set_trace(nullptr);
+      tracing_ = false;
+    } else if (req.arg == "show") {
+      r.out = trace_->text();
+    } else if (req.arg == "clear") {
+      trace_->clear();
+    } else {
+      r.status = 1;
+      r.err = "usage: vnet -n NODE trace on|off|show|clear\n";
+    }
+  } else if (req.op == "stats") {
+    for (Port& p : ports_) p.port->update_kernel_stats();
+    r.out = options_.name + ":\n" + stats_text();
+  } else if (req.op == "ping") {
+    r.out = "pong\n";
+  } else if (req.op == "stop") {
+    loop_.stop();
+  } else {
+    r.status = 255;
+    r.err = "vnetd: unknown op \"" + req.op + "\"\n";
+  }
+  return r;
+}
+
+int Daemon::run() {
+  spdlog::info("{}: serving on {} with {} port(s)", options_.name, options_.socket_path,
+               ports_.size());
+  while (loop_.run_once(-1)) {
+  }
+  if (loop_.signal() != 0) {
+    spdlog::info("{}: signal {} ({}), stopping", options_.name, loop_.signal(),
+                 strsignal(loop_.signal()));
+  } else {
+    spdlog::info("{}: stop requested", options_.name);
+  }
+  return 0;
+}
+
+}  // namespace vnet::vnetd

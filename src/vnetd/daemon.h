@@ -1,0 +1,90 @@
+// Daemon: the engine of one `kind: vnet` node on real interfaces.  It runs inside the node's
+// network namespace, owns the given interfaces through AF_PACKET (dataplane::PacketPort), and
+// drives the same stack::Node the simulator runs, in real time:
+//   frames in  -> node.receive(ifindex, frame, now) -> node transmits -> port send queues,
+//   flushed after every batch of events; node timers -> a timerfd at node.next_deadline_ns().
+// Commands arrive on a Unix control socket (ctl/control.h): exec (the node's shell: ip,
+// iptables, ping, …, printing exactly what the simulator prints), trace on|off|show|clear,
+// stats, stop.  SIGTERM and SIGINT stop it cleanly (the socket file is removed).
+//
+// Example: vnetd --name lab-r1 --socket /run/vnet/lab-r1.sock --ports eth0,eth1
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "cmd/driver.h"
+#include "cmd/shell.h"
+#include "ctl/control.h"
+#include "dataplane/packet_port.h"
+#include "stack/node.h"
+#include "vnetd/event_loop.h"
+
+namespace vnet::vnetd {
+
+struct DaemonOptions {
+  std::string name;                // the node (its namespace's name)
+  std::string socket_path;         // control socket; empty: ctl::socket_path(name)
+  std::vector<std::string> ports;  // interfaces to own; empty: every interface but lo
+  dataplane::PortOptions port_options;
+  size_t trace_capacity = 200000;  // records kept for `trace show`
+  std::vector<std::string> exec;   // command lines run before serving (a restart's replay)
+};
+
+class Daemon : public stack::NodeIo, public cmd::Driver {
+ public:
+  ~Daemon() override;
+  static std::variant<std::unique_ptr<Daemon>, std::string> create(const DaemonOptions& options);
+
+  // Serves until SIGTERM/SIGINT or a stop request; returns the exit status.
+  int run();
+  ctl::Response handle(const ctl::Request& request);
+
+  // stack::NodeIo
+  void transmit(int ifindex, std::span<const std::byte> frame) override;
+  // cmd::Driver: probes wait in real time while packets keep flowing.
+  uint64_t now_ns() const override { return loop_.now_ns(); }
+  uint64_t advance_until(uint64_t t_ns, const std::function<bool()>& stop) override;
+
+  stack::Node& node() { return node_; }
+
+ private:
+  Daemon() = default;
+  struct Port {
+    std::unique_ptr<dataplane::PacketPort> port;
+    int node_ifindex = 0;
+  };
+  class TraceRing : public stack::TraceSink {
+   public:
+    explicit TraceRing(size_t capacity) : capacity_(capacity) {}
+    void record(const stack::TraceRecord& r) override;
+    std::string text() const;
+    void clear() { records_.clear(); }
+
+   private:
+    size_t capacity_;
+    std::deque<stack::TraceRecord> records_;
+  };
+
+  void on_port_readable(Port& p);
+  void after_batch();
+  void check_carrier();
+  void accept_control();
+  std::string stats_text() const;
+
+  DaemonOptions options_;
+  EventLoop loop_;
+  stack::Node node_;
+  std::unique_ptr<cmd::Shell> shell_;
+  std::vector<Port> ports_;
+  std::vector<Port*> by_node_ifindex_;  // node ifindex -> port
+  int listen_fd_ = -1;
+  std::unique_ptr<TraceRing> trace_;
+  bool tracing_ = false;
+  uint64_t last_carrier_check_ns_ = 0;
+};
+
+}  // namespace vnet::vnetd

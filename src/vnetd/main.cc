@@ -1,0 +1,55 @@
+// vnetd: runs one vnet node on the interfaces of the network namespace it is started in.
+//   ip netns exec lab-r1 vnetd --name lab-r1 [--ports eth0,eth1] [--exec-file F] [--log-level L]
+// Exit status: 0 after a clean stop (SIGTERM, SIGINT, `stop`), 1 when it cannot start.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <fstream>
+#include <iostream>
+
+#include "vnetd/daemon.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"vnetd: the vnet engine on real interfaces (AF_PACKET)"};
+  vnet::vnetd::DaemonOptions o;
+  std::string ports, exec_file, level = "info", pidfile;
+  app.add_option("--name", o.name, "Node name (its network namespace)")->required();
+  app.add_option("--socket", o.socket_path, "Control socket (default /run/vnet/NAME.sock)");
+  app.add_option("--ports", ports, "Interfaces to own, comma-separated (default: all but lo)");
+  app.add_option("--exec-file", exec_file, "Command lines to run before serving (one per line)");
+  app.add_option("--log-level", level, "trace, debug, info, warn, error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  app.add_option("--pidfile", pidfile, "Write the process id here");
+  CLI11_PARSE(app, argc, argv);
+
+  auto logger = spdlog::stderr_color_mt("vnetd");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+
+  std::stringstream comma(ports);
+  for (std::string p; std::getline(comma, p, ',');) {
+    if (!p.empty()) o.ports.push_back(p);
+  }
+  if (!exec_file.empty()) {
+    std::ifstream in(exec_file);
+    if (!in) {
+      spdlog::error("cannot read {}", exec_file);
+      return 1;
+    }
+    for (std::string line; std::getline(in, line);) {
+      if (!line.empty()) o.exec.push_back(line);
+    }
+  }
+  auto created = vnet::vnetd::Daemon::create(o);
+  if (auto* e = std::get_if<std::string>(&created)) {
+    spdlog::error("{}: {}", o.name, *e);
+    return 1;
+  }
+  auto& daemon = *std::get<std::unique_ptr<vnet::vnetd::Daemon>>(created);
+  if (!pidfile.empty()) std::ofstream(pidfile) << getpid() << "\n";
+  int rc = daemon.run();
+  if (!pidfile.empty()) std::remove(pidfile.c_str());
+  return rc;
+}
