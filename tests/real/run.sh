@@ -20,6 +20,7 @@ cleanup() {
 trap cleanup EXIT
 
 netns_before=$(ip netns list | sort)
+etc_before=$(find /etc/iproute2 -type f -exec md5sum {} + | sort)
 links_before=$(ip -o link show | awk -F': ' '{print $2}' | sort)
 
 for lab in "${labs[@]}"; do
@@ -33,7 +34,51 @@ for lab in "${labs[@]}"; do
   rm -f "$log"
 done
 
+# TCP across the seed 000 tunnel: real curl from DC A to an HTTP server in DC B, and iperf3.
+tcp_lab=examples/seed000-ipip.yaml
+if "$vnet" lab up "$tcp_lab" --real > /dev/null; then
+  "$vnet" lab exec "$tcp_lab" hostB -- sh -c \
+    'cd /tmp && python3 -m http.server 8080 --bind 172.16.2.20 > /dev/null 2>&1 &'
+  "$vnet" lab exec "$tcp_lab" hostB -- iperf3 -s -D --logfile /dev/null
+  sleep 1
+  page=$("$vnet" lab exec "$tcp_lab" hostA -- curl -sS -m 10 -o /dev/null -w '%{http_code} %{size_download}' http://172.16.2.20:8080/ || true)
+  perf=$("$vnet" lab exec "$tcp_lab" hostA -- iperf3 -c 172.16.2.20 -t 2 -f m 2>&1 | grep receiver || true)
+  if [[ "$page" == 200* && -n "$perf" ]]; then
+    ok "seed 000 over IPIP: curl HTTP $page bytes; iperf3 $(awk '{print $7, $8}' <<< "$perf")"
+  else
+    echo "curl: $page"; echo "iperf3: $perf"; bad "TCP across the seed 000 tunnel"
+  fi
+  # Live tracing in a vnetd gives the same records as `vnet trace`.
+  "$vnet" -n seed000-ipip-test1 trace on
+  "$vnet" lab exec "$tcp_lab" hostA -- ping -c 1 -W 2 172.16.2.20 > /dev/null || true
+  "$vnet" -n seed000-ipip-test1 trace off
+  live=$("$vnet" -n seed000-ipip-test1 trace show)
+  if grep -q "encap     ipip0 ipip: outer 58.64.177.151 -> 122.128.111.219" <<< "$live" &&
+     grep -q "decap     ipip0 ipip: outer 122.128.111.219 -> 58.64.177.151" <<< "$live"; then
+    ok "vnet -n test1 trace: live encap and decap records ($(wc -l <<< "$live") records)"
+  else
+    echo "$live" | tail -20; bad "live trace"
+  fi
+  "$vnet" lab down "$tcp_lab" > /dev/null
+else
+  bad "seed 000 up for the TCP test"
+fi
+
 if bash tests/real/robustness.sh "$vnet"; then ok "vnetd robustness"; else bad "vnetd robustness"; fi
+
+# `vnet lab down` after vnet itself was killed -9 halfway through `up`.
+"$vnet" lab up examples/seed000-gre.yaml --real > /dev/null 2>&1 &
+up_pid=$!
+sleep 1.5
+kill -9 "$up_pid" 2> /dev/null || true
+wait "$up_pid" 2> /dev/null || true
+made=$(ip netns list | grep -c '^seed000-gre-' || true)
+"$vnet" lab down examples/seed000-gre.yaml > /dev/null
+if [[ $(ip netns list | grep -c '^seed000-gre-' || true) == 0 ]] && ! pgrep -f -- '--name seed000-gre-' > /dev/null; then
+  ok "down after kill -9 of vnet during up ($made namespaces had been made) leaves nothing"
+else
+  bad "down after kill -9 of vnet"
+fi
 
 # Nothing left behind.
 cleanup
@@ -41,9 +86,12 @@ sleep 0.2
 leftover_ns=$(comm -13 <(echo "$netns_before") <(ip netns list | sort) || true)
 leftover_links=$(comm -13 <(echo "$links_before") <(ip -o link show | awk -F': ' '{print $2}' | sort) || true)
 leftover_procs=$(pgrep -a -x vnetd || true)
-if [[ -z "$leftover_ns$leftover_links$leftover_procs" ]]; then
-  ok "nothing left behind (namespaces, root-namespace links, vnetd processes)"
+etc_changed=$(diff <(echo "$etc_before") <(find /etc/iproute2 -type f -exec md5sum {} + | sort) || true)
+leftover_etc=$(ls /etc/netns 2> /dev/null | grep -E '^(seed00|vxlan-interop|vnrobust)' || true)
+if [[ -z "$leftover_ns$leftover_links$leftover_procs$etc_changed$leftover_etc" ]]; then
+  ok "nothing left behind (namespaces, root-namespace links, vnetd processes, /etc/netns copies; the host's /etc/iproute2 unchanged)"
 else
+  echo "/etc/iproute2 changes: $etc_changed"; echo "/etc/netns: $leftover_etc"
   echo "namespaces: $leftover_ns"; echo "links: $leftover_links"; echo "processes: $leftover_procs"
   bad "leftovers"
 fi
