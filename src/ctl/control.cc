@@ -169,7 +169,9 @@ std::string quote_argv(const std::vector<std::string>& argv) {
   std::string line;
   for (const std::string& a : argv) {
     if (!line.empty()) line += ' ';
-    bool plain = !a.empty() && a.find_first_of(" \t\n'\"\\;&|<>()$`*?#~") == std::string::npos;
+    // Anything POSIX sh (or the node's shell) would split, expand or glob is quoted.
+    bool plain =
+        !a.empty() && a.find_first_of(" \t\r\n\v\f'\"\\;&|<>()$`*?[]{}!#~^") == std::string::npos;
     if (plain) {
       line += a;
       continue;

@@ -342,4 +342,11 @@ void PacketPort::update_kernel_stats() {
   }
 }
 
+int PacketPort::clear_error() {
+  int err = 0;
+  socklen_t len = sizeof(err);
+  if (getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len) != 0) return errno;
+  return err;
+}
+
 }  // namespace vnet::dataplane

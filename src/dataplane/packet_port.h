@@ -71,6 +71,10 @@ class PacketPort {
   void flush();
 
   const PortStats& stats() const { return stats_; }
+  // Reads and clears a pending socket error (SO_ERROR), which the kernel sets when the
+  // interface goes down (ENETDOWN) and which epoll keeps reporting as EPOLLERR until read.
+  // Returns the error (0: none).
+  int clear_error();
   // Reads PACKET_STATISTICS into stats().rx_kernel_drops (the call resets the kernel's counts).
   void update_kernel_stats();
 

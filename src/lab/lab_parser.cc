@@ -162,6 +162,7 @@ class Parser {
     if (name == nullptr) fail(root_loc, "missing required key 'name' (the lab's name)");
     spec.name = scalar(*name, "name must be a string");
     if (spec.name.empty()) fail(name->value_loc, "name must not be empty");
+    if (auto e = node_name_error(spec.name, "lab name")) fail(name->value_loc, *e);
     if (const Entry* seed = top.find("seed")) {
       spec.seed =
           value_or_fail(parse_u64(scalar(*seed, u64_expectation("seed")), "seed"), seed->value_loc);

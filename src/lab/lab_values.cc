@@ -138,9 +138,9 @@ Parsed<uint64_t> parse_u64(std::string_view text, std::string_view what) {
   return *value;
 }
 
-std::optional<std::string> node_name_error(std::string_view name) {
+std::optional<std::string> node_name_error(std::string_view name, std::string_view what) {
   if (name.size() > kMaxNodeNameLen) {
-    return "node name " + quote(name) + " is too long (" + std::to_string(name.size()) +
+    return std::string(what) + " " + quote(name) + " is too long (" + std::to_string(name.size()) +
            " characters; at most " + std::to_string(kMaxNodeNameLen) + ")";
   }
   auto alnum = [](char c) {
@@ -150,7 +150,7 @@ std::optional<std::string> node_name_error(std::string_view name) {
                std::all_of(name.begin(), name.end(),
                            [&](char c) { return alnum(c) || c == '_' || c == '.' || c == '-'; });
   if (valid) return std::nullopt;
-  return "invalid node name " + quote(name) +
+  return "invalid " + std::string(what) + " " + quote(name) +
          ": use letters, digits, '_', '.' and '-', starting with a letter or digit";
 }
 

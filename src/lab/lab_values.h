@@ -50,7 +50,10 @@ Parsed<uint64_t> parse_u64(std::string_view text, std::string_view what);
 
 // Why `name` is not a valid node name ([A-Za-z0-9][A-Za-z0-9_.-]*, at most 64 characters), or
 // nullopt.  The rule is Docker's container-name rule, which containerlab inherits.
-std::optional<std::string> node_name_error(std::string_view name);
+// Also the rule for the lab's name (what = "lab name"), which names namespaces and files with
+// --real, so it must not be able to name a path.
+std::optional<std::string> node_name_error(std::string_view name,
+                                           std::string_view what = "node name");
 
 // Why `ifname` is not a valid Linux interface name, or nullopt: the kernel's dev_valid_name()
 // (1..15 bytes, not "." or "..", no '/', ':' or whitespace), and no NUL byte.

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -27,8 +28,11 @@ std::vector<char*> c_argv(const std::vector<std::string>& argv) {
 
 cmd::CmdOutput run_process(const std::vector<std::string>& argv, int timeout_ms) {
   cmd::CmdOutput o;
-  int out_pipe[2], err_pipe[2];
+  int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
   if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
+    for (int fd : {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) {
+      if (fd >= 0) close(fd);
+    }
     o.status = 127;
     o.err = std::string("pipe: ") + std::strerror(errno) + "\n";
     return o;
@@ -37,7 +41,7 @@ cmd::CmdOutput run_process(const std::vector<std::string>& argv, int timeout_ms)
   pid_t pid = fork();
   if (pid == 0) {
     setpgid(0, 0);
-    int devnull = open("/dev/null", O_RDONLY);
+    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
     dup2(devnull, 0);
     dup2(out_pipe[1], 1);
     dup2(err_pipe[1], 2);
@@ -54,12 +58,30 @@ cmd::CmdOutput run_process(const std::vector<std::string>& argv, int timeout_ms)
     o.err = std::string("fork: ") + std::strerror(errno) + "\n";
     return o;
   }
+  for (int fd : {out_pipe[0], err_pipe[0]}) fcntl(fd, F_SETFL, O_NONBLOCK);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
-  int open_fds = 2;
-  bool timed_out = false;
+  bool timed_out = false, exited = false;
+  int status = 0;
   char buf[65536];
-  while (open_fds > 0) {
+  auto drain = [&]() {
+    for (int i = 0; i < 2; ++i) {
+      while (fds[i].fd >= 0) {
+        ssize_t r = read(fds[i].fd, buf, sizeof(buf));
+        if (r > 0) {
+          (i == 0 ? o.out : o.err).append(buf, static_cast<size_t>(r));
+          continue;
+        }
+        if (r < 0 && errno == EINTR) continue;
+        if (r == 0) {
+          close(fds[i].fd);
+          fds[i].fd = -1;
+        }
+        break;  // EAGAIN: nothing more for now
+      }
+    }
+  };
+  while (fds[0].fd >= 0 || fds[1].fd >= 0) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
                     deadline - std::chrono::steady_clock::now())
                     .count();
@@ -68,25 +90,22 @@ cmd::CmdOutput run_process(const std::vector<std::string>& argv, int timeout_ms)
       kill(-pid, SIGKILL);
       break;
     }
-    int n = poll(fds, 2, static_cast<int>(left));
-    if (n < 0 && errno == EINTR) continue;
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-      ssize_t r = read(fds[i].fd, buf, sizeof(buf));
-      if (r > 0) {
-        (i == 0 ? o.out : o.err).append(buf, static_cast<size_t>(r));
-      } else if (r == 0 || errno != EINTR) {
-        close(fds[i].fd);
-        fds[i].fd = -1;
-        --open_fds;
-      }
+    poll(fds, 2, static_cast<int>(std::min<long long>(left, 50)));
+    drain();
+    // The command itself has finished: what it started in the background (`server &`) may
+    // keep the pipes open, but the answer is complete.
+    if (!exited && waitpid(pid, &status, WNOHANG) == pid) {
+      exited = true;
+      drain();
+      break;
     }
   }
   for (pollfd& f : fds) {
     if (f.fd >= 0) close(f.fd);
   }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  if (!exited) {
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
   }
   if (timed_out) {
     o.status = 124;
@@ -110,7 +129,7 @@ int spawn_detached(const std::vector<std::string>& argv, const std::string& log_
   pid_t pid = fork();
   if (pid == 0) {
     setsid();
-    int devnull = open("/dev/null", O_RDONLY);
+    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
     dup2(devnull, 0);
     dup2(log, 1);
     dup2(log, 2);

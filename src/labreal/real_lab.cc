@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -75,8 +76,28 @@ std::vector<pid_t> vnetd_pids(const std::string& ns) {
   return pids;
 }
 
+// A process that still runs: our own exited children are reaped (a zombie answers kill(0)),
+// and zombies of others count as gone.
 bool alive(pid_t pid) {
-  return kill(pid, 0) == 0;
+  waitpid(pid, nullptr, WNOHANG);
+  if (kill(pid, 0) != 0) return false;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  size_t paren = line.rfind(')');
+  return paren == std::string::npos || paren + 2 >= line.size() || line[paren + 2] != 'Z';
+}
+
+// The namespaces a lab made are marked in its state directory before they are created, so
+// `down` removes only those (LAB-NODE names of two labs can coincide: lab `a` node `b-c` and
+// lab `a-b` node `c`).
+std::string owner_mark(const lab::LabSpec& spec, const std::string& ns) {
+  return state_dir(spec) + "/namespaces/" + ns;
+}
+
+bool owned(const lab::LabSpec& spec, const std::string& ns) {
+  std::error_code ec;
+  return fs::exists(owner_mark(spec, ns), ec);
 }
 
 void terminate(const std::vector<pid_t>& pids) {
@@ -100,6 +121,13 @@ std::vector<std::string> RealLab::down(const lab::LabSpec& spec) {
   std::vector<std::string> removed;
   for (const lab::NodeSpec& n : spec.nodes) {
     std::string ns = namespace_name(spec, n.name);
+    if (!owned(spec, ns)) {
+      if (netns_exists(ns)) {
+        removed.push_back("nothing of " + ns + ": the namespace exists but lab " + spec.name +
+                          " did not make it (no " + owner_mark(spec, ns) + ")");
+      }
+      continue;
+    }
     std::vector<pid_t> daemons = vnetd_pids(ns);
     if (!daemons.empty()) {
       terminate(daemons);
@@ -179,6 +207,8 @@ std::variant<std::unique_ptr<RealLab>, std::string> RealLab::up(const lab::LabSp
   // Namespaces.
   for (const lab::NodeSpec& n : spec.nodes) {
     std::string ns = namespace_name(spec, n.name);
+    fs::create_directories(state_dir(spec) + "/namespaces", ec);
+    std::ofstream(owner_mark(spec, ns)) << n.name << "\n";
     if (auto e = sh({"ip", "netns", "add", ns}); !e.empty()) return fail(e);
     if (auto e = sh({"ip", "-n", ns, "link", "set", "lo", "up"}); !e.empty()) return fail(e);
     if (auto e = sh({"ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1",
@@ -249,10 +279,29 @@ std::variant<std::unique_ptr<RealLab>, std::string> RealLab::up(const lab::LabSp
     std::string ns = namespace_name(spec, n.name);
     std::string dir = state_dir(spec);
     std::string err;
-    int pid = spawn_detached({"ip", "netns", "exec", ns, options.vnetd_path, "--name", ns,
-                              "--socket", ctl::socket_path(ns), "--log-level", options.log_level,
-                              "--pidfile", dir + "/" + n.name + ".pid"},
-                             dir + "/" + n.name + ".log", &err);
+    // Only the interfaces of the node's links (never a tunnel module's fallback device or
+    // anything else the kernel puts in a new namespace).
+    std::string ports;
+    for (const lab::LinkSpec& l : spec.links) {
+      for (const lab::LinkEndpoint* ep : {&l.a, &l.b}) {
+        if (ep->node == n.name) ports += (ports.empty() ? "" : ",") + ep->ifname;
+      }
+    }
+    std::vector<std::string> argv = {"ip",
+                                     "netns",
+                                     "exec",
+                                     ns,
+                                     options.vnetd_path,
+                                     "--name",
+                                     ns,
+                                     "--socket",
+                                     ctl::socket_path(ns),
+                                     "--log-level",
+                                     options.log_level,
+                                     "--pidfile",
+                                     dir + "/" + n.name + ".pid"};
+    if (!ports.empty()) argv.insert(argv.end(), {"--ports", ports});
+    int pid = spawn_detached(argv, dir + "/" + n.name + ".log", &err);
     if (pid < 0) return fail("vnetd for " + n.name + ": " + err);
     bool ready = false;
     for (int i = 0; i < 100 && !ready; ++i) {

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <list>
 #include <map>
 #include <memory>
 #include <optional>
@@ -298,7 +299,7 @@ class Node {
   // ---- neighbours ----
   Status neigh_add(const Neighbour& n, bool replace, bool create, bool excl);
   Status neigh_del(int ifindex, Ipv4Addr dst);
-  const std::vector<Neighbour>& neighbours() const { return neighbours_; }
+  const std::list<Neighbour>& neighbours() const { return neighbours_; }
 
   // ---- sysctls ----
   Sysctls& sysctls() { return sysctls_; }
@@ -435,13 +436,16 @@ class Node {
   int next_ifindex_ = 2;
   uint32_t mac_counter_ = 0;
   uint16_t mac_base_ = 0x766e;  // "vn"
-  std::vector<Neighbour> neighbours_;
+  // A list: entries stay where they are while sending (ARP over a VXLAN device creates the
+  // underlay's neighbour entry in the middle of resolving the overlay's).
+  std::list<Neighbour> neighbours_;
   fib::Fib fib_;
   Sysctls sysctls_;
   std::map<std::string, std::string> files_;
   bool custom_local_routes_ = false;  // fib_has_custom_local_routes
   std::set<std::string> modules_;     // modprobe'd (or autoloaded) modules
   int xmit_depth_ = 0;                // nested tunnel transmits (dev_xmit_recursion)
+  int rcv_depth_ = 0;                 // nested tunnel decapsulations
   std::unique_ptr<nf::Netfilter> nf_;
   struct Pmtu {
     uint32_t mtu;
@@ -527,6 +531,7 @@ class Node {
     int ifindex = 0;
   };
   std::map<std::tuple<uint32_t, uint32_t, uint16_t, uint8_t>, Reassembly> reassembly_;
+  size_t reassembly_bytes_ = 0;  // payload bytes held by reassembly_
   // ICMP rate limit (inet_peer_xrlim_allow): per destination tokens in ns and last refill.
   std::map<uint32_t, std::pair<uint64_t, uint64_t>> icmp_tokens_;
 };

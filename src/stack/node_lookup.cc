@@ -3,6 +3,8 @@
 // __mkroute_input() with fib_validate_source() (net/ipv4/route.c, fib_frontend.c).
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include <cerrno>
 
 #include "stack/node.h"
@@ -132,6 +134,17 @@ void Node::update_pmtu(Ipv4Addr dst, uint32_t mtu) {
   if (a.mtu) old_mtu = std::min(old_mtu, a.mtu);
   if (old_mtu < mtu) return;
   if (mtu < kMinPmtu) mtu = std::min(old_mtu, kMinPmtu);
+  // Bounded like the kernel's exception buckets: forget expired entries, then the oldest.
+  constexpr size_t kMaxEntries = 4096;
+  if (pmtu_.size() >= kMaxEntries && !pmtu_.count(dst.value())) {
+    std::erase_if(pmtu_, [&](const auto& e) { return e.second.expires_ns <= now_ns_; });
+    if (pmtu_.size() >= kMaxEntries) {
+      auto oldest = std::min_element(pmtu_.begin(), pmtu_.end(), [](const auto& x, const auto& y) {
+        return x.second.expires_ns < y.second.expires_ns;
+      });
+      pmtu_.erase(oldest);
+    }
+  }
   pmtu_[dst.value()] = Pmtu{mtu, now_ns_ + kExpiresNs};
 }
 

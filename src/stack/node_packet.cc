@@ -28,6 +28,7 @@ constexpr uint64_t kMs = 1'000'000;
 constexpr uint64_t kSecond = 1'000 * kMs;
 // ipfrag_time: 30 s to complete a datagram.
 constexpr uint64_t kReassemblyTimeoutNs = 30 * kSecond;
+constexpr size_t kReassemblyMemoryBytes = 4u << 20;  // ipfrag_high_thresh
 // icmp_ratelimit (1000 ms) and the inet_peer bucket depth (XRLIM_BURST_FACTOR 6).
 constexpr uint64_t kIcmpRateNs = 1000 * kMs;
 constexpr uint64_t kIcmpBurstNs = 6 * kIcmpRateNs;
@@ -111,11 +112,9 @@ uint64_t Node::next_deadline_ns() const {
 
 void Node::run_timers(uint64_t now_ns) {
   now_ns_ = std::max(now_ns_, now_ns);
-  // Neighbour timers.  neigh_timer() may erase the entry, so walk by index and re-check.
-  for (size_t i = 0; i < neighbours_.size(); ++i) {
-    if (neighbours_[i].timer_ns != 0 && neighbours_[i].timer_ns <= now_ns_) {
-      neigh_timer(neighbours_[i]);
-    }
+  // Neighbour timers (a timer may add entries; the list keeps them all in place).
+  for (Neighbour& n : neighbours_) {
+    if (n.timer_ns != 0 && n.timer_ns <= now_ns_) neigh_timer(n);
   }
   std::erase_if(neighbours_, [](const Neighbour& n) {
     return n.state == NeighState::Failed && n.queue.empty() && n.timer_ns == 0 &&
@@ -127,6 +126,7 @@ void Node::run_timers(uint64_t now_ns) {
       ++it;
       continue;
     }
+    for (const auto& [o2, p2] : it->second.fragments) reassembly_bytes_ -= p2.size();
     drop(DropReason::FragReasmTimeout, "reassembly timed out");
     if (!it->second.first_header.empty()) {
       icmp_send(it->second.first_header, 11, 1, 0, it->second.ifindex, false);
@@ -337,16 +337,58 @@ void Node::ip_local_deliver(Device& in, std::vector<std::byte> packet, nf::Packe
     // ip_defrag(): collect the pieces; deliver when the whole datagram is there.
     auto key = std::make_tuple(ip.source().value(), ip.destination().value(), ip.identification(),
                                static_cast<uint8_t>(ip.protocol()));
-    Reassembly& r = reassembly_[key];
-    if (r.expires_ns == 0) {
-      r.expires_ns = now_ns_ + kReassemblyTimeoutNs;
-      r.ifindex = in.ifindex;
-    }
     auto payload = ip.payload();
-    r.fragments[ip.fragment_offset_bytes()] =
+    // ip_frag_queue(): a non-last piece is cut to a multiple of 8; a datagram may not end past
+    // 65535 bytes (IP_MAX_MTU); a piece that overlaps another (not an exact duplicate) makes
+    // the kernel discard the whole datagram (RFC 5722's rule, applied to IPv4 since 4.19).
+    if (ip.more_fragments()) payload = payload.first(payload.size() & ~size_t{7});
+    size_t offset = ip.fragment_offset_bytes();
+    size_t end = offset + payload.size();
+    if (end + ip.header_len_bytes() > 65535 || payload.empty()) {
+      reassembly_.erase(key);
+      drop(DropReason::FragFailed,
+           fmt::format("bad fragment: offset {} len {} (id {})", offset, payload.size(),
+                       ip.identification()),
+           &in);
+      return;
+    }
+    auto existing = reassembly_.find(key);
+    if (existing == reassembly_.end()) {
+      // ipfrag_high_thresh (4 MiB): no new datagram while the queues hold that much.
+      if (reassembly_bytes_ + payload.size() > kReassemblyMemoryBytes) {
+        drop(DropReason::FragFailed, "reassembly memory full", &in);
+        return;
+      }
+      existing = reassembly_.emplace(key, Reassembly{}).first;
+      existing->second.expires_ns = now_ns_ + kReassemblyTimeoutNs;
+      existing->second.ifindex = in.ifindex;
+    }
+    Reassembly& r = existing->second;
+    for (const auto& [o, piece] : r.fragments) {
+      size_t e = o + piece.size();
+      if (o == offset && e == end) return;  // a duplicate: ignored
+      if (offset < e && o < end) {
+        for (const auto& [o2, p2] : r.fragments) reassembly_bytes_ -= p2.size();
+        reassembly_.erase(existing);
+        drop(DropReason::FragFailed,
+             fmt::format("overlapping fragment at offset {} (id {}): datagram discarded", offset,
+                         ip.identification()),
+             &in);
+        return;
+      }
+    }
+    if ((!ip.more_fragments() && r.total_len != 0 && r.total_len != end) ||
+        (r.total_len != 0 && end > r.total_len)) {
+      for (const auto& [o2, p2] : r.fragments) reassembly_bytes_ -= p2.size();
+      reassembly_.erase(existing);
+      drop(DropReason::FragFailed, "fragments disagree on the datagram's length", &in);
+      return;
+    }
+    r.fragments[static_cast<uint16_t>(offset)] =
         std::vector<std::byte>(payload.begin(), payload.end());
-    if (ip.fragment_offset_bytes() == 0) r.first_header.assign(packet.begin(), packet.end());
-    if (!ip.more_fragments()) r.total_len = ip.fragment_offset_bytes() + payload.size();
+    reassembly_bytes_ += payload.size();
+    if (offset == 0) r.first_header.assign(packet.begin(), packet.end());
+    if (!ip.more_fragments()) r.total_len = static_cast<uint32_t>(end);
     trace(TraceStage::LocalDeliver, [&] {
       return std::string(fmt::format("fragment offset {} len {} (id {})",
                                      ip.fragment_offset_bytes(), payload.size(),
@@ -354,16 +396,17 @@ void Node::ip_local_deliver(Device& in, std::vector<std::byte> packet, nf::Packe
     });
     if (r.total_len == 0 || r.first_header.empty()) return;
     std::vector<std::byte> data;
-    for (const auto& [offset, piece] : r.fragments) {
-      if (offset != data.size()) {
-        if (offset > data.size()) return;  // a hole remains
-        if (offset + piece.size() <= data.size()) continue;
-        data.resize(offset);
+    for (const auto& [at, piece] : r.fragments) {
+      if (at != data.size()) {
+        if (at > data.size()) return;  // a hole remains
+        if (at + piece.size() <= data.size()) continue;
+        data.resize(at);
       }
       data.insert(data.end(), piece.begin(), piece.end());
     }
     if (data.size() < r.total_len) return;
     data.resize(r.total_len);
+    for (const auto& [o2, p2] : r.fragments) reassembly_bytes_ -= p2.size();
     wire::Ipv4ConstView first(r.first_header);
     std::vector<std::byte> whole(first.header_len_bytes() + data.size());
     std::memcpy(whole.data(), r.first_header.data(), first.header_len_bytes());
@@ -496,6 +539,13 @@ void Node::icmp_rcv(Device& in, std::span<const std::byte> packet, const Deliver
 
 bool Node::icmp_rate_allow(Ipv4Addr dst) {
   // inet_peer_xrlim_allow(): a bucket of up to six messages per destination, one more a second.
+  // Peers are garbage-collected: a full bucket (idle for 6 s) carries no state worth keeping.
+  if (icmp_tokens_.size() >= 4096 && !icmp_tokens_.count(dst.value())) {
+    std::erase_if(icmp_tokens_, [&](const auto& e) {
+      return e.second.first + (now_ns_ - e.second.second) >= kIcmpBurstNs;
+    });
+    if (icmp_tokens_.size() >= 4096) icmp_tokens_.erase(icmp_tokens_.begin());
+  }
   auto [it, fresh] = icmp_tokens_.try_emplace(dst.value(), kIcmpBurstNs, now_ns_);
   auto& [tokens, last] = it->second;
   if (!fresh) {
@@ -662,7 +712,7 @@ void Node::ip_output(std::vector<std::byte> packet, const RouteAnswer& route, nf
     drop(DropReason::IpOutnoroutes, "no output device");
     return;
   }
-  if (nf_ && !dev->is_loopback()) {
+  if (nf_) {
     // POSTROUTING: SNAT/MASQUERADE, then the new connection is confirmed.
     Ipv4Addr nh = route.gateway.value_or(wire::Ipv4ConstView(packet).destination());
     nf::HookTrace lines;

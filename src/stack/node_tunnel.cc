@@ -313,6 +313,11 @@ void Node::ip_tunnel_xmit(Device& dev, std::vector<std::byte> inner, Ipv4Addr ne
   Ipv4Addr src = p.local.is_unspecified() ? route.prefsrc : p.local;
 
   size_t tun_hlen = dev.kind == LinkKind::Gre ? static_cast<size_t>(gre_header_len(p)) : 0;
+  if (20 + tun_hlen + inner.size() > 65535) {
+    ++dev.errors.tx_errors;
+    drop(DropReason::PktTooBig, dev.name + ": encapsulated packet would exceed 65535 bytes");
+    return;
+  }
   std::vector<std::byte> outer(20 + tun_hlen + inner.size());
   std::memcpy(outer.data() + 20 + tun_hlen, inner.data(), inner.size());
   wire::GreRepr gre;
@@ -533,7 +538,15 @@ void Node::ip_tunnel_rcv(Device& in, std::vector<std::byte> packet) {
     if (seq) s += fmt::format(", seq {}", *seq);
     return s + ")";
   });
+  // The inner packet is received on the tunnel now (the kernel queues it through GRO cells);
+  // nested tunnels are bounded as on transmit.
+  if (rcv_depth_ >= kMaxXmitDepth) {
+    drop(DropReason::TunnelInvalidHdr, t->name + ": tunnels nested too deep", t);
+    return;
+  }
+  ++rcv_depth_;
   ip_rcv(*t, inner, PktType::Host);
+  --rcv_depth_;
 }
 
 // ---------------------------------------------------------------- VXLAN
@@ -630,6 +643,11 @@ void Node::vxlan_xmit(Device& dev, std::vector<std::byte> frame) {
     uint16_t dport = e.port ? e.port : p.dstport;
     uint32_t vni = e.vni ? e.vni : p.vni;
     size_t udp_len = 8 + wire::VxlanRepr::buffer_len() + frame.size();
+    if (20 + udp_len > 65535) {
+      ++dev.errors.tx_errors;
+      drop(DropReason::PktTooBig, dev.name + ": encapsulated frame would exceed 65535 bytes");
+      return;
+    }
     std::vector<std::byte> outer(20 + udp_len);
     std::span<std::byte> udp = std::span(outer).subspan(20);
     (void)wire::VxlanRepr{vni}.emit(udp.subspan(8));

@@ -1,7 +1,9 @@
 // vnetd's engine (daemon.h).
 #include "vnetd/daemon.h"
 
+#include <poll.h>
 #include <spdlog/spdlog.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -23,8 +25,14 @@ std::vector<std::string> namespace_interfaces() {
   std::vector<std::string> names;
   std::error_code ec;
   for (const auto& e : std::filesystem::directory_iterator("/sys/class/net", ec)) {
+    // Devices only (bonding_masters is a file), and not the tunnel modules' fallback devices.
     std::string n = e.path().filename().string();
-    if (n != "lo") names.push_back(n);
+    if (n == "lo" || !std::filesystem::exists(e.path() / "ifindex", ec)) continue;
+    if (n == "tunl0" || n == "gre0" || n == "gretap0" || n == "erspan0" || n == "sit0" ||
+        n == "ip_vti0") {
+      continue;
+    }
+    names.push_back(n);
   }
   std::sort(names.begin(), names.end());
   return names;
@@ -110,10 +118,19 @@ std::variant<std::unique_ptr<Daemon>, std::string> Daemon::create(const DaemonOp
   Daemon* self = d.get();
   for (Port& p : d->ports_) {
     Port* pp = &p;
-    d->loop_.add(p.port->fd(), [self, pp] { self->on_port_readable(*pp); });
+    d->loop_.add(p.port->fd(), [self, pp](uint32_t events) {
+      if (events & EPOLLERR) {
+        // The interface went down: read the socket error or epoll reports it forever.
+        int e = pp->port->clear_error();
+        if (e != 0) {
+          spdlog::debug("{}: {}: {}", self->options_.name, pp->port->name(), std::strerror(e));
+        }
+      }
+      self->on_port_readable(*pp);
+    });
   }
   d->loop_.add(
-      fd, [self] { self->accept_control(); }, /*nestable=*/false);
+      fd, [self](uint32_t) { self->accept_control(); }, /*nestable=*/false);
   d->loop_.set_on_timer([self] { self->node_.run_timers(self->loop_.now_ns()); });
   d->loop_.set_after_batch([self] { self->after_batch(); });
 
@@ -177,19 +194,40 @@ uint64_t Daemon::advance_until(uint64_t t_ns, const std::function<bool()>& stop)
 }
 
 void Daemon::accept_control() {
+  // One request per connection.  The client gets kControlIoMs in total to send its line and
+  // to take the answer: the data path waits while a command runs, so a slow or stopped client
+  // must not hold it longer than that.
+  constexpr int kControlIoMs = 2000;
   while (true) {
-    int c = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    int c = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (c < 0) return;
-    // One request per connection; a client has 5 s to send its line.
-    timeval tv{5, 0};
-    setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    auto wait = [&](short events, uint64_t deadline_ns) {
+      uint64_t now = loop_.now_ns();
+      if (now >= deadline_ns) return false;
+      pollfd p{c, events, 0};
+      int ms = static_cast<int>((deadline_ns - now) / 1'000'000) + 1;
+      return ::poll(&p, 1, ms) > 0;
+    };
+    uint64_t deadline = loop_.now_ns() + uint64_t{kControlIoMs} * 1'000'000;
     std::string buf;
     char chunk[4096];
-    while (buf.find('\n') == std::string::npos && buf.size() < (1u << 20)) {
+    bool complete = false;
+    while (!complete && buf.size() < (1u << 20)) {
       ssize_t n = ::recv(c, chunk, sizeof(chunk), 0);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      buf.append(chunk, static_cast<size_t>(n));
+      if (n > 0) {
+        buf.append(chunk, static_cast<size_t>(n));
+        complete = buf.find('\n') != std::string::npos;
+      } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+        if (!wait(POLLIN, deadline)) break;
+      } else {
+        break;
+      }
+    }
+    if (!complete) {
+      spdlog::warn("{}: control client sent no complete request in {} ms", options_.name,
+                   kControlIoMs);
+      ::close(c);
+      continue;
     }
     ctl::Response r;
     std::string error;
@@ -203,11 +241,20 @@ void Daemon::accept_control() {
     }
     std::string out = ctl::encode(r);
     size_t off = 0;
+    deadline = loop_.now_ns() + uint64_t{kControlIoMs} * 1'000'000;
     while (off < out.size()) {
       ssize_t n = ::send(c, out.data() + off, out.size() - off, MSG_NOSIGNAL);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      off += static_cast<size_t>(n);
+      if (n > 0) {
+        off += static_cast<size_t>(n);
+      } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+        if (!wait(POLLOUT, deadline)) break;
+      } else {
+        break;
+      }
+    }
+    if (off < out.size()) {
+      spdlog::warn("{}: control client did not take its answer in {} ms", options_.name,
+                   kControlIoMs);
     }
     ::close(c);
   }

@@ -47,8 +47,8 @@ EventLoop::~EventLoop() {
   }
 }
 
-void EventLoop::add(int fd, std::function<void()> on_readable, bool nestable) {
-  fds_[fd] = Entry{std::move(on_readable), nestable};
+void EventLoop::add(int fd, std::function<void(uint32_t)> on_ready, bool nestable) {
+  fds_[fd] = Entry{std::move(on_ready), nestable};
   if (nested_ && !nestable) return;
   epoll_event ev{};
   ev.events = EPOLLIN;
@@ -100,7 +100,7 @@ bool EventLoop::run_once(int timeout_ms) {
     stopped_ = true;
     return false;
   }
-  std::vector<int> ready;
+  std::vector<std::pair<int, uint32_t>> ready;
   for (int i = 0; i < n; ++i) {
     int fd = events[i].data.fd;
     if (fd == sigfd_) {
@@ -114,15 +114,16 @@ bool EventLoop::run_once(int timeout_ms) {
       (void)!::read(timerfd_, &expirations, sizeof(expirations));
       if (on_timer_) on_timer_();
     } else {
-      ready.push_back(fd);
+      uint32_t mask = events[i].events;
+      ready.emplace_back(fd, mask);
     }
   }
-  for (int fd : ready) {
+  for (auto [fd, mask] : ready) {
     auto it = fds_.find(fd);
     if (it == fds_.end()) continue;
     if (nested_ && !it->second.nestable) continue;
     auto fn = it->second.fn;  // the callback may remove itself
-    fn();
+    fn(mask);
   }
   if (after_batch_) after_batch_();
   return !stopped_;

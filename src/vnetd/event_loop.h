@@ -26,7 +26,8 @@ class EventLoop {
   // The file descriptor's callback runs when it is readable.  Non-nestable fds (the control
   // socket) are left out while a nested loop runs (a probe waiting for replies must not start
   // another command).
-  void add(int fd, std::function<void()> on_readable, bool nestable = true);
+  // The callback gets the epoll event mask (EPOLLIN, EPOLLERR, EPOLLHUP).
+  void add(int fd, std::function<void(uint32_t events)> on_ready, bool nestable = true);
   void set_nested(bool nested);
   void remove(int fd);
   // Arms the timer for an absolute time on now_ns()'s clock (kNoDeadline disarms).
@@ -53,7 +54,7 @@ class EventLoop {
   int signal_ = 0;
   bool nested_ = false;
   struct Entry {
-    std::function<void()> fn;
+    std::function<void(uint32_t)> fn;
     bool nestable;
   };
   std::map<int, Entry> fds_;

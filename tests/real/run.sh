@@ -85,7 +85,9 @@ cleanup
 sleep 0.2
 leftover_ns=$(comm -13 <(echo "$netns_before") <(ip netns list | sort) || true)
 leftover_links=$(comm -13 <(echo "$links_before") <(ip -o link show | awk -F': ' '{print $2}' | sort) || true)
-leftover_procs=$(pgrep -a -x vnetd || true)
+# Running vnetd processes (a zombie whose parent, a killed `vnet`, was reparented is dead and
+# waits for init to reap it).
+leftover_procs=$(ps -eo pid,stat,comm | awk '$3 == "vnetd" && $2 !~ /^Z/' || true)
 etc_changed=$(diff <(echo "$etc_before") <(find /etc/iproute2 -type f -exec md5sum {} + | sort) || true)
 leftover_etc=$(ls /etc/netns 2> /dev/null | grep -E '^(seed00|vxlan-interop|vnrobust)' || true)
 if [[ -z "$leftover_ns$leftover_links$leftover_procs$etc_changed$leftover_etc" ]]; then

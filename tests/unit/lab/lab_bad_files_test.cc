@@ -34,6 +34,9 @@ const std::vector<BadCase>& bad_cases() {
       {"two_documents", "6:1: a lab file holds one YAML document; found a second one"},
       {"missing_name", "2:1: missing required key 'name' (the lab's name)"},
       {"empty_name", "2:7: name must not be empty"},
+      {"name_path",
+       "2:7: invalid lab name '../../etc': use letters, digits, '_', '.' and '-', starting with a "
+       "letter or digit"},
       {"name_not_string", "2:7: name must be a string, found a list"},
       {"missing_topology", "2:1: missing required key 'topology' (with 'nodes')"},
       {"topology_not_mapping", "4:3: topology must be a mapping with 'nodes', found a list"},

@@ -379,3 +379,69 @@ TEST_F(TunnelTest, BridgeFdbCommands) {
 
 }  // namespace
 }  // namespace vnet::stack
+
+namespace vnet::stack {
+namespace {
+
+// Fragments from the underlay side, addressed to the gateway.
+class FragmentTest : public test::GatewayTest {
+ protected:
+  void fragment(uint16_t id, size_t offset, size_t len, bool more) {
+    wire::Ipv4Repr ip;
+    ip.source = test::A("192.0.2.2");
+    ip.destination = test::A("192.0.2.1");
+    ip.protocol = wire::IpProtocol::Udp;
+    ip.identification = id;
+    ip.more_fragments = more;
+    ip.fragment_offset_bytes = static_cast<uint16_t>(offset);
+    ip.payload_len = static_cast<uint16_t>(len);
+    node.receive(ifindex("eth0"),
+                 ether(net::MacAddr(2, 0, 0, 0, 0, 1), net::MacAddr(2, 0, 0, 0, 0, 2), ip,
+                       [](std::span<std::byte> b) { std::fill(b.begin(), b.end(), std::byte{1}); }),
+                 0);
+  }
+};
+
+TEST_F(FragmentTest, DatagramsEndingPast65535AreDiscarded) {
+  // The "ping of death": the last piece ends past the largest IP datagram.
+  fragment(1, 0, 1480, true);
+  fragment(1, 65528, 100, false);
+  EXPECT_EQ(node.drops().get(DropReason::FragFailed), 1u);
+  EXPECT_EQ(node.drops().get(DropReason::IpNoproto) + node.drops().get(DropReason::UdpCsum) +
+                node.drops().get(DropReason::NoSocket),
+            0u);
+}
+
+TEST_F(FragmentTest, AnOverlapDiscardsTheDatagram) {
+  fragment(2, 0, 64, true);
+  fragment(2, 64, 64, true);
+  fragment(2, 32, 64, true);  // overlaps both: the whole datagram goes
+  fragment(2, 128, 8, false);
+  EXPECT_EQ(node.drops().get(DropReason::FragFailed), 1u);
+  // What arrived after the discard starts a new datagram that never completes (no UDP
+  // delivery, so no checksum or socket drop either).
+  EXPECT_EQ(node.drops().get(DropReason::UdpCsum) + node.drops().get(DropReason::NoSocket), 0u);
+}
+
+TEST_F(FragmentTest, ExactDuplicatesAreIgnored) {
+  fragment(3, 0, 64, true);
+  fragment(3, 0, 64, true);
+  EXPECT_EQ(node.drops().get(DropReason::FragFailed), 0u);
+}
+
+TEST_F(FragmentTest, ArpOverVxlanAlsoResolvesTheUnderlay) {
+  // Resolving 10.10.0.2 on the VXLAN device sends an ARP request in VXLAN, which creates the
+  // underlay's neighbour entry for 192.0.2.3 while the overlay's is being set up.
+  run("ip link add vx0 type vxlan id 42 remote 192.0.2.3 local 192.0.2.1 dstport 4789 dev eth0");
+  run("ip link set vx0 up");
+  run("ip addr add 10.10.0.1/24 dev vx0");
+  node.receive(ifindex("eth1"), lan_frame(test::A("10.10.0.2")), 0);
+  node.run_timers(1'000'000'000);
+  node.run_timers(2'000'000'000);
+  std::string neigh = out("ip neigh show");
+  EXPECT_NE(neigh.find("10.10.0.2 dev vx0"), std::string::npos) << neigh;
+  EXPECT_NE(neigh.find("192.0.2.3 dev eth0"), std::string::npos) << neigh;
+}
+
+}  // namespace
+}  // namespace vnet::stack
