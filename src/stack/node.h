@@ -463,6 +463,9 @@ class Node {
   void ip_forward(Device& in, std::vector<std::byte> packet, const RouteAnswer& route,
                   nf::PacketCt& ct);
   void ip_local_deliver(Device& in, std::vector<std::byte> packet, nf::PacketCt& ct);
+  // Collects a fragment; true when `packet` now holds the whole datagram (or was not a
+  // fragment), false when the fragment was queued or dropped.
+  bool ip_defrag(Device& in, std::vector<std::byte>& packet, bool local_deliver);
   void icmp_rcv(Device& in, std::span<const std::byte> packet, const Delivered& d);
   void icmp_send(std::span<const std::byte> offending, uint8_t type, uint8_t code, uint32_t info,
                  int in_ifindex, bool to_local_dst);
@@ -529,6 +532,7 @@ class Node {
     uint32_t total_len = 0;  // known once the last fragment arrived
     uint64_t expires_ns = 0;
     int ifindex = 0;
+    bool local_deliver = true;  // IP_DEFRAG_LOCAL_DELIVER, else conntrack's defrag
   };
   std::map<std::tuple<uint32_t, uint32_t, uint16_t, uint8_t>, Reassembly> reassembly_;
   size_t reassembly_bytes_ = 0;  // payload bytes held by reassembly_

@@ -128,7 +128,8 @@ void Node::run_timers(uint64_t now_ns) {
     }
     for (const auto& [o2, p2] : it->second.fragments) reassembly_bytes_ -= p2.size();
     drop(DropReason::FragReasmTimeout, "reassembly timed out");
-    if (!it->second.first_header.empty()) {
+    // ip_expire(): time exceeded only for datagrams being reassembled for local delivery.
+    if (!it->second.first_header.empty() && it->second.local_deliver) {
       icmp_send(it->second.first_header, 11, 1, 0, it->second.ifindex, false);
     }
     it = reassembly_.erase(it);
@@ -257,6 +258,9 @@ void Node::ip_rcv(Device& dev, std::span<const std::byte> bytes, PktType type) {
                                    addr_pair(v), static_cast<int>(v.protocol()), v.ttl(),
                                    v.total_len()));
   });
+  // With conntrack loaded, fragments are reassembled before PREROUTING (nf_defrag_ipv4), so
+  // NAT sees whole datagrams; ip_output() fragments them again on the way out.
+  if (nf_ && !ip_defrag(dev, packet, false)) return;
   if (nf_) {
     nf::HookTrace lines;
     nf::Verdict v = nf_->pre_routing(packet, nf::Iface{dev.ifindex, dev.name}, now_ns_, ct,
@@ -331,95 +335,99 @@ void Node::ip_forward(Device& in, std::vector<std::byte> packet, const RouteAnsw
 
 // ---------------------------------------------------------------- local delivery
 
-void Node::ip_local_deliver(Device& in, std::vector<std::byte> packet, nf::PacketCt& ct) {
+bool Node::ip_defrag(Device& in, std::vector<std::byte>& packet, bool local_deliver) {
+  // ip_defrag(): collect the pieces; true once `packet` holds the whole datagram.
   wire::Ipv4ConstView ip(packet);
-  if (ip.more_fragments() || ip.fragment_offset_bytes() != 0) {
-    // ip_defrag(): collect the pieces; deliver when the whole datagram is there.
-    auto key = std::make_tuple(ip.source().value(), ip.destination().value(), ip.identification(),
-                               static_cast<uint8_t>(ip.protocol()));
-    auto payload = ip.payload();
-    // ip_frag_queue(): a non-last piece is cut to a multiple of 8; a datagram may not end past
-    // 65535 bytes (IP_MAX_MTU); a piece that overlaps another (not an exact duplicate) makes
-    // the kernel discard the whole datagram (RFC 5722's rule, applied to IPv4 since 4.19).
-    if (ip.more_fragments()) payload = payload.first(payload.size() & ~size_t{7});
-    size_t offset = ip.fragment_offset_bytes();
-    size_t end = offset + payload.size();
-    if (end + ip.header_len_bytes() > 65535 || payload.empty()) {
-      reassembly_.erase(key);
-      drop(DropReason::FragFailed,
-           fmt::format("bad fragment: offset {} len {} (id {})", offset, payload.size(),
-                       ip.identification()),
-           &in);
-      return;
+  if (!ip.more_fragments() && ip.fragment_offset_bytes() == 0) return true;
+  auto key = std::make_tuple(ip.source().value(), ip.destination().value(), ip.identification(),
+                             static_cast<uint8_t>(ip.protocol()));
+  auto payload = ip.payload();
+  // ip_frag_queue(): a non-last piece is cut to a multiple of 8; a datagram may not end past
+  // 65535 bytes (IP_MAX_MTU); a piece that overlaps another (not an exact duplicate) makes
+  // the kernel discard the whole datagram (RFC 5722's rule, applied to IPv4 since 4.19).
+  if (ip.more_fragments()) payload = payload.first(payload.size() & ~size_t{7});
+  size_t offset = ip.fragment_offset_bytes();
+  size_t end = offset + payload.size();
+  if (end + ip.header_len_bytes() > 65535 || payload.empty()) {
+    reassembly_.erase(key);
+    drop(DropReason::FragFailed,
+         fmt::format("bad fragment: offset {} len {} (id {})", offset, payload.size(),
+                     ip.identification()),
+         &in);
+    return false;
+  }
+  auto existing = reassembly_.find(key);
+  if (existing == reassembly_.end()) {
+    // ipfrag_high_thresh (4 MiB): no new datagram while the queues hold that much.
+    if (reassembly_bytes_ + payload.size() > kReassemblyMemoryBytes) {
+      drop(DropReason::FragFailed, "reassembly memory full", &in);
+      return false;
     }
-    auto existing = reassembly_.find(key);
-    if (existing == reassembly_.end()) {
-      // ipfrag_high_thresh (4 MiB): no new datagram while the queues hold that much.
-      if (reassembly_bytes_ + payload.size() > kReassemblyMemoryBytes) {
-        drop(DropReason::FragFailed, "reassembly memory full", &in);
-        return;
-      }
-      existing = reassembly_.emplace(key, Reassembly{}).first;
-      existing->second.expires_ns = now_ns_ + kReassemblyTimeoutNs;
-      existing->second.ifindex = in.ifindex;
-    }
-    Reassembly& r = existing->second;
-    for (const auto& [o, piece] : r.fragments) {
-      size_t e = o + piece.size();
-      if (o == offset && e == end) return;  // a duplicate: ignored
-      if (offset < e && o < end) {
-        for (const auto& [o2, p2] : r.fragments) reassembly_bytes_ -= p2.size();
-        reassembly_.erase(existing);
-        drop(DropReason::FragFailed,
-             fmt::format("overlapping fragment at offset {} (id {}): datagram discarded", offset,
-                         ip.identification()),
-             &in);
-        return;
-      }
-    }
-    if ((!ip.more_fragments() && r.total_len != 0 && r.total_len != end) ||
-        (r.total_len != 0 && end > r.total_len)) {
+    existing = reassembly_.emplace(key, Reassembly{}).first;
+    existing->second.expires_ns = now_ns_ + kReassemblyTimeoutNs;
+    existing->second.ifindex = in.ifindex;
+    existing->second.local_deliver = local_deliver;
+  }
+  Reassembly& r = existing->second;
+  for (const auto& [o, piece] : r.fragments) {
+    size_t e = o + piece.size();
+    if (o == offset && e == end) return false;  // a duplicate: ignored
+    if (offset < e && o < end) {
       for (const auto& [o2, p2] : r.fragments) reassembly_bytes_ -= p2.size();
       reassembly_.erase(existing);
-      drop(DropReason::FragFailed, "fragments disagree on the datagram's length", &in);
-      return;
+      drop(DropReason::FragFailed,
+           fmt::format("overlapping fragment at offset {} (id {}): datagram discarded", offset,
+                       ip.identification()),
+           &in);
+      return false;
     }
-    r.fragments[static_cast<uint16_t>(offset)] =
-        std::vector<std::byte>(payload.begin(), payload.end());
-    reassembly_bytes_ += payload.size();
-    if (offset == 0) r.first_header.assign(packet.begin(), packet.end());
-    if (!ip.more_fragments()) r.total_len = static_cast<uint32_t>(end);
-    trace(TraceStage::LocalDeliver, [&] {
-      return std::string(fmt::format("fragment offset {} len {} (id {})",
-                                     ip.fragment_offset_bytes(), payload.size(),
-                                     ip.identification()));
-    });
-    if (r.total_len == 0 || r.first_header.empty()) return;
-    std::vector<std::byte> data;
-    for (const auto& [at, piece] : r.fragments) {
-      if (at != data.size()) {
-        if (at > data.size()) return;  // a hole remains
-        if (at + piece.size() <= data.size()) continue;
-        data.resize(at);
-      }
-      data.insert(data.end(), piece.begin(), piece.end());
-    }
-    if (data.size() < r.total_len) return;
-    data.resize(r.total_len);
-    for (const auto& [o2, p2] : r.fragments) reassembly_bytes_ -= p2.size();
-    wire::Ipv4ConstView first(r.first_header);
-    std::vector<std::byte> whole(first.header_len_bytes() + data.size());
-    std::memcpy(whole.data(), r.first_header.data(), first.header_len_bytes());
-    std::memcpy(whole.data() + first.header_len_bytes(), data.data(), data.size());
-    wire::Ipv4View w(whole);
-    wire::store_be16(whole, 2, static_cast<uint16_t>(whole.size()));
-    wire::store_be16(whole, 6, 0);  // no MF, offset 0
-    w.fill_checksum();
-    reassembly_.erase(key);
-    trace(TraceStage::LocalDeliver,
-          [&] { return fmt::format("reassembled {} bytes", whole.size()); });
-    packet = std::move(whole);
   }
+  if ((!ip.more_fragments() && r.total_len != 0 && r.total_len != end) ||
+      (r.total_len != 0 && end > r.total_len)) {
+    for (const auto& [o2, p2] : r.fragments) reassembly_bytes_ -= p2.size();
+    reassembly_.erase(existing);
+    drop(DropReason::FragFailed, "fragments disagree on the datagram's length", &in);
+    return false;
+  }
+  r.fragments[static_cast<uint16_t>(offset)] =
+      std::vector<std::byte>(payload.begin(), payload.end());
+  reassembly_bytes_ += payload.size();
+  if (offset == 0) r.first_header.assign(packet.begin(), packet.end());
+  if (!ip.more_fragments()) r.total_len = static_cast<uint32_t>(end);
+  trace(TraceStage::LocalDeliver, [&] {
+    return std::string(fmt::format("fragment offset {} len {} (id {})", ip.fragment_offset_bytes(),
+                                   payload.size(), ip.identification()));
+  });
+  if (r.total_len == 0 || r.first_header.empty()) return false;
+  std::vector<std::byte> data;
+  for (const auto& [at, piece] : r.fragments) {
+    if (at != data.size()) {
+      if (at > data.size()) return false;  // a hole remains
+      if (at + piece.size() <= data.size()) continue;
+      data.resize(at);
+    }
+    data.insert(data.end(), piece.begin(), piece.end());
+  }
+  if (data.size() < r.total_len) return false;
+  data.resize(r.total_len);
+  for (const auto& [o2, p2] : r.fragments) reassembly_bytes_ -= p2.size();
+  wire::Ipv4ConstView first(r.first_header);
+  std::vector<std::byte> whole(first.header_len_bytes() + data.size());
+  std::memcpy(whole.data(), r.first_header.data(), first.header_len_bytes());
+  std::memcpy(whole.data() + first.header_len_bytes(), data.data(), data.size());
+  wire::Ipv4View w(whole);
+  wire::store_be16(whole, 2, static_cast<uint16_t>(whole.size()));
+  wire::store_be16(whole, 6, 0);  // no MF, offset 0
+  w.fill_checksum();
+  reassembly_.erase(key);
+  trace(TraceStage::LocalDeliver,
+        [&] { return fmt::format("reassembled {} bytes", whole.size()); });
+  packet = std::move(whole);
+  return true;
+}
+
+void Node::ip_local_deliver(Device& in, std::vector<std::byte> packet, nf::PacketCt& ct) {
+  if (!ip_defrag(in, packet, true)) return;
   if (nf_) {
     nf::HookTrace lines;
     nf::Verdict v = nf_->local_in(packet, nf::Iface{in.ifindex, in.name}, now_ns_, ct,

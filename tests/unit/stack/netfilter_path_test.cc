@@ -120,6 +120,55 @@ TEST_F(NetfilterPathTest, FullTableDropsNewFlowsAndKeepsEstablishedOnes) {
   EXPECT_EQ(last_on("eth0"), "192.0.2.1:40001 -> 203.0.113.6:53");
 }
 
+TEST_F(NetfilterPathTest, FragmentsAreReassembledForNatAndSentOnFragmented) {
+  // With conntrack loaded the gateway reassembles before PREROUTING (as nf_defrag_ipv4 does), so
+  // MASQUERADE rewrites the whole datagram, and every piece that leaves carries the new source.
+  run("iptables -t nat -A POSTROUTING -o eth0 -j MASQUERADE");
+  run("ip link set eth0 mtu 1000");
+  std::vector<std::byte> payload(1800, std::byte{0x5a});
+  std::vector<std::byte> udp(8 + payload.size());
+  std::copy(payload.begin(), payload.end(), udp.begin() + 8);
+  wire::UdpRepr u{40000, 53, static_cast<uint16_t>(payload.size())};
+  (void)u.emit(udp, A("198.51.100.2"), A("203.0.113.5"));
+  for (size_t offset : {size_t{0}, size_t{1200}}) {
+    size_t len = std::min<size_t>(1200, udp.size() - offset);
+    wire::Ipv4Repr ip;
+    ip.source = A("198.51.100.2");
+    ip.destination = A("203.0.113.5");
+    ip.protocol = wire::IpProtocol::Udp;
+    ip.ttl = 64;
+    ip.identification = 77;
+    ip.more_fragments = offset == 0;
+    ip.fragment_offset_bytes = static_cast<uint16_t>(offset);
+    ip.payload_len = static_cast<uint16_t>(len);
+    node.receive(ifindex("eth1"),
+                 ether(MacAddr(2, 0, 0, 0, 1, 1), MacAddr(2, 0, 0, 0, 1, 2), ip,
+                       [&](std::span<std::byte> b) {
+                         std::copy_n(udp.begin() + static_cast<long>(offset), len, b.begin());
+                       }),
+                 0);
+  }
+  // 1808 bytes of UDP leave as 976 + 832 (eth0's MTU 1000), both from 192.0.2.1.
+  std::vector<std::vector<std::byte>> sent;
+  for (const auto& f : io.frames) {
+    if (f.ifindex == ifindex("eth0")) sent.push_back(f.bytes);
+  }
+  ASSERT_EQ(sent.size(), 2u);
+  size_t total = 0;
+  for (const auto& f : sent) {
+    wire::Ipv4ConstView ip(std::span<const std::byte>(f).subspan(14));
+    EXPECT_EQ(ip.source(), A("192.0.2.1"));
+    EXPECT_TRUE(ip.verify_checksum());
+    total += ip.payload().size();
+  }
+  EXPECT_EQ(total, udp.size());
+  std::span<const std::byte> first_frame = sent[0];
+  wire::UdpConstView first(wire::Ipv4ConstView(first_frame.subspan(14)).payload());
+  EXPECT_EQ(first.source_port(), 40000);
+  EXPECT_NE(out("conntrack -L").find("src=198.51.100.2 dst=203.0.113.5 sport=40000"),
+            std::string::npos);
+}
+
 TEST_F(NetfilterPathTest, TracedTranslation) {
   struct Sink : TraceSink {
     void record(const TraceRecord& r) override { text += r.text + "\n"; }
