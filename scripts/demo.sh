@@ -10,3 +10,10 @@ echo
 echo "== why eth3's address does not answer at first: vnet trace, last hop"
 build/src/cli/vnet trace examples/seed001-multinic.yaml client -- ping -c 1 -W 1 110.100.1.2 \
   | tail -6 || true
+echo
+echo "== vnet lab run examples/seed000-ipip.yaml (two datacenters over IPIP, the seed's MASQUERADE)"
+build/src/cli/vnet lab run examples/seed000-ipip.yaml
+echo
+echo "== the tunnel and NAT steps of one ping from test2 to a host in DC A: vnet trace"
+build/src/cli/vnet trace examples/seed000-ipip.yaml test2 -- ping -c 1 192.168.177.20 \
+  | grep -E "encap|decap|MASQUERADE|source 192" || true
