@@ -72,6 +72,18 @@ struct Failure {
   CmdResult result;
 };
 
+// Calls fn for each item of a comma-separated list ("ASSURED,SEEN_REPLY"), empty items too.
+template <typename Fn>
+void for_each_item(const std::string& list, Fn&& fn) {
+  size_t pos = 0;
+  while (true) {
+    size_t comma = list.find(',', pos);
+    fn(list.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos));
+    if (comma == std::string::npos) return;
+    pos = comma + 1;
+  }
+}
+
 [[noreturn]] void param_problem(const std::string& message) {
   throw Failure{CmdResult{"", kPrefix + message + "\n" + kTry, 2}};
 }
@@ -279,12 +291,7 @@ CmdResult run(Netfilter& nf, const std::vector<std::string>& argv, uint64_t now_
     } else if (a == "--reply-port-dst") {
       f.reply_dport = port(a);
     } else if (a == "-u" || a == "--status") {
-      std::string s = take(a);
-      size_t pos = 0;
-      for (;;) {
-        size_t comma = s.find(',', pos);
-        std::string item =
-            s.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+      for_each_item(take(a), [&](const std::string& item) {
         if (item == "ASSURED") {
           f.status_bits |= ct_status::kAssured;
         } else if (item == "SEEN_REPLY") {
@@ -296,16 +303,9 @@ CmdResult run(Netfilter& nf, const std::vector<std::string>& argv, uint64_t now_
         } else if (item != "UNSET" && item != "FIXED_TIMEOUT" && item != "EXPECTED") {
           param_problem("Bad parameter `" + item + "'");
         }
-        if (comma == std::string::npos) break;
-        pos = comma + 1;
-      }
+      });
     } else if (a == "-o" || a == "--output") {
-      std::string s = take(a);
-      size_t pos = 0;
-      for (;;) {
-        size_t comma = s.find(',', pos);
-        std::string item =
-            s.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+      for_each_item(take(a), [&](const std::string& item) {
         if (item == "extended") {
           f.extended = true;
         } else if (item == "id") {
@@ -314,9 +314,7 @@ CmdResult run(Netfilter& nf, const std::vector<std::string>& argv, uint64_t now_
                    item != "labels") {
           param_problem("Bad parameter `" + item + "'");
         }
-        if (comma == std::string::npos) break;
-        pos = comma + 1;
-      }
+      });
     } else if (a == "-f" || a == "--family") {
       std::string fam = take(a);
       if (fam != "ipv4") param_problem("vnet: only the ipv4 family is tracked");

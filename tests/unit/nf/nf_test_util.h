@@ -115,6 +115,19 @@ inline Ports check_packet(const Packet& p) {
 }
 
 // A router: eth0 (ifindex 1, 10.0.0.1/24) inside, eth1 (ifindex 2, 203.0.113.1/24) outside.
+// Command lines are split on single spaces (no quoting in these tests).
+inline std::vector<std::string> split(const std::string& line) {
+  std::vector<std::string> argv;
+  size_t pos = 0;
+  while (pos < line.size()) {
+    size_t sp = line.find(' ', pos);
+    if (sp == std::string::npos) sp = line.size();
+    if (sp > pos) argv.push_back(line.substr(pos, sp - pos));
+    pos = sp + 1;
+  }
+  return argv;
+}
+
 struct Router {
   Netfilter nf;
   Iface eth0{1, "eth0"};
@@ -126,15 +139,7 @@ struct Router {
   };
 
   std::string iptables(const std::string& line, uint64_t now_ns = 0) {
-    std::vector<std::string> argv;
-    size_t pos = 0;
-    while (pos < line.size()) {
-      size_t sp = line.find(' ', pos);
-      if (sp == std::string::npos) sp = line.size();
-      if (sp > pos) argv.push_back(line.substr(pos, sp - pos));
-      pos = sp + 1;
-    }
-    CmdResult r = run_iptables(nf, argv, now_ns);
+    CmdResult r = run_iptables(nf, split(line), now_ns);
     EXPECT_EQ(r.status, 0) << line << ": " << r.err;
     return r.out;
   }
@@ -149,18 +154,6 @@ struct Router {
   bool out_to_in(Packet& p, uint64_t now_ns) { return forward(p, eth1, eth0, now_ns); }
   bool in_to_out(Packet& p, uint64_t now_ns) { return forward(p, eth0, eth1, now_ns); }
 };
-
-inline std::vector<std::string> split(const std::string& line) {
-  std::vector<std::string> argv;
-  size_t pos = 0;
-  while (pos < line.size()) {
-    size_t sp = line.find(' ', pos);
-    if (sp == std::string::npos) sp = line.size();
-    if (sp > pos) argv.push_back(line.substr(pos, sp - pos));
-    pos = sp + 1;
-  }
-  return argv;
-}
 
 constexpr uint64_t kSec = 1'000'000'000ull;
 
