@@ -56,6 +56,13 @@ struct Lab::NodeRec {
 
 Lab::~Lab() = default;
 
+uint64_t Lab::advance_until(uint64_t t_ns, const std::function<bool()>& stop) {
+  for (const auto& rec : nodes_) {
+    if (rec->element != nullptr) rec->element->node().run_timers(sim_->now_ns());
+  }
+  return driver_->advance_until(t_ns, stop);
+}
+
 bool Lab::has_node(const std::string& name) const {
   for (const auto& n : nodes_) {
     if (n->name == name) return true;

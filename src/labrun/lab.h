@@ -65,6 +65,8 @@ class Lab {
   // `vnet lab lint`: MTU mismatches on links and along tunnel paths (lab_lint.cc).
   std::vector<std::string> lint();
   sim::Sim& sim() { return *sim_; }
+  // Runs the whole lab's virtual time until t_ns or stop() (the driver that probes use).
+  uint64_t advance_until(uint64_t t_ns, const std::function<bool()>& stop);
   stack::Node* node(const std::string& name);
   void flush_captures();
 

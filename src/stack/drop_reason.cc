@@ -84,6 +84,18 @@ const char* drop_reason_name(DropReason reason) {
       return "VXLAN_NO_REMOTE";
     case DropReason::NetfilterDrop:
       return "NETFILTER_DROP";
+    case DropReason::TcpCsum:
+      return "TCP_CSUM";
+    case DropReason::TcpListenOverflow:
+      return "TCP_LISTEN_OVERFLOW";
+    case DropReason::TcpInvalidSequence:
+      return "TCP_INVALID_SEQUENCE";
+    case DropReason::TcpFlags:
+      return "TCP_FLAGS";
+    case DropReason::TcpOldData:
+      return "TCP_OLD_DATA";
+    case DropReason::TcpClose:
+      return "TCP_CLOSE";
     case DropReason::kCount:
       break;
   }
@@ -126,6 +138,8 @@ const char* trace_stage_name(TraceStage stage) {
       return "netfilter";
     case TraceStage::Drop:
       return "drop";
+    case TraceStage::Tcp:
+      return "tcp";
   }
   return "?";
 }

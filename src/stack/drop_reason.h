@@ -50,6 +50,12 @@ enum class DropReason : uint8_t {
   VxlanVniNotFound,   // VXLAN for a VNI no device has
   VxlanNoRemote,      // no FDB entry and no default remote for the destination MAC
   NetfilterDrop,      // dropped by netfilter (conntrack table full, MASQUERADE without address)
+  TcpCsum,            // bad TCP header or checksum
+  TcpListenOverflow,  // a listener's accept or SYN queue is full
+  TcpInvalidSequence, // outside the receive window, or an unacceptable ACK
+  TcpFlags,           // flags the state does not accept (SYN to an established socket...)
+  TcpOldData,         // data already received
+  TcpClose,           // data after the peer's FIN
   kCount,
 };
 

@@ -29,6 +29,7 @@
 #include "stack/drop_reason.h"
 #include "stack/node_io.h"
 #include "stack/sysctl.h"
+#include "stack/tcp.h"
 #include "stack/trace.h"
 
 namespace vnet::stack {
@@ -223,6 +224,9 @@ struct RouteQuery {
 class Node {
  public:
   Node();
+  ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
 
   // ---- devices ----
   const Device* device(int ifindex) const;
@@ -399,6 +403,10 @@ class Node {
   std::optional<std::string> sysctl_get(const std::string& key) const;
   std::vector<std::pair<std::string, std::string>> sysctl_all() const;
 
+  // ---- TCP (tcp.h) ----
+  Tcp& tcp() { return *tcp_; }
+  const Tcp& tcp() const { return *tcp_; }
+
   // ---- files (/etc/iproute2/rt_tables and anything a command writes) ----
   std::map<std::string, std::string>& files() { return files_; }
   const std::map<std::string, std::string>& files() const { return files_; }
@@ -447,6 +455,8 @@ class Node {
   int xmit_depth_ = 0;                // nested tunnel transmits (dev_xmit_recursion)
   int rcv_depth_ = 0;                 // nested tunnel decapsulations
   std::unique_ptr<nf::Netfilter> nf_;
+  std::unique_ptr<Tcp> tcp_;
+  friend class Tcp;
   struct Pmtu {
     uint32_t mtu;
     uint64_t expires_ns;

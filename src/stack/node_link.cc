@@ -56,7 +56,9 @@ const char* errno_text(int err) {
   }
 }
 
-Node::Node() {
+Node::~Node() = default;
+
+Node::Node() : tcp_(std::make_unique<Tcp>(*this)) {
   Device lo;
   lo.ifindex = kLoopbackIfindex;
   lo.name = "lo";

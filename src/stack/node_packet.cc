@@ -107,6 +107,7 @@ uint64_t Node::next_deadline_ns() const {
   }
   for (const auto& [key, r] : reassembly_) t = std::min(t, r.expires_ns);
   for (const auto& [id, timer] : timers_) t = std::min(t, timer.at_ns);
+  t = std::min(t, tcp_->next_deadline_ns());
   return t;
 }
 
@@ -134,6 +135,7 @@ void Node::run_timers(uint64_t now_ns) {
     }
     it = reassembly_.erase(it);
   }
+  tcp_->run_timers(now_ns_);
   // Application timers, in time order; a callback may add timers.
   while (true) {
     auto due = timers_.end();
@@ -483,8 +485,12 @@ void Node::ip_local_deliver(Device& in, std::vector<std::byte> packet, nf::Packe
       for (auto& [id, l] : std::map<int, Listener>(listeners_)) consumed |= l(d);
       if (consumed) return;
       if (iph.protocol() == wire::IpProtocol::Tcp) {
-        // TCP endpoints come with the simulator's applications; nothing listens yet.
-        drop(DropReason::NoSocket, "no TCP socket", &in);
+        // tcp_v4_rcv(): only packets addressed to this host.
+        if (d.dst.is_multicast() || d.dst.is_limited_broadcast() || !is_local_address(d.dst)) {
+          drop(DropReason::NotForwarded, "TCP to a broadcast or multicast address", &in);
+          return;
+        }
+        tcp_->rcv(in.ifindex, d.src, d.dst, d.tos, d.l4);
         return;
       }
       icmp_send(packet, 3, 2, 0, in.ifindex, true);
@@ -519,6 +525,16 @@ void Node::icmp_rcv(Device& in, std::span<const std::byte> packet, const Deliver
     }
   }
   for (auto& [id, l] : std::map<int, Listener>(listeners_)) l(d);
+  {
+    // icmp_unreach() -> tcp_v4_err(): errors quoting a TCP segment we sent.
+    int type = static_cast<int>(icmp.type());
+    wire::Ipv4ConstView quoted(icmp.data());
+    if ((type == 3 || type == 11) && !quoted.check_header() &&
+        quoted.protocol() == wire::IpProtocol::Tcp && is_local_address(quoted.source())) {
+      tcp_->icmp_error(static_cast<uint8_t>(type), static_cast<uint8_t>(icmp.code()),
+                       wire::load_be16(d.l4, 6), icmp.data());
+    }
+  }
   if (icmp.type() != wire::IcmpType::EchoRequest) return;
   // icmp_echo()
   bool broadcast = d.dst.is_limited_broadcast() || d.dst.is_multicast() || !is_local_address(d.dst);

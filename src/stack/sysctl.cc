@@ -74,7 +74,26 @@ bool parse_int(const std::string& text, int* out) {
   return true;
 }
 
+std::string join_vector(const std::vector<long>& v) {
+  std::string s;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i) s += '\t';
+    s += std::to_string(v[i]);
+  }
+  return s;
+}
+
 }  // namespace
+
+std::vector<long> Sysctls::vector(const std::string& key) const {
+  auto v = vectors_.find(key);
+  return v == vectors_.end() ? std::vector<long>{} : v->second;
+}
+
+int Sysctls::core(const std::string& name) const {
+  auto v = global_core_.find(name);
+  return v == global_core_.end() ? 0 : v->second;
+}
 
 Sysctls::Sysctls() {
   global_ = {{"ip_forward", 0},
@@ -84,7 +103,41 @@ Sysctls::Sysctls() {
              {"fib_multipath_use_neigh", 0},
              {"icmp_echo_ignore_all", 0},
              {"icmp_echo_ignore_broadcasts", 1},
-             {"ip_nonlocal_bind", 0}};
+             {"ip_nonlocal_bind", 0},
+             // TCP (net/ipv4/sysctl_net_ipv4.c, tcp_sk_init()).
+             {"tcp_syn_retries", 6},
+             {"tcp_synack_retries", 5},
+             {"tcp_retries1", 3},
+             {"tcp_retries2", 15},
+             {"tcp_orphan_retries", 0},
+             {"tcp_fin_timeout", 60},
+             {"tcp_timestamps", 1},
+             {"tcp_sack", 1},
+             {"tcp_window_scaling", 1},
+             {"tcp_max_syn_backlog", 128},
+             {"tcp_abort_on_overflow", 0},
+             {"tcp_syncookies", 1},
+             {"tcp_tw_reuse", 2},
+             {"tcp_max_tw_buckets", 262144},
+             {"tcp_keepalive_time", 7200},
+             {"tcp_keepalive_intvl", 75},
+             {"tcp_keepalive_probes", 9},
+             {"tcp_reordering", 3},
+             {"tcp_slow_start_after_idle", 1},
+             {"tcp_no_metrics_save", 0},
+             {"tcp_base_mss", 1024},
+             {"tcp_mtu_probing", 0},
+             {"tcp_ecn", 2},
+             {"tcp_fastopen", 1},
+             {"tcp_rfc1337", 0}};
+  vectors_ = {{"net.ipv4.ping_group_range", {1, 0}},
+              {"net.ipv4.ip_local_port_range", {32768, 60999}},
+              {"net.ipv4.tcp_rmem", {4096, 131072, 6291456}},
+              {"net.ipv4.tcp_wmem", {4096, 16384, 4194304}}};
+  words_ = {{"net.ipv4.tcp_congestion_control", "reno"},
+            {"net.ipv4.tcp_available_congestion_control", "reno"},
+            {"net.ipv4.tcp_allowed_congestion_control", "reno"}};
+  global_core_ = {{"somaxconn", 4096}, {"rmem_max", 212992}, {"wmem_max", 212992}};
   conf_["all"] = conf_defaults();
   conf_["default"] = conf_defaults();
   // ipv4_devconf_dflt (but not ipv4_devconf) enables accept_source_route.
@@ -133,10 +186,50 @@ int Sysctls::global(const std::string& name) const {
 
 int Sysctls::set(const std::string& key, const std::string& value) {
   if (value.empty()) return get(key) ? 0 : -ENOENT;  // a zero-length write changes nothing
-  if (key == "net.ipv4.ping_group_range") {
-    int lo = 0, hi = 0;
-    if (std::sscanf(value.c_str(), "%d %d", &lo, &hi) != 2) return -EINVAL;
-    ping_group_range_ = std::to_string(lo) + "\t" + std::to_string(hi);
+  if (auto vec = vectors_.find(key); vec != vectors_.end()) {
+    // proc_dointvec on a vector: whitespace-separated integers, as many as given (at least one).
+    std::vector<long> parsed;
+    const char* p = value.c_str();
+    while (parsed.size() < vec->second.size()) {
+      char* end = nullptr;
+      while (*p == ' ' || *p == '\t' || *p == '\n') ++p;
+      if (*p == '\0') break;
+      long v = std::strtol(p, &end, 10);
+      if (end == p) return -EINVAL;
+      parsed.push_back(v);
+      p = end;
+    }
+    if (parsed.empty()) return -EINVAL;
+    if (key == "net.ipv4.ip_local_port_range") {
+      // ipv4_local_port_range(): both given, low <= high, within 1..65535.
+      if (parsed.size() != 2 || parsed[0] > parsed[1] || parsed[0] < 1 || parsed[1] > 65535) {
+        return -EINVAL;
+      }
+    }
+    if (key == "net.ipv4.tcp_rmem" || key == "net.ipv4.tcp_wmem") {
+      for (long v : parsed) {
+        if (v < 1) return -EINVAL;
+      }
+    }
+    std::copy(parsed.begin(), parsed.end(), vec->second.begin());
+    return 0;
+  }
+  if (auto w = words_.find(key); w != words_.end()) {
+    std::string word = value;
+    while (!word.empty() && (word.back() == '\n' || word.back() == ' ')) word.pop_back();
+    if (key != "net.ipv4.tcp_congestion_control") return -EPERM;  // read-only lists
+    // Only Reno is built in; the kernel answers ENOENT for a module it cannot load.
+    if (word != "reno") return -ENOENT;
+    w->second = word;
+    return 0;
+  }
+  static const std::string kCore = "net.core.";
+  if (key.rfind(kCore, 0) == 0) {
+    auto g = global_core_.find(key.substr(kCore.size()));
+    if (g == global_core_.end()) return -ENOENT;
+    int v = 0;
+    if (!parse_int(value, &v)) return -EINVAL;
+    g->second = v;
     return 0;
   }
   static const std::string kGlobal = "net.ipv4.";
@@ -182,7 +275,13 @@ int Sysctls::set(const std::string& key, const std::string& value) {
 }
 
 std::optional<std::string> Sysctls::get(const std::string& key) const {
-  if (key == "net.ipv4.ping_group_range") return ping_group_range_;
+  if (auto vec = vectors_.find(key); vec != vectors_.end()) return join_vector(vec->second);
+  if (auto w = words_.find(key); w != words_.end()) return w->second;
+  if (key.rfind("net.core.", 0) == 0) {
+    auto g = global_core_.find(key.substr(9));
+    if (g == global_core_.end()) return std::nullopt;
+    return std::to_string(g->second);
+  }
   static const std::string kGlobal = "net.ipv4.";
   static const std::string kConf = "net.ipv4.conf.";
   if (key.rfind(kConf, 0) == 0) {
@@ -211,7 +310,10 @@ std::vector<std::pair<std::string, std::string>> Sysctls::all() const {
     }
   }
   for (const auto& [name, v] : global_) out.emplace_back("net.ipv4." + name, std::to_string(v));
-  out.emplace_back("net.ipv4.ping_group_range", ping_group_range_);
+  for (const auto& [key, v] : vectors_) out.emplace_back(key, join_vector(v));
+  for (const auto& [key, w] : words_) out.emplace_back(key, w);
+  for (const auto& [name, v] : global_core_)
+    out.emplace_back("net.core." + name, std::to_string(v));
   std::sort(out.begin(), out.end());
   return out;
 }

@@ -31,6 +31,9 @@ class Sysctls {
 
   int conf(const std::string& device, const std::string& name) const;
   int global(const std::string& name) const;
+  // A vector-valued key's integers (tcp_rmem, ip_local_port_range), empty if none.
+  std::vector<long> vector(const std::string& key) const;
+  int core(const std::string& name) const;  // net.core.NAME
 
   void add_device(const std::string& device);
   void remove_device(const std::string& device);
@@ -49,7 +52,10 @@ class Sysctls {
   // device ("all", "default", names) -> name -> value
   std::map<std::string, std::map<std::string, int>> conf_;
   std::map<std::string, std::set<std::string>> explicitly_set_;
-  std::string ping_group_range_ = "1\t0";
+  // Keys whose value is several integers (printed tab-separated) or a word.
+  std::map<std::string, std::vector<long>> vectors_;
+  std::map<std::string, std::string> words_;
+  std::map<std::string, int> global_core_;  // net.core.*
 };
 
 }  // namespace vnet::stack

@@ -31,6 +31,7 @@ enum class TraceStage : uint8_t {
   Fdb,
   Netfilter,
   Drop,
+  Tcp,
 };
 
 const char* trace_stage_name(TraceStage stage);
