@@ -6,6 +6,8 @@
 #include <regex>
 #include <sstream>
 
+#include "cmd/fs.h"
+#include "cmd/http.h"
 #include "stack/sysctl.h"
 
 namespace vnet::cmd {
@@ -29,6 +31,11 @@ bool tokenize(const std::string& line, std::vector<Token>* out, std::string* err
     if (ch == '&' && i + 1 < n && line[i + 1] == '&') {
       out->push_back({Token::Kind::And, "&&"});
       i += 2;
+      continue;
+    }
+    if (ch == '&' && !(i + 1 < n && line[i + 1] == '&')) {
+      out->push_back({Token::Kind::Background, "&"});
+      ++i;
       continue;
     }
     if (ch == '|' && i + 1 < n && line[i + 1] == '|') {
@@ -68,7 +75,7 @@ bool tokenize(const std::string& line, std::vector<Token>* out, std::string* err
     while (i < n) {
       char c = line[i];
       if (c == ' ' || c == '\t' || c == ';' || c == '>' || c == '\n' || c == '\r') break;
-      if (c == '&' && i + 1 < n && line[i + 1] == '&') break;
+      if (c == '&' && !(i > 0 && line[i - 1] == '>')) break;
       if (c == '|') break;
       if (c == '\'') {
         size_t end = line.find('\'', i + 1);
@@ -119,11 +126,16 @@ std::string Shell::check_writable(const std::string& path) const {
     }
     return {};
   }
-  if (path == "/dev/null" || path.rfind("/etc/", 0) == 0 || path.rfind("/tmp/", 0) == 0 ||
-      path.rfind("/var/", 0) == 0) {
-    return {};
+  std::string abs = abs_path(node_, path);
+  if (abs == "/dev/null") return {};
+  if (is_dir(node_, abs)) return fmt::format("sh: 1: cannot create {}: Is a directory\n", path);
+  if (!is_dir(node_, parent_dir(abs))) {
+    return fmt::format("sh: 1: cannot create {}: Directory nonexistent\n", path);
   }
-  return fmt::format("sh: 1: cannot create {}: Permission denied\n", path);
+  if (abs.rfind("/proc/", 0) == 0 || abs.rfind("/dev/", 0) == 0) {
+    return fmt::format("sh: 1: cannot create {}: Permission denied\n", path);
+  }
+  return {};
 }
 
 CmdOutput Shell::write_file(const std::string& path, const std::string& data, bool append) {
@@ -134,9 +146,7 @@ CmdOutput Shell::write_file(const std::string& path, const std::string& data, bo
     if (!data.empty() && node_.sysctl_set(*key, data) != 0) o.status = 1;
     return o;
   }
-  if (path == "/dev/null") return o;
-  auto& f = node_.files()[path];
-  f = append ? f + data : data;
+  if (!cmd::write_file(node_, path, data, append)) o.status = 1;
   return o;
 }
 
@@ -233,6 +243,47 @@ CmdOutput builtin_head_tail(const Args& argv, const std::string& input, bool hea
 
 }  // namespace
 
+CmdOutput Shell::run_package_manager(const Args& argv) {
+  // vnet nodes come with the packages the labs use (httpd/apache2, curl, iproute, ...)
+  // already installed; anything else is not available.
+  CmdOutput o;
+  bool yum = argv[0] == "yum" || argv[0] == "dnf";
+  std::vector<std::string> pkgs;
+  bool install = false;
+  for (size_t k = 1; k < argv.size(); ++k) {
+    if (argv[k] == "install") {
+      install = true;
+    } else if (!argv[k].empty() && argv[k][0] != '-' && install) {
+      pkgs.push_back(argv[k]);
+    }
+  }
+  static const std::set<std::string> kInstalled = {
+      "httpd",     "apache2",        "curl",    "iproute",      "iproute2",        "iptables",
+      "ipvsadm",   "net-tools",      "iputils", "iputils-ping", "traceroute",      "nc",
+      "nmap-ncat", "netcat-openbsd", "iperf3",  "python3",      "conntrack-tools", "conntrack"};
+  if (!install) {
+    o.err = fmt::format("{}: only `install` is modelled\n", argv[0]);
+    o.status = 1;
+    return o;
+  }
+  for (const std::string& p : pkgs) {
+    if (!kInstalled.contains(p)) {
+      if (yum) {
+        o.out += fmt::format("No package {} available.\n", p);
+      } else {
+        o.err += fmt::format("E: Unable to locate package {}\n", p);
+      }
+      o.status = yum ? 1 : 100;
+      continue;
+    }
+    o.out += yum ? fmt::format("Package {} already installed and latest version\n", p)
+                 : fmt::format("{} is already the newest version.\n", p);
+  }
+  if (yum && o.status == 0) o.out += "Nothing to do\n";
+  if (yum && o.status != 0) o.out += "Error: Nothing to do\n";
+  return o;
+}
+
 CmdOutput Shell::run_argv(const Args& argv, const std::string& input) {
   CmdOutput o;
   if (argv.empty()) return o;
@@ -245,6 +296,61 @@ CmdOutput Shell::run_argv(const Args& argv, const std::string& input) {
   if (cmd == "ping" || cmd == "/bin/ping") return run_ping(node_, *driver_, argv);
   if (cmd == "traceroute") return run_traceroute(node_, *driver_, argv);
   if (cmd == "arping") return run_arping(node_, *driver_, argv);
+  if (cmd == "curl" || cmd == "/usr/bin/curl") return run_curl(node_, *driver_, argv);
+  if (cmd == "systemctl" || cmd == "apachectl" || cmd == "apache2ctl" ||
+      cmd == "/usr/sbin/apachectl") {
+    return run_systemctl(node_, argv);
+  }
+  if (cmd == "service" && argv.size() >= 3) {
+    return run_systemctl(node_, {"systemctl", argv[2], argv[1]});
+  }
+  if (cmd == "python3" || cmd == "python" || cmd == "/usr/bin/python3") {
+    return run_python(node_, argv, out_sink_);
+  }
+  if (cmd == "yum" || cmd == "dnf" || cmd == "apt-get" || cmd == "apt") {
+    return run_package_manager(argv);
+  }
+  if (cmd == "mkdir") return run_mkdir(node_, argv);
+  if (cmd == "rm") return run_rm(node_, argv);
+  if (cmd == "touch") return run_touch(node_, argv);
+  if (cmd == "ls") return run_ls(node_, argv);
+  if (cmd == "cd") return run_cd(node_, argv);
+  if (cmd == "pwd") {
+    o.out = node_.cwd() + "\n";
+    return o;
+  }
+  if (cmd == "sleep") {
+    // GNU sleep: seconds with an optional s/m/h suffix; virtual time passes for every node.
+    double total = 0;
+    for (size_t k = 1; k < argv.size(); ++k) {
+      std::string a = argv[k];
+      double mult = 1;
+      if (!a.empty() && (a.back() == 's' || a.back() == 'm' || a.back() == 'h')) {
+        mult = a.back() == 'm' ? 60 : a.back() == 'h' ? 3600 : 1;
+        a.pop_back();
+      }
+      char* end = nullptr;
+      double v = std::strtod(a.c_str(), &end);
+      if (a.empty() || *end != '\0' || v < 0) {
+        o.err = fmt::format(
+            "sleep: invalid time interval '{}'\nTry 'sleep --help' for more "
+            "information.\n",
+            argv[k]);
+        o.status = 1;
+        return o;
+      }
+      total += v * mult;
+    }
+    if (argv.size() < 2) {
+      o.err = "sleep: missing operand\nTry 'sleep --help' for more information.\n";
+      o.status = 1;
+      return o;
+    }
+    node_.run_timers(driver_->now_ns());
+    driver_->advance_until(driver_->now_ns() + static_cast<uint64_t>(total * 1e9),
+                           [] { return false; });
+    return o;
+  }
   if (cmd == "true" || cmd == ":") return o;
   if (cmd == "false") {
     o.status = 1;
@@ -365,14 +471,14 @@ CmdOutput Shell::run_argv(const Args& argv, const std::string& input) {
       bool any = false;
       for (size_t k = 1; k < only_files.size(); ++k) {
         any = true;
-        auto it = node_.files().find(only_files[k]);
-        if (it == node_.files().end()) {
+        auto content = read_file(node_, only_files[k]);
+        if (!content) {
           o.err += fmt::format("{}: cannot open '{}' for reading: No such file or directory\n", cmd,
                                only_files[k]);
           o.status = 1;
           return std::nullopt;
         }
-        t += it->second;
+        t += *content;
       }
       return any ? t : input;
     }();
@@ -396,12 +502,14 @@ CmdOutput Shell::run_argv(const Args& argv, const std::string& input) {
           continue;
         }
       }
-      auto it = node_.files().find(path);
-      if (it == node_.files().end()) {
+      if (is_dir(node_, abs_path(node_, path))) {
+        o.err += fmt::format("cat: {}: Is a directory\n", path);
+        o.status = 1;
+      } else if (auto content = read_file(node_, path)) {
+        o.out += *content;
+      } else {
         o.err += fmt::format("cat: {}: No such file or directory\n", path);
         o.status = 1;
-      } else {
-        o.out += it->second;
       }
     }
     return o;
@@ -425,7 +533,8 @@ CmdOutput Shell::run(const std::string& line) {
   Token::Kind pending = Token::Kind::Semi;
   while (i < tokens.size()) {
     // One pipeline: simple commands separated by '|'.
-    bool run = pending == Token::Kind::Semi || (pending == Token::Kind::And && last_status == 0) ||
+    bool run = pending == Token::Kind::Semi || pending == Token::Kind::Background ||
+               (pending == Token::Kind::And && last_status == 0) ||
                (pending == Token::Kind::Or && last_status != 0);
     std::string stdin_data;
     bool first_stage = true;
@@ -487,6 +596,20 @@ CmdOutput Shell::run(const std::string& line) {
         total.err += open_error;
         last_status = 2;
       } else if (run && !argv.empty()) {
+        // What a background server writes later goes where its standard output points.
+        if (fd1.kind == Target::Kind::File) {
+          std::string path = abs_path(node_, fd1.path);
+          stack::Node* node = &node_;
+          out_sink_ = [node, path](const std::string& data) {
+            if (auto key = stack::Sysctls::key_from_proc_path(path)) {
+              node->sysctl_set(*key, data);
+            } else {
+              cmd::write_file(*node, path, data, true);
+            }
+          };
+        } else {
+          out_sink_ = nullptr;
+        }
         CmdOutput o = run_argv(argv, stdin_data);
         std::string out_data, err_data;
         auto deliver = [&](const Target& t, const std::string& data) {
@@ -527,6 +650,7 @@ CmdOutput Shell::run(const std::string& line) {
     }
     if (i < tokens.size()) {
       pending = tokens[i].kind;
+      if (pending == Token::Kind::Background) last_status = 0;  // `cmd &` succeeds at once
       ++i;
     }
   }

@@ -9,6 +9,7 @@
 //   -> {out = "net.ipv4.ip_forward = 1\n", status = 0}.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -30,7 +31,8 @@ struct Token {
     RedirectErr,
     RedirectErrAppend,
     ErrToOut,
-    Pipe
+    Pipe,
+    Background
   } kind;
   std::string text;
 };
@@ -48,9 +50,13 @@ class Shell {
 
  private:
   CmdOutput write_file(const std::string& path, const std::string& data, bool append);
+  CmdOutput run_package_manager(const Args& argv);
   // dash's error for a redirection it cannot open, or empty.
   std::string check_writable(const std::string& path) const;
   stack::Node& node_;
+  // Where the command being run sends later output (a background server's log): the file its
+  // standard output is redirected to, or nowhere.
+  std::function<void(const std::string&)> out_sink_;
   SingleNodeDriver own_driver_;
   Driver* driver_;
 };

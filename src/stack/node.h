@@ -410,6 +410,28 @@ class Node {
   // ---- files (/etc/iproute2/rt_tables and anything a command writes) ----
   std::map<std::string, std::string>& files() { return files_; }
   const std::map<std::string, std::string>& files() const { return files_; }
+  // Directories (absolute, normalised, "/" included), each file's modification time (virtual
+  // ns), and the shell's working directory.
+  std::set<std::string>& dirs() { return dirs_; }
+  const std::set<std::string>& dirs() const { return dirs_; }
+  std::map<std::string, uint64_t>& mtimes() { return mtimes_; }
+  std::string& cwd() { return cwd_; }
+  const std::string& cwd() const { return cwd_; }
+
+  // ---- background processes (servers started by commands: httpd, http.server, nc -l) ----
+  struct Process {
+    int pid = 0;
+    std::string name;             // "httpd", "python3", "nc", "iperf3"
+    std::string cmdline;          // as typed
+    std::vector<int> listeners;   // TCP listener sockets it owns
+    std::shared_ptr<void> state;  // the application's own state
+    std::function<void()> stop;   // closes its sockets
+  };
+  // Returns the new pid.
+  int add_process(Process p);
+  // Stops and forgets a process; false if there is none.
+  bool kill_process(int pid);
+  std::map<int, Process>& processes() { return processes_; }
 
  private:
   int route_output(const RouteQuery& q, RouteAnswer* a) const;
@@ -450,6 +472,11 @@ class Node {
   fib::Fib fib_;
   Sysctls sysctls_;
   std::map<std::string, std::string> files_;
+  std::set<std::string> dirs_;
+  std::map<std::string, uint64_t> mtimes_;
+  std::string cwd_ = "/root";
+  std::map<int, Process> processes_;
+  int next_pid_ = 100;
   bool custom_local_routes_ = false;  // fib_has_custom_local_routes
   std::set<std::string> modules_;     // modprobe'd (or autoloaded) modules
   int xmit_depth_ = 0;                // nested tunnel transmits (dev_xmit_recursion)

@@ -58,7 +58,53 @@ const char* errno_text(int err) {
 
 Node::~Node() = default;
 
+int Node::add_process(Process p) {
+  p.pid = next_pid_++;
+  int pid = p.pid;
+  processes_.emplace(pid, std::move(p));
+  return pid;
+}
+
+bool Node::kill_process(int pid) {
+  auto it = processes_.find(pid);
+  if (it == processes_.end()) return false;
+  Process p = std::move(it->second);
+  processes_.erase(it);
+  if (p.stop) p.stop();
+  for (int sock : p.listeners) tcp_->close(sock);
+  return true;
+}
+
 Node::Node() : tcp_(std::make_unique<Tcp>(*this)) {
+  // The directories a fresh (CentOS-like) host has that commands in labs write into, and the
+  // default /etc/hosts.
+  for (const char* d : {"/",
+                        "/dev",
+                        "/etc",
+                        "/etc/httpd",
+                        "/etc/httpd/conf",
+                        "/etc/iproute2",
+                        "/etc/sysconfig",
+                        "/etc/sysconfig/network-scripts",
+                        "/etc/sysctl.d",
+                        "/home",
+                        "/proc",
+                        "/proc/sys",
+                        "/root",
+                        "/tmp",
+                        "/usr",
+                        "/usr/bin",
+                        "/var",
+                        "/var/log",
+                        "/var/log/httpd",
+                        "/var/tmp",
+                        "/var/www",
+                        "/var/www/html"}) {
+    dirs_.insert(d);
+  }
+  files_["/etc/hosts"] =
+      "127.0.0.1   localhost localhost.localdomain localhost4 localhost4.localdomain4\n"
+      "::1         localhost localhost.localdomain localhost6 localhost6.localdomain6\n";
   Device lo;
   lo.ifindex = kLoopbackIfindex;
   lo.name = "lo";
