@@ -36,6 +36,9 @@ CmdOutput run_bridge(stack::Node& node, const Args& argv);
 // `vnet -n NODE stats`).
 std::string node_stats_text(const stack::Node& node);
 
+// ss -tan / -ltn / -tano / state FILTER for the node's TCP sockets (ss_cmd.cc).
+CmdOutput run_ss(stack::Node& node, const Args& argv);
+
 class Driver;
 // Probes run in virtual time: the driver makes the network around the node run.
 CmdOutput run_ping(stack::Node& node, Driver& driver, const Args& argv);

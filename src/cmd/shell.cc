@@ -243,6 +243,81 @@ CmdOutput builtin_head_tail(const Args& argv, const std::string& input, bool hea
 
 }  // namespace
 
+namespace {
+// "1M" -> 1048576, "10K", "512" (coreutils' suffixes: K M G are powers of 1024, KB MB powers of
+// 1000).
+std::optional<size_t> parse_size(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  size_t i = 0;
+  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+  if (i == 0 || i > 12) return std::nullopt;
+  size_t v = std::stoull(text.substr(0, i));
+  std::string suffix = text.substr(i);
+  size_t mult = 1;
+  if (suffix.empty()) {
+    mult = 1;
+  } else if (suffix == "K" || suffix == "k" || suffix == "KiB") {
+    mult = 1024;
+  } else if (suffix == "M" || suffix == "MiB") {
+    mult = 1024 * 1024;
+  } else if (suffix == "G" || suffix == "GiB") {
+    mult = 1024 * 1024 * 1024;
+  } else if (suffix == "KB" || suffix == "kB") {
+    mult = 1000;
+  } else if (suffix == "MB") {
+    mult = 1000 * 1000;
+  } else {
+    return std::nullopt;
+  }
+  if (v * mult > (size_t{1} << 30)) return std::nullopt;  // 1 GiB: the node's files live in memory
+  return v * mult;
+}
+}  // namespace
+
+CmdOutput Shell::run_nstat(const Args& argv) {
+  // nstat -az [NAME...]: the TCP MIB counters, absolute values (-a), zeros included (-z).
+  CmdOutput o;
+  const stack::TcpCounters& c = node_.tcp().counters();
+  size_t estab = 0;
+  for (const auto& s : node_.tcp().sockets()) {
+    estab += s.state == stack::TcpState::Established || s.state == stack::TcpState::CloseWait;
+  }
+  std::vector<std::pair<std::string, uint64_t>> all = {
+      {"TcpActiveOpens", c.active_opens},
+      {"TcpPassiveOpens", c.passive_opens},
+      {"TcpAttemptFails", c.attempt_fails},
+      {"TcpEstabResets", c.estab_resets},
+      {"TcpCurrEstab", estab},
+      {"TcpInSegs", c.in_segs},
+      {"TcpOutSegs", c.out_segs},
+      {"TcpRetransSegs", c.retrans_segs},
+      {"TcpInErrs", c.in_errs},
+      {"TcpOutRsts", c.out_rsts},
+      {"TcpExtListenOverflows", c.listen_overflows},
+      {"TcpExtListenDrops", c.listen_drops},
+      {"TcpExtDelayedACKs", c.delayed_acks},
+      {"TcpExtTCPTimeouts", c.timeouts},
+      {"TcpExtTCPSynRetrans", c.syn_retrans},
+      {"TcpExtTCPFastRetrans", c.fast_retrans},
+      {"TcpExtTW", c.tw_recycled}};
+  bool zeros = false;
+  std::set<std::string> names;
+  for (size_t k = 1; k < argv.size(); ++k) {
+    if (argv[k][0] == '-') {
+      zeros |= argv[k].find('z') != std::string::npos;
+    } else {
+      names.insert(argv[k]);
+    }
+  }
+  o.out = "#kernel\n";
+  for (const auto& [name, value] : all) {
+    if (!names.empty() && !names.contains(name)) continue;
+    if (value == 0 && !zeros) continue;
+    o.out += fmt::format("{:<32}{:<16}{:6.1f}\n", name, value, 0.0);
+  }
+  return o;
+}
+
 CmdOutput Shell::run_package_manager(const Args& argv) {
   // vnet nodes come with the packages the labs use (httpd/apache2, curl, iproute, ...)
   // already installed; anything else is not available.
@@ -310,6 +385,7 @@ CmdOutput Shell::run_argv(const Args& argv, const std::string& input) {
   if (cmd == "yum" || cmd == "dnf" || cmd == "apt-get" || cmd == "apt") {
     return run_package_manager(argv);
   }
+  if (cmd == "ss" || cmd == "/usr/sbin/ss" || cmd == "/sbin/ss") return run_ss(node_, argv);
   if (cmd == "mkdir") return run_mkdir(node_, argv);
   if (cmd == "rm") return run_rm(node_, argv);
   if (cmd == "touch") return run_touch(node_, argv);
@@ -451,6 +527,76 @@ CmdOutput Shell::run_argv(const Args& argv, const std::string& input) {
     return o;
   }
   if (cmd == "grep") return builtin_grep(argv, input);
+  if (cmd == "head" && argv.size() >= 3 && argv[1].rfind("-c", 0) == 0) {
+    // head -c BYTES [FILE]: /dev/zero gives zeros, /dev/urandom the node's pseudo-random bytes.
+    std::string count = argv[1].size() > 2 ? argv[1].substr(2) : argv.size() > 2 ? argv[2] : "";
+    size_t file_arg = argv[1].size() > 2 ? 2 : 3;
+    auto bytes = parse_size(count);
+    if (!bytes) {
+      o.err = fmt::format("head: invalid number of bytes: '{}'\n", count);
+      o.status = 1;
+      return o;
+    }
+    std::string data = input;
+    if (file_arg < argv.size()) {
+      const std::string& f = argv[file_arg];
+      if (f == "/dev/zero") {
+        data.assign(*bytes, '\0');
+      } else if (f == "/dev/urandom" || f == "/dev/random") {
+        data.resize(*bytes);
+        uint64_t x = 0x2545f4914f6cdd1dull ^ *bytes;
+        for (char& ch : data) {
+          x ^= x << 13;
+          x ^= x >> 7;
+          x ^= x << 17;
+          ch = static_cast<char>(x);
+        }
+      } else if (auto content = read_file(node_, f)) {
+        data = *content;
+      } else {
+        o.err = fmt::format("head: cannot open '{}' for reading: No such file or directory\n", f);
+        o.status = 1;
+        return o;
+      }
+    }
+    o.out = data.substr(0, std::min<size_t>(*bytes, data.size()));
+    return o;
+  }
+  if (cmd == "truncate") {
+    // truncate -s SIZE FILE...: grows with zeros or cuts.
+    std::optional<size_t> size;
+    std::vector<std::string> targets;
+    for (size_t k = 1; k < argv.size(); ++k) {
+      if (argv[k] == "-s" && k + 1 < argv.size()) {
+        size = parse_size(argv[++k]);
+        if (!size) {
+          o.err = fmt::format("truncate: invalid number: '{}'\n", argv[k]);
+          o.status = 1;
+          return o;
+        }
+      } else {
+        targets.push_back(argv[k]);
+      }
+    }
+    if (!size || targets.empty()) {
+      o.err =
+          "truncate: you must specify either '--size' or '--reference'\nTry 'truncate --help' "
+          "for more information.\n";
+      o.status = 1;
+      return o;
+    }
+    for (const std::string& f : targets) {
+      std::string content = read_file(node_, f).value_or("");
+      content.resize(*size, '\0');
+      if (!cmd::write_file(node_, f, content, false)) {
+        o.err +=
+            fmt::format("truncate: cannot open '{}' for writing: No such file or directory\n", f);
+        o.status = 1;
+      }
+    }
+    return o;
+  }
+  if (cmd == "nstat") return run_nstat(argv);
   if (cmd == "head" || cmd == "tail") {
     // Operands: skip option words and the value of -n.
     Args opts = {cmd};

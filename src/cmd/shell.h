@@ -51,6 +51,7 @@ class Shell {
  private:
   CmdOutput write_file(const std::string& path, const std::string& data, bool append);
   CmdOutput run_package_manager(const Args& argv);
+  CmdOutput run_nstat(const Args& argv);
   // dash's error for a redirection it cannot open, or empty.
   std::string check_writable(const std::string& path) const;
   stack::Node& node_;
