@@ -8,6 +8,7 @@
 
 #include "cmd/fs.h"
 #include "cmd/http.h"
+#include "cmd/net_apps.h"
 #include "stack/sysctl.h"
 
 namespace vnet::cmd {
@@ -386,6 +387,9 @@ CmdOutput Shell::run_argv(const Args& argv, const std::string& input) {
     return run_package_manager(argv);
   }
   if (cmd == "ss" || cmd == "/usr/sbin/ss" || cmd == "/sbin/ss") return run_ss(node_, argv);
+  if (cmd == "iperf3" || cmd == "/usr/bin/iperf3") {
+    return run_iperf3(node_, *driver_, argv, out_sink_);
+  }
   if (cmd == "mkdir") return run_mkdir(node_, argv);
   if (cmd == "rm") return run_rm(node_, argv);
   if (cmd == "touch") return run_touch(node_, argv);

@@ -31,7 +31,8 @@ constexpr std::string_view kNodeKeys[] = {"kind",       "exec",           "image
                                           "mgmt-ipv4",  "mgmt-ipv6",      "ports", "cmd",
                                           "entrypoint", "network-mode",   "user",  "sysctls"};
 // containerlab's link `labels` and `vars` are accepted and ignored.
-constexpr std::string_view kLinkKeys[] = {"endpoints", "mtu", "delay", "loss", "labels", "vars"};
+constexpr std::string_view kLinkKeys[] = {"endpoints", "mtu",   "delay",  "loss",
+                                          "rate",      "queue", "labels", "vars"};
 constexpr std::string_view kCheckKeys[] = {"node", "run", "expect", "output", "name", "timeout"};
 constexpr std::string_view kKindNames[] = {"linux", "vnet", "bridge"};
 constexpr NodeKind kKinds[] = {NodeKind::Linux, NodeKind::Vnet, NodeKind::Bridge};
@@ -512,6 +513,22 @@ class Parser {
       }
       if (const Entry* loss = items.find("loss")) {
         link.loss = value_or_fail(parse_loss(scalar(*loss, loss_expectation())), loss->value_loc);
+      }
+      if (const Entry* rate = items.find("rate")) {
+        link.rate_bps =
+            value_or_fail(parse_rate_bps(scalar(*rate, rate_expectation())), rate->value_loc);
+      }
+      if (const Entry* queue = items.find("queue")) {
+        uint64_t q = value_or_fail(parse_u64(scalar(*queue, u64_expectation("queue")), "queue"),
+                                   queue->value_loc);
+        if (q < 1 || q > 1'000'000) {
+          fail(queue->value_loc, "queue " + quote(scalar(*queue, u64_expectation("queue"))) +
+                                     " is out of range (1..1000000 frames)");
+        }
+        if (!items.find("rate")) {
+          fail(queue->key_loc, "queue needs a rate: without one frames never wait");
+        }
+        link.queue = static_cast<uint32_t>(q);
       }
       spec.links.push_back(std::move(link));
     }

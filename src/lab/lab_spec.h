@@ -44,6 +44,8 @@ struct LinkSpec {
   std::optional<int> mtu;  // bytes, 68..65535; unset: the interfaces' default (1500)
   uint64_t delay_ns = 0;   // one-way delay
   double loss = 0;         // probability that a frame is dropped, 0.0..1.0
+  uint64_t rate_bps = 0;   // bandwidth, bits/s; 0: unlimited
+  uint32_t queue = 1000;   // transmit queue limit in frames (with a rate)
   SourceLoc loc;
 };
 

@@ -117,6 +117,39 @@ Parsed<double> parse_loss(std::string_view text) {
   return value;
 }
 
+std::string rate_expectation() {
+  return "rate must be a bandwidth such as \"100Mbit\" (bit, kbit, mbit, gbit, or bps, kbps, "
+         "mbps, gbps for bytes per second)";
+}
+
+Parsed<uint64_t> parse_rate_bps(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) {
+    ++i;
+  }
+  std::string_view number = text.substr(0, i);
+  std::string unit(text.substr(i));
+  for (char& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  double value = -1;
+  if (!number.empty() && is_plain_decimal(number)) {
+    auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), value);
+    if (ec != std::errc() || end != number.data() + number.size()) value = -1;
+  }
+  static const std::pair<const char*, double> kUnits[] = {
+      {"bit", 1}, {"kbit", 1e3}, {"mbit", 1e6}, {"gbit", 1e9}, {"tbit", 1e12},
+      {"bps", 8}, {"kbps", 8e3}, {"mbps", 8e6}, {"gbps", 8e9}};
+  double mult = 0;
+  for (const auto& [name, m] : kUnits) {
+    if (unit == name) mult = m;
+  }
+  if (value < 0 || mult == 0) return rate_expectation() + ", found " + quote(text);
+  double bps = value * mult;
+  if (bps < 1e3 || bps > 1e12) {
+    return "rate " + quote(text) + " is out of range (1kbit..1tbit)";
+  }
+  return static_cast<uint64_t>(bps);
+}
+
 Parsed<int> parse_mtu(std::string_view text) {
   const std::string range = std::to_string(kMinMtu) + ".." + std::to_string(kMaxMtu);
   if (!all_digits(text)) {

@@ -42,6 +42,12 @@ Parsed<uint64_t> parse_duration_ns(std::string_view text, std::string_view what)
 // A fraction "0.05" (0..1) or a percentage "5%" (0..100%).
 Parsed<double> parse_loss(std::string_view text);
 
+// A bandwidth as tc writes it: "<decimal><unit>" with unit bit, kbit, mbit, gbit, tbit (bits
+// per second, SI prefixes, any case) or bps, kbps, mbps, gbps (bytes per second); e.g.
+// "100Mbit" -> 100000000.  At least 1 kbit, at most 1 Tbit.
+std::string rate_expectation();
+Parsed<uint64_t> parse_rate_bps(std::string_view text);
+
 // A decimal integer from kMinMtu to kMaxMtu.
 Parsed<int> parse_mtu(std::string_view text);
 

@@ -189,8 +189,8 @@ std::variant<std::unique_ptr<RealLab>, std::string> RealLab::up(const lab::LabSp
     }
   }
   for (const lab::LinkSpec& l : spec.links) {
-    if (l.delay_ns || l.loss) {
-      return fmt::format("{}: link delay and loss need tc netem, which this kernel lacks",
+    if (l.delay_ns || l.loss || l.rate_bps) {
+      return fmt::format("{}: link delay, loss and rate need tc netem, which this kernel lacks",
                          loc_text(l.loc));
     }
   }

@@ -195,6 +195,8 @@ std::variant<std::unique_ptr<Lab>, std::string> Lab::deploy(const lab::LabSpec& 
     props.mtu = static_cast<uint32_t>(l.mtu.value_or(1500));
     props.delay_ns = l.delay_ns;
     props.loss = l.loss;
+    props.rate_bps = l.rate_bps;
+    props.queue_limit = l.queue;
     auto link =
         sim.connect(by_name.at(l.a.node)->id, ports[0], by_name.at(l.b.node)->id, ports[1], props);
     if (!link) {

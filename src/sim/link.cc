@@ -16,6 +16,8 @@ const char* to_string(DropReason reason) {
       return "down";
     case DropReason::NoLink:
       return "no_link";
+    case DropReason::Queue:
+      return "queue";
   }
   return "unknown";
 }
@@ -43,16 +45,34 @@ int Link::side_of(LinkEndpoint endpoint) const {
   return -1;
 }
 
-std::optional<DropReason> Link::admit(int direction, std::span<const std::byte> frame) {
+std::optional<DropReason> Link::admit(int direction, std::span<const std::byte> frame,
+                                      uint64_t now_ns, uint64_t* depart_ns) {
   std::optional<DropReason> reason;
+  *depart_ns = now_ns;
   wire::EthernetConstView ethernet(frame);
   if (ethernet.check()) {
     reason = DropReason::Runt;
   } else if (frame.size() - ethernet.header_len_bytes() > props_.mtu) {
     reason = DropReason::Mtu;
-  } else if (lose()) {
-    reason = DropReason::Loss;
+  } else if (props_.rate_bps > 0) {
+    // The queue holds the frames that have not finished leaving.
+    std::deque<uint64_t>& q = departures_[direction];
+    while (!q.empty() && q.front() <= now_ns) q.pop_front();
+    if (q.size() >= props_.queue_limit) {
+      reason = DropReason::Queue;
+    } else {
+      // Serialization time, rounded up to whole nanoseconds.
+      // (A frame is at most 64 KiB: bytes * 8e9 fits in 64 bits.)
+      uint64_t bits_ns = static_cast<uint64_t>(frame.size()) * 8 * 1'000'000'000u;
+      uint64_t tx_ns = (bits_ns + props_.rate_bps - 1) / props_.rate_bps;
+      uint64_t start = std::max(now_ns, busy_until_ns_[direction]);
+      busy_until_ns_[direction] = start + tx_ns;
+      q.push_back(start + tx_ns);
+      *depart_ns = start + tx_ns;
+    }
   }
+  // A frame lost on the wire still took its time on the transmitter.
+  if (!reason && lose()) reason = DropReason::Loss;
   if (reason) count_drop(direction, *reason);
   return reason;
 }

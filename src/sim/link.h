@@ -16,12 +16,13 @@
 //
 // Example: LinkProps{.mtu = 1500, .delay_ns = 10'000, .loss = 0.01}: a 1514-byte untagged frame
 // arrives 10 us after it is sent unless it is among the ~1% lost; a 1515-byte one is dropped as
-// "mtu".  Bandwidth, serialization delay and queueing are not modelled.
+// "mtu".  With rate_bps set, frames are serialized one after another and queue (see LinkProps).
 #pragma once
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <random>
@@ -38,16 +39,23 @@ enum class DropReason : uint8_t {
   Loss,    // lost on the link (LinkProps::loss)
   Down,    // a link endpoint port is administratively down
   NoLink,  // transmitted on a port with no link
+  Queue,   // the link's transmit queue was full (tail drop)
 };
-inline constexpr size_t kDropReasonCount = 5;
+inline constexpr size_t kDropReasonCount = 6;
 
-// "runt", "mtu", "loss", "down", "no_link": counter and trace names.
+// "runt", "mtu", "loss", "down", "no_link", "queue": counter and trace names.
 const char* to_string(DropReason reason);
 
 struct LinkProps {
   uint32_t mtu = 1500;    // largest Ethernet payload in bytes (header and 802.1Q tag excluded)
   uint64_t delay_ns = 0;  // propagation delay
   double loss = 0.0;      // probability that a frame is lost, 0..1
+  // Bandwidth in bits per second (0: unlimited, no serialization delay).  A frame takes
+  // frame bytes * 8 / rate to leave; frames wait in a FIFO of queue_limit frames (the one on
+  // the wire included) and are tail-dropped ("queue") when it is full, as netem's rate with
+  // a pfifo of that limit.
+  uint64_t rate_bps = 0;
+  uint32_t queue_limit = 1000;
 };
 
 // Returns why props are unacceptable, or std::nullopt.
@@ -82,8 +90,10 @@ class Link {
 
   // ---- used by Sim ----
   void set_props(const LinkProps& props) { props_ = props; }
-  // Runt, MTU and loss checks for a frame sent in `direction`; counts the drop it returns.
-  std::optional<DropReason> admit(int direction, std::span<const std::byte> frame);
+  // Runt, MTU, queue and loss checks for a frame sent in `direction` at now_ns; counts the drop
+  // it returns.  Otherwise *depart_ns is when its last bit leaves (now_ns without a rate).
+  std::optional<DropReason> admit(int direction, std::span<const std::byte> frame, uint64_t now_ns,
+                                  uint64_t* depart_ns);
   void count_drop(int direction, DropReason reason) {
     ++counters_[direction].drops[static_cast<size_t>(reason)];
   }
@@ -98,6 +108,9 @@ class Link {
   std::array<LinkEndpoint, 2> endpoints_;
   LinkProps props_;
   std::array<LinkDirectionCounters, 2> counters_{};
+  // Per direction: when the transmitter is free, and the departure times of queued frames.
+  std::array<uint64_t, 2> busy_until_ns_{};
+  std::array<std::deque<uint64_t>, 2> departures_{};
   uint64_t loss_seed_;
   // 2.5 KiB of state, only for links that ever draw (most have no loss).
   std::unique_ptr<std::mt19937_64> loss_rng_;

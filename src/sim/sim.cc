@@ -228,12 +228,13 @@ void Sim::transmit(uint32_t element, int port, std::span<const std::byte> frame)
     drop(DropReason::Down, element, port, link_index, frame.size());
     return;
   }
-  if (std::optional<DropReason> reason = link.admit(direction, frame)) {
+  uint64_t depart_ns = now_ns_;
+  if (std::optional<DropReason> reason = link.admit(direction, frame, now_ns_, &depart_ns)) {
     drop(*reason, element, port, link_index, frame.size());
     return;
   }
   Event event;
-  event.time_ns = saturating_add(now_ns_, link.props().delay_ns);
+  event.time_ns = saturating_add(depart_ns, link.props().delay_ns);
   event.element = far.element.index;
   event.port = far.port;
   event.frame = store_frame(frame);

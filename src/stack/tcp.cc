@@ -171,6 +171,10 @@ struct Tcp::Conn {
   uint32_t cwnd = kInitCwnd, ssthresh = 0x7fffffff, cwnd_cnt = 0;
   int dupacks = 0;
   bool in_recovery = false;
+  // SACK scoreboard (RFC 6675): ranges above snd_una the peer holds, sorted and merged, and in
+  // recovery the point up to which holes have been retransmitted.
+  std::vector<std::pair<uint32_t, uint32_t>> sacked;
+  uint32_t rtx_high = 0;
   uint32_t recover = 0;
   bool in_loss = false;  // after an RTO, until snd_una passes recover
 
@@ -894,10 +898,17 @@ bool Tcp::ack_update(Conn& c, const Segment& seg) {
     c.max_window = std::max(c.max_window, wnd);
   }
   if (before(seg.ack, c.snd_una)) return true;  // old ACK: ignore
+  bool new_sack = c.sack_ok && sack_update(c, seg);
+  if (c.sack_ok && c.in_recovery && seg.ack == c.snd_una) {
+    // Recovery driven by the scoreboard: each ACK lets the next holes or new data go.
+    sack_output(c);
+    return true;
+  }
   if (seg.ack == c.snd_una) {
     // A duplicate ACK counts only when it carries nothing else (RFC 5681 section 2).
-    bool dup = c.snd_nxt != c.snd_una && seg.payload.empty() && !seg.syn() && !seg.fin() &&
-               !window_changed;
+    bool dup = (c.snd_nxt != c.snd_una && seg.payload.empty() && !seg.syn() && !seg.fin() &&
+                !window_changed) ||
+               new_sack;
     if (!dup) {
       if (c.snd_wnd > 0 && c.persist) {
         c.persist = false;
@@ -908,6 +919,26 @@ bool Tcp::ack_update(Conn& c, const Segment& seg) {
     }
     ++c.dupacks;
     int reordering = std::max(1, node_.sysctls().global("tcp_reordering"));
+    uint32_t mss_now = effective_mss(c);
+    bool enough = c.dupacks >= reordering ||
+                  (c.sack_ok && sacked_bytes(c) >= static_cast<uint32_t>(reordering) * mss_now);
+    if (enough && !c.in_recovery && c.sack_ok && (!c.in_loss || after(c.snd_una, c.recover))) {
+      // SACK-based loss recovery (RFC 6675): halve the window, then retransmit the holes
+      // the scoreboard shows while the pipe has room.
+      c.ssthresh = std::max<uint32_t>(c.cwnd >> 1, 2);
+      c.cwnd = c.ssthresh;
+      c.recover = c.snd_max;
+      c.rtx_high = c.snd_una;
+      c.in_recovery = true;
+      c.in_loss = false;
+      ++counters_.fast_retrans;
+      node_.trace(TraceStage::Tcp, [&] {
+        return fmt::format("{} duplicate ACKs, {} bytes SACKed above {}: fast retransmit, cwnd {}",
+                           c.dupacks, sacked_bytes(c), c.snd_una, c.cwnd);
+      });
+      sack_output(c);
+      return true;
+    }
     if (c.dupacks == reordering && !c.in_recovery && (!c.in_loss || after(c.snd_una, c.recover))) {
       // Fast retransmit, then NewReno's fast recovery (RFC 6582).
       c.ssthresh = std::max<uint32_t>(c.cwnd >> 1, 2);
@@ -951,12 +982,16 @@ bool Tcp::ack_update(Conn& c, const Segment& seg) {
   c.backoff = 0;
   uint32_t mss = effective_mss(c);
   uint32_t acked_pkts = std::max<uint32_t>(1, (acked + mss - 1) / mss);
+  prune_sacked(c);
   if (c.in_recovery) {
     if (!before(seg.ack, c.recover)) {
       // Full acknowledgment: leave recovery with cwnd = ssthresh.
       c.cwnd = c.ssthresh;
       c.in_recovery = false;
       c.dupacks = 0;
+    } else if (c.sack_ok) {
+      if (before(c.rtx_high, c.snd_una)) c.rtx_high = c.snd_una;
+      sack_output(c);
     } else {
       // Partial acknowledgment: retransmit the next hole, deflate by what was acked.
       retransmit_head(c);
@@ -1321,7 +1356,102 @@ uint32_t Tcp::effective_mss(const Conn& c) const {
 }
 
 uint32_t Tcp::flight(const Conn& c) const {
-  return c.snd_nxt - c.snd_una;
+  // RFC 6675's pipe: what is in the network, less what the peer SACKed and, in recovery, the
+  // holes not retransmitted yet (deemed lost).
+  uint32_t out = c.snd_nxt - c.snd_una;
+  if (c.sacked.empty()) return out;
+  uint32_t sacked = 0, lost = 0;
+  uint32_t prev = c.snd_una;
+  for (auto [b, e] : c.sacked) {
+    if (!before(b, c.snd_nxt)) break;
+    uint32_t end = before(e, c.snd_nxt) ? e : c.snd_nxt;
+    sacked += end - b;
+    if (c.in_recovery && after(b, prev)) {
+      // The hole [prev, b): lost unless below rtx_high.
+      uint32_t from = after(c.rtx_high, prev) ? c.rtx_high : prev;
+      if (before(from, b)) lost += b - from;
+    }
+    prev = e;
+  }
+  uint32_t gone = sacked + lost;
+  return out > gone ? out - gone : 0;
+}
+
+uint32_t Tcp::sacked_bytes(const Conn& c) const {
+  uint32_t n = 0;
+  for (auto [b, e] : c.sacked) n += e - b;
+  return n;
+}
+
+bool Tcp::sack_update(Conn& c, const Segment& seg) {
+  // tcp_sacktag_write_queue(): blocks within (snd_una, snd_max] join the scoreboard.
+  bool changed = false;
+  for (auto [b, e] : seg.sacks) {
+    if (!after(e, b) || !after(e, c.snd_una) || after(e, c.snd_max)) continue;
+    if (before(b, c.snd_una)) b = c.snd_una;
+    size_t before_size = c.sacked.size();
+    uint32_t before_bytes = sacked_bytes(c);
+    c.sacked.emplace_back(b, e);
+    std::sort(c.sacked.begin(), c.sacked.end(),
+              [&](const auto& x, const auto& y) { return before(x.first, y.first); });
+    std::vector<std::pair<uint32_t, uint32_t>> merged;
+    for (auto r : c.sacked) {
+      if (!merged.empty() && !after(r.first, merged.back().second)) {
+        if (after(r.second, merged.back().second)) merged.back().second = r.second;
+      } else {
+        merged.push_back(r);
+      }
+    }
+    c.sacked.swap(merged);
+    changed |= c.sacked.size() != before_size || sacked_bytes(c) != before_bytes;
+  }
+  return changed;
+}
+
+void Tcp::prune_sacked(Conn& c) {
+  std::erase_if(c.sacked, [&](const auto& r) { return !after(r.second, c.snd_una); });
+  if (!c.sacked.empty() && before(c.sacked.front().first, c.snd_una)) {
+    c.sacked.front().first = c.snd_una;
+  }
+}
+
+void Tcp::sack_output(Conn& c) {
+  // Retransmit the holes below the highest SACK, one segment at a time while the pipe has
+  // room for it, then new data (RFC 6675 section 5, NextSeg()).
+  uint32_t mss = effective_mss(c);
+  for (int guard = 0; guard < 1024; ++guard) {
+    uint64_t pipe = flight(c);
+    if (pipe + mss > static_cast<uint64_t>(c.cwnd) * mss) break;
+    // The first hole at or above rtx_high.
+    uint32_t from = after(c.rtx_high, c.snd_una) ? c.rtx_high : c.snd_una;
+    std::optional<std::pair<uint32_t, uint32_t>> hole;
+    uint32_t prev = c.snd_una;
+    for (auto [b, e] : c.sacked) {
+      uint32_t start = after(from, prev) ? from : prev;
+      if (before(start, b)) {
+        hole = std::make_pair(start, b);
+        break;
+      }
+      prev = e;
+    }
+    if (!hole) break;
+    uint32_t len = std::min<uint32_t>(mss, hole->second - hole->first);
+    uint32_t offset = hole->first - c.snd_una;
+    if (offset >= c.sndbuf.size()) break;
+    len = std::min<uint32_t>(len, static_cast<uint32_t>(c.sndbuf.size() - offset));
+    for (auto& s : c.sent) {
+      if (after(std::get<0>(s), hole->first) && !after(std::get<0>(s), hole->first + len)) {
+        std::get<2>(s) = true;
+      }
+    }
+    send_segment(c, hole->first, wire::kTcpAck,
+                 std::span<const std::byte>(
+                     reinterpret_cast<const std::byte*>(c.sndbuf.data()) + offset, len),
+                 true);
+    c.rtx_high = hole->first + len;
+    arm_rto(c);
+  }
+  output(c);
 }
 
 uint32_t Tcp::ts_now(const Conn& c) const {
@@ -1549,6 +1679,10 @@ void Tcp::output(Conn& c) {
   }
   bool sent_any = false;
   while (true) {
+    // After a timeout the sender goes back to snd_una, skipping what the peer SACKed.
+    for (auto [b, e] : c.sacked) {
+      if (!before(c.snd_nxt, b) && before(c.snd_nxt, e)) c.snd_nxt = e;
+    }
     uint32_t offset = c.snd_nxt - c.snd_una - ((c.snd_una == c.iss) ? 1 : 0);
     size_t unsent = c.sndbuf.size() > offset ? c.sndbuf.size() - offset : 0;
     uint64_t cwnd_bytes = static_cast<uint64_t>(c.cwnd) * mss;

@@ -183,6 +183,10 @@ class Tcp {
   uint16_t window_to_advertise(Conn& c);
   uint32_t effective_mss(const Conn& c) const;
   uint32_t flight(const Conn& c) const;
+  uint32_t sacked_bytes(const Conn& c) const;
+  bool sack_update(Conn& c, const Segment& seg);
+  void prune_sacked(Conn& c);
+  void sack_output(Conn& c);
   void set_timer(Conn& c, int which, uint64_t at_ns);
   void notify(Conn& c, TcpEvent event);
   void flush();
