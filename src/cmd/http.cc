@@ -301,12 +301,12 @@ struct HttpServer : std::enable_shared_from_this<HttpServer> {
     }
   }
 
-  std::string host_of(const Request& r) const {
+  std::string host_of(const Request& r, int sock) const {
     auto h = r.headers.find("host");
     std::string host = h != r.headers.end() ? h->second : "";
     size_t colon = host.rfind(':');
     if (colon != std::string::npos) host = host.substr(0, colon);
-    if (host.empty()) host = node->tcp().local(listener).addr.to_string();
+    if (host.empty()) host = node->tcp().local(sock).addr.to_string();
     return host;
   }
 
@@ -346,7 +346,7 @@ struct HttpServer : std::enable_shared_from_this<HttpServer> {
                                              r.method)
                                        : "Your browser sent a request that this server could not "
                                          "understand.<br />\n";
-      body = apache_page(code, title, text, host_of(r));
+      body = apache_page(code, title, text, host_of(r, sock));
       head = fmt::format("HTTP/1.1 {} {}\r\nDate: {}\r\nServer: {}\r\n", code, title,
                          http_date(now), kApacheServer);
       if (code == 405) head += "Allow: GET,POST,OPTIONS,HEAD\r\n";
@@ -477,14 +477,14 @@ struct HttpServer : std::enable_shared_from_this<HttpServer> {
     std::string body;
     if (config.flavor == HttpFlavor::Apache) {
       auto h = r.headers.find("host");
-      std::string host = h != r.headers.end() ? h->second : host_of(r);
+      std::string host = h != r.headers.end() ? h->second : host_of(r, sock);
       std::string url = fmt::format("http://{}{}", host, location);
       body = fmt::format(
           "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head>\n"
           "<title>301 Moved Permanently</title>\n</head><body>\n<h1>Moved Permanently</h1>\n"
           "<p>The document has moved <a href=\"{}\">here</a>.</p>\n<hr>\n"
           "<address>{} Server at {} Port {}</address>\n</body></html>\n",
-          url, kApacheServer, host_of(r), config.port);
+          url, kApacheServer, host_of(r, sock), config.port);
       head = fmt::format(
           "HTTP/1.1 301 Moved Permanently\r\nDate: {}\r\nServer: {}\r\nLocation: {}\r\n"
           "Content-Length: {}\r\n",

@@ -387,6 +387,9 @@ CmdOutput Shell::run_argv(const Args& argv, const std::string& input) {
     return run_package_manager(argv);
   }
   if (cmd == "ss" || cmd == "/usr/sbin/ss" || cmd == "/sbin/ss") return run_ss(node_, argv);
+  if (cmd == "nc" || cmd == "netcat" || cmd == "/usr/bin/nc") {
+    return run_nc(node_, *driver_, argv, input, out_sink_);
+  }
   if (cmd == "iperf3" || cmd == "/usr/bin/iperf3") {
     return run_iperf3(node_, *driver_, argv, out_sink_);
   }
@@ -528,6 +531,48 @@ CmdOutput Shell::run_argv(const Args& argv, const std::string& input) {
       }
     }
     if (newline) o.out += "\n";
+    return o;
+  }
+  if (cmd == "printf") {
+    // dash's printf: backslash escapes and %s %d %i %x %c %%; the format is reused while
+    // arguments remain.
+    if (argv.size() < 2) {
+      o.err = "printf: usage: printf format [arg ...]\n";
+      o.status = 2;
+      return o;
+    }
+    const std::string& f = argv[1];
+    size_t arg = 2;
+    do {
+      bool consumed = false;
+      for (size_t j = 0; j < f.size(); ++j) {
+        char ch = f[j];
+        if (ch == '\\' && j + 1 < f.size()) {
+          char e = f[++j];
+          o.out += e == 'n' ? '\n' : e == 't' ? '\t' : e == 'r' ? '\r' : e == '\\' ? '\\' : e;
+        } else if (ch == '%' && j + 1 < f.size()) {
+          char spec = f[++j];
+          if (spec == '%') {
+            o.out += '%';
+            continue;
+          }
+          std::string a = arg < argv.size() ? argv[arg++] : "";
+          consumed = true;
+          if (spec == 'd' || spec == 'i') {
+            o.out += std::to_string(std::strtoll(a.c_str(), nullptr, 10));
+          } else if (spec == 'x') {
+            o.out += fmt::format("{:x}", std::strtoll(a.c_str(), nullptr, 10));
+          } else if (spec == 'c') {
+            if (!a.empty()) o.out += a[0];
+          } else {
+            o.out += a;
+          }
+        } else {
+          o.out += ch;
+        }
+      }
+      if (!consumed) break;
+    } while (arg < argv.size());
     return o;
   }
   if (cmd == "grep") return builtin_grep(argv, input);

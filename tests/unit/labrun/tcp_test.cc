@@ -4,6 +4,7 @@
 // blackholed address, FIN and TIME_WAIT, the listener's backlog, and the RTO estimator.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <memory>
 #include <string>
 #include <variant>
@@ -214,6 +215,61 @@ TEST_F(TcpTest, RtoFollowsTheKernelEstimator) {
   EXPECT_EQ(info[0].rtt_us, 100'000u);
   EXPECT_EQ(info[0].rto_us, 300'000u);
   (void)sock;
+}
+
+}  // namespace
+}  // namespace vnet::labrun
+
+namespace vnet::labrun {
+namespace {
+
+// iperf3 over a 100 Mbit/s link with 10 ms each way: the receiver's bitrate, in Mbit/s.
+double iperf_mbps(const std::string& loss, const std::string& queue, int seconds) {
+  std::string text = R"(
+name: mathis
+topology:
+  nodes:
+    c: {kind: linux, exec: ["ip addr add 10.0.0.1/24 dev eth0"]}
+    s: {kind: linux, exec: ["ip addr add 10.0.0.2/24 dev eth0", "iperf3 -s &"]}
+  links:
+    - endpoints: ["c:eth0", "s:eth0"]
+      delay: 10ms
+      rate: 100Mbit
+      queue: )" + queue + "\n      loss: " + loss + "\n";
+  auto spec = lab::parse_lab(text, "mathis.yaml");
+  EXPECT_TRUE(std::holds_alternative<lab::LabSpec>(spec));
+  if (!std::holds_alternative<lab::LabSpec>(spec)) return 0;
+  auto deployed = Lab::deploy(std::get<lab::LabSpec>(spec), {});
+  EXPECT_TRUE(std::holds_alternative<std::unique_ptr<Lab>>(deployed));
+  if (!std::holds_alternative<std::unique_ptr<Lab>>(deployed)) return 0;
+  auto& lab = std::get<std::unique_ptr<Lab>>(deployed);
+  cmd::CmdOutput o = lab->run("c", "iperf3 -c 10.0.0.2 -t " + std::to_string(seconds));
+  EXPECT_EQ(o.status, 0) << o.err;
+  // "[  5]   0.00-60.02  sec  71.9 MBytes  10.1 Mbits/sec                  receiver"
+  size_t r = o.out.find("receiver");
+  size_t unit = o.out.rfind("Mbits/sec", r);
+  EXPECT_NE(r, std::string::npos) << o.out;
+  if (r == std::string::npos || unit == std::string::npos) return 0;
+  size_t start = o.out.rfind("  ", unit - 2);
+  return std::stod(o.out.substr(start, unit - start));
+}
+
+// The Mathis model: MSS / RTT * sqrt(3/2) / sqrt(p), for Reno with random loss p.
+double mathis_mbps(double p) { return 1448 * 8 / 0.020 * std::sqrt(1.5) / std::sqrt(p) / 1e6; }
+
+TEST(TcpThroughputTest, LossLimitedRenoFollowsTheMathisModel) {
+  for (double p : {0.005, 0.01}) {
+    double got = iperf_mbps(std::to_string(p), "1000", 60);
+    double want = mathis_mbps(p);
+    EXPECT_NEAR(got, want, 0.1 * want) << "loss " << p;
+  }
+}
+
+TEST(TcpThroughputTest, RateLimitedLinkIsFilled) {
+  // No loss, a queue of 1000 frames: the link's goodput, 100 Mbit/s * 1448 / 1514 = 95.6.
+  double got = iperf_mbps("0", "1000", 5);
+  EXPECT_GT(got, 0.9 * 95.6);
+  EXPECT_LE(got, 95.7);
 }
 
 }  // namespace
