@@ -99,6 +99,68 @@ void BM_ChainPing(benchmark::State& state) {
 }
 BENCHMARK(BM_ChainPing)->Args({1000, 250})->Unit(benchmark::kMillisecond)->MinTime(2.0);
 
+// Simulated TCP goodput: iperf3 from h1 to h2 through a router (two links of 1 ms and
+// 1 Gbit/s, a 1000-frame queue), 2 s of virtual time per iteration.  packet_hops counts frames
+// carried by links per wall-clock second, comparable with BM_ChainPing's (ICMP forwarding,
+// the peer in the same run); goodput_bytes is TCP payload delivered per wall-clock second.
+void BM_TcpGoodput(benchmark::State& state) {
+  LabSpec spec;
+  spec.name = "tcp";
+  auto node = [&](const std::string& name, std::vector<std::string> lines) {
+    spec.nodes.push_back({});
+    spec.nodes.back().name = name;
+    for (auto& l : lines) spec.nodes.back().exec.push_back({std::move(l), {}});
+  };
+  node("h1", {"ip addr add 10.0.1.1/24 dev eth0", "ip route add default via 10.0.1.254"});
+  node("r", {"ip addr add 10.0.1.254/24 dev eth0", "ip addr add 10.0.2.254/24 dev eth1",
+             "sysctl -qw net.ipv4.ip_forward=1"});
+  node("h2",
+       {"ip addr add 10.0.2.1/24 dev eth0", "ip route add default via 10.0.2.254", "iperf3 -s &"});
+  auto link = [&](std::string a, std::string ai, std::string b, std::string bi) {
+    LinkSpec l;
+    l.a = {std::move(a), std::move(ai), {}};
+    l.b = {std::move(b), std::move(bi), {}};
+    l.delay_ns = 1'000'000;
+    l.rate_bps = 1'000'000'000;
+    spec.links.push_back(l);
+  };
+  link("h1", "eth0", "r", "eth0");
+  link("r", "eth1", "h2", "eth0");
+  auto deployed = vnet::labrun::Lab::deploy(spec, {});
+  if (auto* err = std::get_if<std::string>(&deployed)) {
+    state.SkipWithError(err->c_str());
+    return;
+  }
+  auto& lab = *std::get<std::unique_ptr<vnet::labrun::Lab>>(deployed);
+  uint64_t frames0 = lab.sim().counters().frames_delivered;
+  uint64_t delivered0 = lab.node("h2")->tcp().counters().in_segs;
+  double payload = 0, virtual_s = 0;
+  for (auto _ : state) {
+    auto o = lab.run("h1", "iperf3 -c 10.0.2.1 -t 2");
+    if (o.status != 0) {
+      state.SkipWithError("iperf3 failed");
+      break;
+    }
+    // "... 0.00-2.00   sec   227 MBytes   952 Mbits/sec ... receiver": bytes from Mbits/sec.
+    size_t r = o.out.find("receiver");
+    size_t unit = o.out.rfind("bits/sec", r);
+    size_t start = o.out.rfind("  ", unit - 3);
+    double rate = std::stod(o.out.substr(start, unit - start));
+    char prefix = o.out[unit - 1];
+    double mult = prefix == 'G' ? 1e9 : prefix == 'M' ? 1e6 : prefix == 'K' ? 1e3 : 1;
+    payload += rate * mult / 8 * 2;
+    virtual_s += 2;
+  }
+  state.counters["packet_hops"] =
+      benchmark::Counter(static_cast<double>(lab.sim().counters().frames_delivered - frames0),
+                         benchmark::Counter::kIsRate);
+  state.counters["goodput_bytes"] = benchmark::Counter(payload, benchmark::Counter::kIsRate);
+  state.counters["sim_Mbit_s"] = virtual_s > 0 ? payload * 8 / virtual_s / 1e6 : 0;
+  state.counters["segments_in"] =
+      static_cast<double>(lab.node("h2")->tcp().counters().in_segs - delivered0);
+}
+BENCHMARK(BM_TcpGoodput)->Unit(benchmark::kMillisecond)->MinTime(2.0);
+
 void BM_Deploy(benchmark::State& state) {
   int nodes = static_cast<int>(state.range(0));
   LabSpec spec;

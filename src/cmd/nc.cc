@@ -110,11 +110,12 @@ CmdOutput run_nc(Node& node, Driver& driver, const Args& argv, const std::string
   int source_port = 0;
   std::vector<std::string> operands;
   auto usage = [&](const std::string& why) {
-    o.err = why + "usage: nc [-46CDdFhklNnrStUuvZz] [-I length] [-i interval] [-M ttl]\n"
-                  "\t  [-m minttl] [-O length] [-P proxy_username] [-p source_port]\n"
-                  "\t  [-q seconds] [-s sourceaddr] [-T keyword] [-V rtable] [-W recvlimit]\n"
-                  "\t  [-w timeout] [-X proxy_protocol] [-x proxy_address[:port]]\n"
-                  "\t  [destination] [port]\n";
+    o.err = why +
+            "usage: nc [-46CDdFhklNnrStUuvZz] [-I length] [-i interval] [-M ttl]\n"
+            "\t  [-m minttl] [-O length] [-P proxy_username] [-p source_port]\n"
+            "\t  [-q seconds] [-s sourceaddr] [-T keyword] [-V rtable] [-W recvlimit]\n"
+            "\t  [-w timeout] [-X proxy_protocol] [-x proxy_address[:port]]\n"
+            "\t  [destination] [port]\n";
     o.status = 1;
     return o;
   };
@@ -175,8 +176,8 @@ CmdOutput run_nc(Node& node, Driver& driver, const Args& argv, const std::string
             if (f == 'p') {
               o.err = fmt::format("nc: port number invalid: {}\n", *v);
             } else {
-              o.err = fmt::format("nc: {} is invalid: {}\n", f == 'w' ? "timeout" : "quit timer",
-                                  *v);
+              o.err =
+                  fmt::format("nc: {} is invalid: {}\n", f == 'w' ? "timeout" : "quit timer", *v);
             }
             o.status = 1;
             return o;
@@ -265,7 +266,8 @@ CmdOutput run_nc(Node& node, Driver& driver, const Args& argv, const std::string
     pkt.src = src;
     pkt.protocol = 17;
     pkt.dont_fragment = false;
-    pkt.udp_sport = static_cast<uint16_t>(source_port ? source_port : 40000 + node.now_ns() % 20000);
+    pkt.udp_sport =
+        static_cast<uint16_t>(source_port ? source_port : 40000 + node.now_ns() % 20000);
     pkt.udp_dport = port;
     std::string payload = scan ? std::string("X") : input;
     pkt.l4.assign(reinterpret_cast<const std::byte*>(payload.data()),
@@ -290,8 +292,8 @@ CmdOutput run_nc(Node& node, Driver& driver, const Args& argv, const std::string
     if (ev == TcpEvent::Connected) connected = true;
     if (ev == TcpEvent::Error) failed = true;
   };
-  int sock = node.tcp().connect({*addr, port}, {src, static_cast<uint16_t>(source_port)}, 0,
-                                handler);
+  int sock =
+      node.tcp().connect({*addr, port}, {src, static_cast<uint16_t>(source_port)}, 0, handler);
   if (sock < 0) {
     o.err = fmt::format("nc: connect to {} port {} (tcp) failed: {}\n", host, port,
                         std::strerror(-sock));
@@ -299,8 +301,8 @@ CmdOutput run_nc(Node& node, Driver& driver, const Args& argv, const std::string
     return o;
   }
   uint64_t start = driver.now_ns();
-  uint64_t connect_deadline = wait_s >= 0 ? start + static_cast<uint64_t>(wait_s * kSec)
-                                          : start + 200 * kSec;
+  uint64_t connect_deadline =
+      wait_s >= 0 ? start + static_cast<uint64_t>(wait_s * kSec) : start + 200 * kSec;
   driver.advance_until(connect_deadline, [&] { return connected || failed; });
   if (!connected) {
     int err = node.tcp().error(sock);
@@ -326,7 +328,7 @@ CmdOutput run_nc(Node& node, Driver& driver, const Args& argv, const std::string
   if (!input.empty()) node.tcp().send(sock, input);
   if (shutdown_on_eof) node.tcp().shutdown(sock);
   // Read until the peer closes; -q after EOF and -w idle limit the wait.
-  uint64_t limit = quit_s >= 0 ? driver.now_ns() + static_cast<uint64_t>(quit_s * kSec)
+  uint64_t limit = quit_s >= 0   ? driver.now_ns() + static_cast<uint64_t>(quit_s * kSec)
                    : wait_s >= 0 ? driver.now_ns() + static_cast<uint64_t>(wait_s * kSec)
                                  : driver.now_ns() + 3600 * kSec;
   while (true) {

@@ -86,6 +86,38 @@ const char* tcp_state_name(TcpState s) {
   return "UNKNOWN";
 }
 
+// A byte FIFO: appends at the back, consumes from the front without moving the rest each time
+// (a socket buffer is consumed a segment at a time while megabytes wait behind it).
+class ByteQueue {
+ public:
+  void append(const char* p, size_t n) { buf_.append(p, n); }
+  void append(const std::string& s, size_t pos, size_t n) { buf_.append(s, pos, n); }
+  size_t size() const { return buf_.size() - head_; }
+  bool empty() const { return size() == 0; }
+  const char* data() const { return buf_.data() + head_; }
+  void clear() {
+    buf_.clear();
+    head_ = 0;
+  }
+  // Only the front can be erased (pos is always 0).
+  void erase(size_t /*pos*/, size_t n) {
+    head_ += std::min(n, size());
+    if (head_ == buf_.size()) {
+      clear();
+    } else if (head_ >= 65536 && head_ * 2 >= buf_.size()) {
+      buf_.erase(0, head_);
+      head_ = 0;
+    }
+  }
+  std::string substr(size_t pos, size_t n) const {
+    return buf_.substr(head_ + pos, std::min(n, size() - pos));
+  }
+
+ private:
+  std::string buf_;
+  size_t head_ = 0;
+};
+
 // A parsed incoming segment (tcp_parse_options()).
 struct Tcp::Segment {
   uint16_t sport = 0, dport = 0;
@@ -136,7 +168,7 @@ struct Tcp::Conn {
   uint32_t peer_mss = 536;  // the MSS option the peer sent (536 without one)
   uint32_t advmss = 1460;   // what we announce
   uint32_t pmtu = 1500;
-  std::string sndbuf;  // unacknowledged and unsent data, from snd_una (SYN excluded)
+  ByteQueue sndbuf;  // unacknowledged and unsent data, from snd_una (SYN excluded)
   size_t sndbuf_limit = 4 << 20;
   bool fin_queued = false;  // the application shut down its side
   bool fin_sent = false;
@@ -148,7 +180,7 @@ struct Tcp::Conn {
   // Receive side.
   uint32_t irs = 0, rcv_nxt = 0, rcv_wup = 0, rcv_wnd = 0;
   uint32_t rcv_ssthresh = 0, window_clamp = 0;
-  std::string rcvbuf;
+  ByteQueue rcvbuf;
   std::map<uint32_t, std::string> ofo;  // out-of-order segments by sequence number
   size_t ofo_bytes = 0;
   bool fin_received = false;
