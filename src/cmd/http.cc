@@ -213,7 +213,9 @@ struct HttpServer : std::enable_shared_from_this<HttpServer> {
         auto self = shared_from_this();
         int c = node->tcp().accept(sock, [self](int s, TcpEvent e) { self->on_event(s, e); });
         if (c < 0) break;
-        node->tcp().set_nodelay(c, true);
+        // Apache sets TCP_NODELAY; Python's http.server does not (Nagle holds its body until
+        // the headers, sent by a separate write, are acknowledged).
+        node->tcp().set_nodelay(c, config.flavor == HttpFlavor::Apache);
         conns[c];
         if (config.flavor == HttpFlavor::Apache) arm_keepalive(c);
       }
@@ -466,6 +468,10 @@ struct HttpServer : std::enable_shared_from_this<HttpServer> {
           "Last-Modified: {}\r\n\r\n",
           kPythonServer, http_date(now), type, content.size(), http_date(mtime));
       log_request(sock, r, 200);
+      // end_headers() flushes the headers, then copyfile() writes the body.
+      send_all(sock, head);
+      if (r.method != "HEAD") send_all(sock, content);
+      return keep;
     }
     send_all(sock, r.method == "HEAD" ? head : head + content);
     return keep;

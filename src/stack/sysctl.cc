@@ -114,11 +114,11 @@ Sysctls::Sysctls() {
              {"tcp_timestamps", 1},
              {"tcp_sack", 1},
              {"tcp_window_scaling", 1},
-             {"tcp_max_syn_backlog", 128},
+             {"tcp_max_syn_backlog", 2048},
              {"tcp_abort_on_overflow", 0},
              {"tcp_syncookies", 1},
              {"tcp_tw_reuse", 2},
-             {"tcp_max_tw_buckets", 262144},
+             {"tcp_max_tw_buckets", 131072},
              {"tcp_keepalive_time", 7200},
              {"tcp_keepalive_intvl", 75},
              {"tcp_keepalive_probes", 9},
@@ -132,12 +132,12 @@ Sysctls::Sysctls() {
              {"tcp_rfc1337", 0}};
   vectors_ = {{"net.ipv4.ping_group_range", {1, 0}},
               {"net.ipv4.ip_local_port_range", {32768, 60999}},
-              {"net.ipv4.tcp_rmem", {4096, 131072, 6291456}},
+              {"net.ipv4.tcp_rmem", {4096, 131072, 33554432}},
               {"net.ipv4.tcp_wmem", {4096, 16384, 4194304}}};
   words_ = {{"net.ipv4.tcp_congestion_control", "reno"},
             {"net.ipv4.tcp_available_congestion_control", "reno"},
             {"net.ipv4.tcp_allowed_congestion_control", "reno"}};
-  global_core_ = {{"somaxconn", 4096}, {"rmem_max", 212992}, {"wmem_max", 212992}};
+  global_core_ = {{"somaxconn", 4096}, {"rmem_max", 4194304}, {"wmem_max", 4194304}};
   conf_["all"] = conf_defaults();
   conf_["default"] = conf_defaults();
   // ipv4_devconf_dflt (but not ipv4_devconf) enables accept_source_route.

@@ -179,7 +179,10 @@ struct Tcp::Conn {
 
   // Receive side.
   uint32_t irs = 0, rcv_nxt = 0, rcv_wup = 0, rcv_wnd = 0;
-  uint32_t rcv_ssthresh = 0, window_clamp = 0;
+  uint32_t rcv_ssthresh = 0, window_clamp = 0, max_clamp = 0;
+  // Receive-buffer autotuning (tcp_rcv_space_adjust()): bytes the application read since
+  // rcvq_time, and the most read in one RTT.
+  uint64_t rcvq_copied = 0, rcvq_space = 0, rcvq_time = 0;
   ByteQueue rcvbuf;
   std::map<uint32_t, std::string> ofo;  // out-of-order segments by sequence number
   size_t ofo_bytes = 0;
@@ -384,7 +387,10 @@ int Tcp::connect(TcpEndpoint remote, TcpEndpoint local, int bind_ifindex, TcpHan
   // default scaling ratio), rounded down to the MSS, at most 65535; the scale from tcp_rmem[2].
   long space = rmem.size() == 3 ? rmem[1] / 2 : 65536;
   long max_space = rmem.size() == 3 ? std::max<long>(rmem[2], s.core("rmem_max")) : 6291456;
-  c.window_clamp = static_cast<uint32_t>(max_space / 2);
+  // tcp_init_buffer_space(): the clamp starts at the full space of tcp_rmem[1] and grows with
+  // receive-buffer autotuning (see recv()) up to half of tcp_rmem[2].
+  c.window_clamp = static_cast<uint32_t>(space);
+  c.max_clamp = static_cast<uint32_t>(max_space / 2);
   c.rcv_wnd = static_cast<uint32_t>(std::min<long>(space - space % c.advmss, 65535));
   c.rcv_ssthresh = c.rcv_wnd;
   c.rcv_wscale = 0;
@@ -456,6 +462,22 @@ std::string Tcp::recv(int sock, size_t max) {
   size_t n = std::min(max, c->rcvbuf.size());
   std::string out = c->rcvbuf.substr(0, n);
   c->rcvbuf.erase(0, n);
+  // tcp_rcv_space_adjust(): once per RTT, a reader that took more than before gets a window
+  // clamp of twice that plus 16 segments (dynamic right-sizing), up to half of tcp_rmem[2].
+  c->rcvq_copied += n;
+  uint64_t rtt_ns = c->srtt ? (c->srtt >> 3) * 1000 : 100 * kMs;
+  if (c->rcvq_time == 0) c->rcvq_time = node_.now_ns();
+  if (node_.now_ns() - c->rcvq_time >= rtt_ns) {
+    if (c->rcvq_copied > c->rcvq_space) {
+      c->rcvq_space = c->rcvq_copied;
+      uint64_t want = 2 * c->rcvq_copied + 16 * static_cast<uint64_t>(c->advmss);
+      if (want > c->window_clamp) {
+        c->window_clamp = static_cast<uint32_t>(std::min<uint64_t>(want, c->max_clamp));
+      }
+    }
+    c->rcvq_copied = 0;
+    c->rcvq_time = node_.now_ns();
+  }
   // tcp_cleanup_rbuf(): a window update when reading opened the window a lot.
   if (n > 0 && (c->state == TcpState::Established || c->state == TcpState::FinWait1 ||
                 c->state == TcpState::FinWait2)) {
@@ -790,7 +812,10 @@ void Tcp::rcv_listen(Conn& l, const Segment& seg) {
   if (wmem.size() == 3) c.sndbuf_limit = static_cast<size_t>(wmem[2]);
   long space = rmem.size() == 3 ? rmem[1] / 2 : 65536;
   long max_space = rmem.size() == 3 ? std::max<long>(rmem[2], s.core("rmem_max")) : 6291456;
-  c.window_clamp = static_cast<uint32_t>(max_space / 2);
+  // tcp_init_buffer_space(): the clamp starts at the full space of tcp_rmem[1] and grows with
+  // receive-buffer autotuning (see recv()) up to half of tcp_rmem[2].
+  c.window_clamp = static_cast<uint32_t>(space);
+  c.max_clamp = static_cast<uint32_t>(max_space / 2);
   // tcp_openreq_init_rwin(): the MSS less the timestamp option.
   uint32_t mss = c.advmss - (c.ts_ok ? 12 : 0);
   c.rcv_wnd = static_cast<uint32_t>(std::min<long>(space - space % mss, 65535));
@@ -1278,7 +1303,9 @@ void Tcp::data_queue(Conn& c, const Segment& seg) {
     uint32_t mss = std::max<uint32_t>(effective_mss(c), 1);
     c.quick = std::min<int>(kMaxQuickAcks, static_cast<int>(c.rcv_wnd / (2 * mss)));
   }
-  if (got > 0 && c.rcv_ssthresh < c.window_clamp) {
+  // tcp_grow_window(): for segments whose size is worth their memory (the kernel compares
+  // with the buffer's truesize; vnet uses the initial 536-byte receive MSS as the bar).
+  if (got >= 536 && c.rcv_ssthresh < c.window_clamp) {
     c.rcv_ssthresh = std::min<uint32_t>(c.window_clamp, c.rcv_ssthresh + 2 * c.advmss);
   }
   if (fin && seq + data.size() == c.rcv_nxt && c.ofo.empty()) {
