@@ -17,3 +17,10 @@ echo
 echo "== the tunnel and NAT steps of one ping from test2 to a host in DC A: vnet trace"
 build/src/cli/vnet trace examples/seed000-ipip.yaml test2 -- ping -c 1 192.168.177.20 \
   | grep -E "encap|decap|MASQUERADE|source 192" || true
+echo
+echo "== vnet lab run examples/tcp-lossy.yaml (curl, httpd and TCP over lossy links through NAT)"
+build/src/cli/vnet lab run examples/tcp-lossy.yaml
+echo
+echo "== the handshake of one curl, as vnet trace shows it on the client"
+build/src/cli/vnet trace examples/tcp-lossy.yaml client -- curl -s 203.0.113.10 \
+  | grep -E "^-- client|tcp " | head -8 || true
