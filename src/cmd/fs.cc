@@ -211,7 +211,7 @@ CmdOutput run_ls(stack::Node& node, const Args& argv) {
   // Names one per line (ls writing to a pipe or file), sorted as the C locale sorts them.
   Parsed p = parse(argv);
   std::vector<std::string> targets = p.operands;
-  if (targets.empty()) targets.push_back(".");
+  if (targets.empty()) targets.emplace_back(".");
   CmdOutput o;
   bool all = has(p, 'a');
   for (size_t t = 0; t < targets.size(); ++t) {

@@ -16,14 +16,12 @@ namespace vnet::cmd {
 
 namespace {
 
-using net::Ipv4Addr;
 using stack::Node;
 using stack::TcpEvent;
-using stack::TcpState;
 
 constexpr uint64_t kMs = 1'000'000;
 constexpr int64_t kEpoch = 1767225600;  // 2026-01-01T00:00:00Z
-constexpr const char* kApacheServer = "Apache/2.4.57 (Debian)";
+constexpr const char* kApacheServer = "Apache/2.4.71 (Debian)";
 constexpr const char* kPythonServer = "SimpleHTTP/0.6 Python/3.11.2";
 constexpr uint64_t kApacheKeepAliveNs = 5'000 * kMs;  // KeepAliveTimeout 5
 constexpr int kApacheMaxKeepAlive = 100;              // MaxKeepAliveRequests
@@ -201,7 +199,8 @@ struct HttpServer : std::enable_shared_from_this<HttpServer> {
   std::string apache_page(int code, const std::string& title, const std::string& text,
                           const std::string& host) const {
     return fmt::format(
-        "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head>\n<title>{} {}</title>\n"
+        "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01//EN\" "
+        "\"http://www.w3.org/TR/html4/strict.dtd\">\n<html><head>\n<title>{} {}</title>\n"
         "</head><body>\n<h1>{}</h1>\n<p>{}</p>\n<hr>\n<address>{} Server at {} Port {}</address>\n"
         "</body></html>\n",
         code, title, title, text, kApacheServer, host, config.port);
@@ -312,12 +311,27 @@ struct HttpServer : std::enable_shared_from_this<HttpServer> {
     return host;
   }
 
+  // ap_set_keepalive(): the requests this connection may still carry, counting this one
+  // (served counts it too), so the first response says max=100.
+  static int keepalive_left(int served) { return kApacheMaxKeepAlive - (served - 1); }
+  // The Keep-Alive and Connection headers of an Apache response: Keep-Alive only for a client
+  // that asked with "Connection: keep-alive", "Connection: close" when the connection ends.
+  static std::string keepalive_headers(const Request& r, bool keep, int served) {
+    if (!keep) return "Connection: close\r\n";
+    auto c = r.headers.find("connection");
+    if (c == r.headers.end() || lower(c->second).find("keep-alive") == std::string::npos) {
+      return "";
+    }
+    return fmt::format("Keep-Alive: timeout=5, max={}\r\nConnection: Keep-Alive\r\n",
+                       keepalive_left(served));
+  }
+
   bool wants_keepalive(const Request& r, int served) const {
     if (config.flavor == HttpFlavor::Python) return false;
     auto c = r.headers.find("connection");
     std::string conn = c != r.headers.end() ? lower(c->second) : "";
     if (conn.find("close") != std::string::npos) return false;
-    if (served >= kApacheMaxKeepAlive) return false;
+    if (keepalive_left(served) <= 0) return false;
     if (r.version == "HTTP/1.1") return true;
     return conn.find("keep-alive") != std::string::npos;
   }
@@ -351,21 +365,19 @@ struct HttpServer : std::enable_shared_from_this<HttpServer> {
       body = apache_page(code, title, text, host_of(r, sock));
       head = fmt::format("HTTP/1.1 {} {}\r\nDate: {}\r\nServer: {}\r\n", code, title,
                          http_date(now), kApacheServer);
-      if (code == 405) head += "Allow: GET,POST,OPTIONS,HEAD\r\n";
-      head += fmt::format("Content-Length: {}\r\n", body.size());
-      if (!close && wants_keepalive(r, 1)) {
-        head += fmt::format("Keep-Alive: timeout=5, max={}\r\nConnection: Keep-Alive\r\n",
-                            kApacheMaxKeepAlive - 1);
-      } else {
-        head += "Connection: close\r\n";
-      }
+      if (code == 405) head += "Allow: HEAD,GET,POST,OPTIONS\r\n";
+      // A HEAD request's error response has no body and no Content-Length.
+      if (r.method != "HEAD") head += fmt::format("Content-Length: {}\r\n", body.size());
+      head += keepalive_headers(r, !close, conns[sock].served);
       head += "Content-Type: text/html; charset=iso-8859-1\r\n\r\n";
     } else {
       std::string explain = code == 404   ? "Nothing matches the given URI"
                             : code == 400 ? "Bad request syntax or unsupported method"
                             : code == 501 ? "Server does not support this operation"
                                           : "";
-      std::string message = code == 404 ? "File not found" : title;
+      std::string message = code == 404   ? "File not found"
+                            : code == 501 ? fmt::format("Unsupported method ('{}')", r.method)
+                                          : title;
       body = fmt::format(
           "<!DOCTYPE HTML>\n<html lang=\"en\">\n    <head>\n        <meta charset=\"utf-8\">\n"
           "        <title>Error response</title>\n    </head>\n    <body>\n"
@@ -454,12 +466,7 @@ struct HttpServer : std::enable_shared_from_this<HttpServer> {
           "ETag: \"{:x}-{:x}\"\r\nAccept-Ranges: bytes\r\nContent-Length: {}\r\n",
           http_date(now), kApacheServer, http_date(mtime), content.size(), mtime_us,
           content.size());
-      if (keep) {
-        head += fmt::format("Keep-Alive: timeout=5, max={}\r\nConnection: Keep-Alive\r\n",
-                            kApacheMaxKeepAlive - conns[sock].served);
-      } else {
-        head += "Connection: close\r\n";
-      }
+      head += keepalive_headers(r, keep, conns[sock].served);
       if (!type.empty()) head += fmt::format("Content-Type: {}\r\n", type);
       head += "\r\n";
     } else {
@@ -486,7 +493,8 @@ struct HttpServer : std::enable_shared_from_this<HttpServer> {
       std::string host = h != r.headers.end() ? h->second : host_of(r, sock);
       std::string url = fmt::format("http://{}{}", host, location);
       body = fmt::format(
-          "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head>\n"
+          "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01//EN\" "
+          "\"http://www.w3.org/TR/html4/strict.dtd\">\n<html><head>\n"
           "<title>301 Moved Permanently</title>\n</head><body>\n<h1>Moved Permanently</h1>\n"
           "<p>The document has moved <a href=\"{}\">here</a>.</p>\n<hr>\n"
           "<address>{} Server at {} Port {}</address>\n</body></html>\n",
@@ -495,9 +503,7 @@ struct HttpServer : std::enable_shared_from_this<HttpServer> {
           "HTTP/1.1 301 Moved Permanently\r\nDate: {}\r\nServer: {}\r\nLocation: {}\r\n"
           "Content-Length: {}\r\n",
           http_date(now), kApacheServer, url, body.size());
-      head += keep ? fmt::format("Keep-Alive: timeout=5, max={}\r\nConnection: Keep-Alive\r\n",
-                                 kApacheMaxKeepAlive - conns[sock].served)
-                   : "Connection: close\r\n";
+      head += keepalive_headers(r, keep, conns[sock].served);
       head += "Content-Type: text/html; charset=iso-8859-1\r\n\r\n";
     } else {
       head = fmt::format(
@@ -723,7 +729,7 @@ CmdOutput run_python(stack::Node& node, const Args& argv,
   for (size_t i = 3; i < argv.size(); ++i) {
     const std::string& a = argv[i];
     if ((a == "-b" || a == "--bind" || a == "-d" || a == "--directory") && i + 1 < argv.size()) {
-      std::string v = argv[++i];
+      const std::string& v = argv[++i];
       if (a == "-b" || a == "--bind") {
         auto addr = net::Ipv4Addr::parse(v);
         if (!addr) {

@@ -27,7 +27,7 @@ using stack::TcpEvent;
 
 constexpr uint64_t kSec = 1'000'000'000;
 constexpr size_t kCookieLen = 37;
-constexpr size_t kBlockLen = 128 * 1024;  // iperf3's default TCP write size
+constexpr size_t kBlockLen = size_t{128} * 1024;  // iperf3's default TCP write size
 enum State : uint8_t {
   kTestStart = 1,
   kTestRunning = 2,
@@ -326,6 +326,15 @@ CmdOutput run_iperf3(Node& node, Driver& driver, const Args& argv,
   }
   (void)json;
   (void)interval;
+  if (!(seconds > 0 && seconds <= 86400)) {
+    // iperf3: "test duration valid values are between 0 and 86400 seconds"; 0 (no end) cannot
+    // be run in a batch simulation.
+    o.err =
+        "iperf3: parameter error - test duration valid values are between 1 and 86400 "
+        "seconds in vnet\n";
+    o.status = 1;
+    return o;
+  }
   if (server == !host.empty()) {
     o.err = "iperf3: parameter error - must either be a client (-c) or server (-s)\n";
     o.status = 1;

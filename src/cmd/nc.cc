@@ -23,7 +23,6 @@ namespace {
 using net::Ipv4Addr;
 using stack::Node;
 using stack::TcpEvent;
-using stack::TcpState;
 
 constexpr uint64_t kSec = 1'000'000'000;
 
@@ -182,6 +181,7 @@ CmdOutput run_nc(Node& node, Driver& driver, const Args& argv, const std::string
             o.status = 1;
             return o;
           }
+          d = std::min(d, 365.0 * 86400);
           if (f == 'w') wait_s = d;
           if (f == 'q') quit_s = d;
           if (f == 'p') source_port = static_cast<int>(d);

@@ -260,13 +260,13 @@ std::optional<size_t> parse_size(const std::string& text) {
   } else if (suffix == "K" || suffix == "k" || suffix == "KiB") {
     mult = 1024;
   } else if (suffix == "M" || suffix == "MiB") {
-    mult = 1024 * 1024;
+    mult = size_t{1024} * 1024;
   } else if (suffix == "G" || suffix == "GiB") {
-    mult = 1024 * 1024 * 1024;
+    mult = size_t{1024} * 1024 * 1024;
   } else if (suffix == "KB" || suffix == "kB") {
     mult = 1000;
   } else if (suffix == "MB") {
-    mult = 1000 * 1000;
+    mult = size_t{1000} * 1000;
   } else {
     return std::nullopt;
   }
@@ -429,6 +429,8 @@ CmdOutput Shell::run_argv(const Args& argv, const std::string& input) {
       o.status = 1;
       return o;
     }
+    // A year at most: virtual time is 64-bit nanoseconds.
+    total = std::min(total, 365.0 * 86400);
     node_.run_timers(driver_->now_ns());
     driver_->advance_until(driver_->now_ns() + static_cast<uint64_t>(total * 1e9),
                            [] { return false; });

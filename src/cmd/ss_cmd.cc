@@ -202,7 +202,8 @@ CmdOutput run_ss(stack::Node& node, const Args& argv) {
   std::vector<std::vector<std::string>> rows;
   if (!no_header) {
     std::vector<std::string> h;
-    for (const Column& c : cols) h.push_back(c.header);
+    h.reserve(cols.size());
+    for (const Column& c : cols) h.emplace_back(c.header);
     rows.push_back(h);
   }
   // Listeners first, then connections, each in socket order (the kernel's hash order differs;

@@ -13,7 +13,6 @@ namespace vnet::nf {
 
 namespace {
 
-
 // tcp_conntracks[dir][index][old_state] (nf_conntrack_proto_tcp.c), written from its documented
 // transitions.  Index: SYN, SYN+ACK, FIN, ACK, RST, none of these.
 enum TcpIndex { kSyn, kSynAck, kFin, kAck, kRst, kNone };

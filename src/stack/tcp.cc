@@ -487,7 +487,7 @@ std::string Tcp::recv(int sock, size_t max) {
                             ? c->window_clamp - c->rcvbuf.size() - c->ofo_bytes
                             : 0;
     size_t possible = std::min<size_t>(free_space, c->rcv_ssthresh);
-    if (possible >= 2 * cur && possible >= 2 * mss) {
+    if (possible >= size_t{2} * cur && possible >= size_t{2} * mss) {
       send_ack(*c);
       flush();
     }
@@ -585,6 +585,10 @@ void Tcp::abort(int sock) {
 
 void Tcp::set_nodelay(int sock, bool on) {
   if (Conn* c = find(sock)) c->nodelay = on;
+}
+
+void Tcp::set_handler(int sock, TcpHandler handler) {
+  if (Conn* c = find(sock)) c->handler = std::move(handler);
 }
 
 TcpState Tcp::state(int sock) const {
@@ -1655,7 +1659,7 @@ void Tcp::send_segment(Conn& c, uint32_t seq, uint8_t flags, std::span<const std
   v.set_flags(flags);
   uint16_t win = rst ? 0 : window_to_advertise(c);
   v.set_window(win);
-  std::memcpy(seg.data() + 20, opts.data(), opts.size());
+  if (!opts.empty()) std::memcpy(seg.data() + 20, opts.data(), opts.size());
   if (!data.empty()) std::memcpy(seg.data() + 20 + opts.size(), data.data(), data.size());
   v.fill_checksum(c.laddr, c.raddr);
   if (ack) {

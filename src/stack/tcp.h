@@ -124,6 +124,8 @@ class Tcp {
   // SO_LINGER 0: RST now.
   void abort(int sock);
   void set_nodelay(int sock, bool on);
+  // Replaces the socket's event handler (a connection handed from one user to the next).
+  void set_handler(int sock, TcpHandler handler);
 
   TcpState state(int sock) const;
   int error(int sock) const;  // 0 or a positive errno (ECONNREFUSED, ETIMEDOUT, ...)

@@ -235,7 +235,8 @@ topology:
     - endpoints: ["c:eth0", "s:eth0"]
       delay: 10ms
       rate: 100Mbit
-      queue: )" + queue + "\n      loss: " + loss + "\n";
+      queue: )" + queue +
+                     "\n      loss: " + loss + "\n";
   auto spec = lab::parse_lab(text, "mathis.yaml");
   EXPECT_TRUE(std::holds_alternative<lab::LabSpec>(spec));
   if (!std::holds_alternative<lab::LabSpec>(spec)) return 0;
@@ -255,7 +256,9 @@ topology:
 }
 
 // The Mathis model: MSS / RTT * sqrt(3/2) / sqrt(p), for Reno with random loss p.
-double mathis_mbps(double p) { return 1448 * 8 / 0.020 * std::sqrt(1.5) / std::sqrt(p) / 1e6; }
+double mathis_mbps(double p) {
+  return 1448 * 8 / 0.020 * std::sqrt(1.5) / std::sqrt(p) / 1e6;
+}
 
 TEST(TcpThroughputTest, LossLimitedRenoFollowsTheMathisModel) {
   for (double p : {0.005, 0.01}) {
