@@ -36,6 +36,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "dataplane/gso.h"
@@ -204,7 +205,13 @@ TEST_F(PacketPortTest, OpensWithTheInterfaceState) {
   EXPECT_EQ(port_->mtu(), 1500);
   EXPECT_TRUE(port_->carrier());
   ASSERT_TRUE(run("ip link set vpB down"));
-  EXPECT_FALSE(port_->carrier());  // a veth whose peer is down has no carrier
+  // A veth whose peer is down has no carrier.  The kernel's linkwatch applies carrier changes
+  // asynchronously (up to a second later on a busy machine), so wait for it.
+  auto deadline = Clock::now() + std::chrono::seconds(3);
+  while (port_->carrier() && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_FALSE(port_->carrier());
   ASSERT_TRUE(run("ip link set vpB up && ip link set vpA mtu 9000"));
   EXPECT_EQ(port_->mtu(), 9000);
   // Promiscuous through PACKET_MR_PROMISC: counted in the device's promiscuity.
