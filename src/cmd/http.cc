@@ -642,6 +642,30 @@ CmdOutput run_systemctl(stack::Node& node, const Args& argv) {
       return o;
     }
     verb = words[0];
+    static const char* const kVerbs[] = {"start",
+                                         "stop",
+                                         "restart",
+                                         "reload",
+                                         "enable",
+                                         "disable",
+                                         "status",
+                                         "is-active",
+                                         "is-enabled",
+                                         "try-restart",
+                                         "reload-or-restart",
+                                         "mask",
+                                         "unmask",
+                                         "daemon-reload",
+                                         "list-units",
+                                         "show",
+                                         "cat",
+                                         "kill",
+                                         "reset-failed"};
+    if (std::find(std::begin(kVerbs), std::end(kVerbs), verb) == std::end(kVerbs)) {
+      o.err = fmt::format("Unknown command verb {}.\n", verb);
+      o.status = 1;
+      return o;
+    }
     if (words.size() < 2) {
       o.err = fmt::format("Too few arguments.\n");
       o.status = 1;

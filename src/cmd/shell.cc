@@ -9,6 +9,7 @@
 #include "cmd/fs.h"
 #include "cmd/http.h"
 #include "cmd/net_apps.h"
+#include "lb/ipvsadm.h"
 #include "stack/sysctl.h"
 
 namespace vnet::cmd {
@@ -62,6 +63,11 @@ bool tokenize(const std::string& line, std::vector<Token>* out, std::string* err
       }
       continue;
     }
+    if (ch == '<') {
+      out->push_back({Token::Kind::RedirectIn, "<"});
+      ++i;
+      continue;
+    }
     if (ch == '>') {
       if (i + 1 < n && line[i + 1] == '>') {
         out->push_back({Token::Kind::RedirectAppend, ">>"});
@@ -75,7 +81,9 @@ bool tokenize(const std::string& line, std::vector<Token>* out, std::string* err
     std::string word;
     while (i < n) {
       char c = line[i];
-      if (c == ' ' || c == '\t' || c == ';' || c == '>' || c == '\n' || c == '\r') break;
+      if (c == ' ' || c == '\t' || c == ';' || c == '>' || c == '<' || c == '\n' || c == '\r') {
+        break;
+      }
       if (c == '&' && !(i > 0 && line[i - 1] == '>')) break;
       if (c == '|') break;
       if (c == '\'') {
@@ -373,6 +381,15 @@ CmdOutput Shell::run_argv(const Args& argv, const std::string& input) {
   if (cmd == "traceroute") return run_traceroute(node_, *driver_, argv);
   if (cmd == "arping") return run_arping(node_, *driver_, argv);
   if (cmd == "curl" || cmd == "/usr/bin/curl") return run_curl(node_, *driver_, argv);
+  if (cmd == "systemctl") {
+    std::vector<std::string> words;
+    for (size_t i = 1; i < argv.size(); ++i) {
+      if (!argv[i].empty() && argv[i][0] != '-') words.push_back(argv[i]);
+    }
+    if (words.size() >= 2 && (words[1] == "ipvsadm" || words[1] == "ipvsadm.service")) {
+      return run_ipvsadm_unit(words[0]);
+    }
+  }
   if (cmd == "systemctl" || cmd == "apachectl" || cmd == "apache2ctl" ||
       cmd == "/usr/sbin/apachectl") {
     return run_systemctl(node_, argv);
@@ -454,6 +471,10 @@ CmdOutput Shell::run_argv(const Args& argv, const std::string& input) {
     o.err = std::move(r.err);
     o.status = r.status;
     return o;
+  }
+  if (cmd == "ipvsadm" || cmd == "/sbin/ipvsadm" || cmd == "/usr/sbin/ipvsadm" ||
+      cmd == "ipvsadm-save" || cmd == "ipvsadm-restore" || cmd == "/etc/init.d/ipvsadm") {
+    return run_ipvsadm_command(argv, input);
   }
   if (cmd == "modprobe" || cmd == "/sbin/modprobe") {
     // Modules are built in; loading one creates its fallback device (tunl0, gre0).
@@ -749,7 +770,8 @@ CmdOutput Shell::run(const std::string& line) {
       auto is_part = [](Token::Kind k) {
         return k == Token::Kind::Word || k == Token::Kind::RedirectOut ||
                k == Token::Kind::RedirectAppend || k == Token::Kind::RedirectErr ||
-               k == Token::Kind::RedirectErrAppend || k == Token::Kind::ErrToOut;
+               k == Token::Kind::RedirectErrAppend || k == Token::Kind::ErrToOut ||
+               k == Token::Kind::RedirectIn;
       };
       while (i < tokens.size() && is_part(tokens[i].kind)) {
         Token::Kind k = tokens[i].kind;
@@ -770,6 +792,16 @@ CmdOutput Shell::run(const std::string& line) {
                            : "sh: 1: Syntax error: \"" + tokens[i].text + "\" unexpected\n";
           total.status = 2;
           return total;
+        }
+        if (k == Token::Kind::RedirectIn) {
+          // `< FILE`: the command's standard input, read at open time.
+          const std::string& path = tokens[i++].text;
+          std::optional<std::string> data = read_file(node_, abs_path(node_, path));
+          if (!data && open_error.empty()) {
+            open_error = fmt::format("sh: 1: cannot open {}: No such file\n", path);
+          }
+          stdin_data = data.value_or("");
+          continue;
         }
         Target t{Target::Kind::File, tokens[i++].text,
                  k == Token::Kind::RedirectAppend || k == Token::Kind::RedirectErrAppend};

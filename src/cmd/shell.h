@@ -1,6 +1,6 @@
 // The small POSIX-shell subset a node's command lines are written in (seed documents use it):
 // words with '…' and "…" quoting and backslash escapes, `#` comments, `;`, `&&` and `||`,
-// pipelines `|`, redirections `> FILE`, `>> FILE`, `2> FILE`, `2>&1`, and the builtins echo, cat,
+// pipelines `|`, redirections `< FILE`, `> FILE`, `>> FILE`, `2> FILE`, `2>&1`, and the builtins echo, cat,
 // grep, head, tail, wc, true, false, modprobe, lsmod.  Files are the node's own: /proc/sys/… maps
 // to its sysctls, /etc/… to its files. Error texts follow dash, which `sh -c` runs on Debian ("sh:
 // 1: …").
@@ -31,6 +31,7 @@ struct Token {
     RedirectErr,
     RedirectErrAppend,
     ErrToOut,
+    RedirectIn,
     Pipe,
     Background
   } kind;
@@ -52,6 +53,10 @@ class Shell {
   CmdOutput write_file(const std::string& path, const std::string& data, bool append);
   CmdOutput run_package_manager(const Args& argv);
   CmdOutput run_nstat(const Args& argv);
+  // ipvsadm, ipvsadm-save/-restore, /etc/init.d/ipvsadm (ipvsadm_cmd.cc).
+  CmdOutput run_ipvsadm_command(const Args& argv, const std::string& input);
+  // systemctl VERB ipvsadm.
+  CmdOutput run_ipvsadm_unit(const std::string& verb);
   // dash's error for a redirection it cannot open, or empty.
   std::string check_writable(const std::string& path) const;
   stack::Node& node_;

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "fib/fib.h"
+#include "lb/ipvs_table.h"
 #include "net/ipv4_addr.h"
 #include "nf/netfilter.h"
 #include "stack/drop_reason.h"
@@ -398,6 +399,9 @@ class Node {
   // nf_conntrack), as the kernel loads nf_conntrack and nf_nat; until then no hook runs.
   nf::Netfilter& netfilter();
   nf::Netfilter* netfilter_if_loaded() { return nf_.get(); }
+  // IPVS state (ip_vs): made by the first ipvsadm, as the module loads on first use.
+  lb::IpvsTable& ipvs();
+  const lb::IpvsTable* ipvs_if_loaded() const { return ipvs_.get(); }
   // Sysctls including the net.netfilter.* keys: 0, -ENOENT or -EINVAL.
   int sysctl_set(const std::string& key, const std::string& value);
   std::optional<std::string> sysctl_get(const std::string& key) const;
@@ -482,6 +486,7 @@ class Node {
   int xmit_depth_ = 0;                // nested tunnel transmits (dev_xmit_recursion)
   int rcv_depth_ = 0;                 // nested tunnel decapsulations
   std::unique_ptr<nf::Netfilter> nf_;
+  std::unique_ptr<lb::IpvsTable> ipvs_;
   std::unique_ptr<Tcp> tcp_;
   friend class Tcp;
   struct Pmtu {

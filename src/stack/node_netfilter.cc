@@ -14,6 +14,14 @@ bool is_netfilter_key(const std::string& key) {
 
 }  // namespace
 
+lb::IpvsTable& Node::ipvs() {
+  if (!ipvs_) {
+    ipvs_ = std::make_unique<lb::IpvsTable>();
+    modules_.insert("ip_vs");
+  }
+  return *ipvs_;
+}
+
 nf::Netfilter& Node::netfilter() {
   if (!nf_) {
     nf_ = std::make_unique<nf::Netfilter>();
