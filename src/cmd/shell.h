@@ -1,9 +1,9 @@
 // The small POSIX-shell subset a node's command lines are written in (seed documents use it):
 // words with '…' and "…" quoting and backslash escapes, `#` comments, `;`, `&&` and `||`,
-// pipelines `|`, redirections `< FILE`, `> FILE`, `>> FILE`, `2> FILE`, `2>&1`, and the builtins echo, cat,
-// grep, head, tail, wc, true, false, modprobe, lsmod.  Files are the node's own: /proc/sys/… maps
-// to its sysctls, /etc/… to its files. Error texts follow dash, which `sh -c` runs on Debian ("sh:
-// 1: …").
+// pipelines `|`, redirections `< FILE`, `> FILE`, `>> FILE`, `2> FILE`, `2>&1`, and the builtins
+// echo, cat, grep, head, tail, wc, true, false, modprobe, lsmod.  Files are the node's own:
+// /proc/sys/… maps to its sysctls, /etc/… to its files. Error texts follow dash, which `sh -c` runs
+// on Debian ("sh: 1: …").
 //
 // Example: Shell(node).run("echo 1 > /proc/sys/net/ipv4/ip_forward && sysctl net.ipv4.ip_forward")
 //   -> {out = "net.ipv4.ip_forward = 1\n", status = 0}.
