@@ -16,28 +16,11 @@ namespace vnet::lb {
 namespace {
 
 // __ip_vs_lblc_schedule() and __ip_vs_lblcr_schedule(): wlc over the whole list.
+int64_t conn_overhead(const Dest& d) {
+  return d.conn_overhead();
+}
 Dest* least_loaded(const DestList& dests) {
-  size_t i = 0;
-  Dest* least = nullptr;
-  for (; i < dests.size(); ++i) {
-    if (dests[i]->overloaded) continue;
-    if (dests[i]->weight > 0) {
-      least = dests[i];
-      break;
-    }
-  }
-  if (least == nullptr) return nullptr;
-  int64_t loh = least->conn_overhead();
-  for (++i; i < dests.size(); ++i) {
-    Dest* d = dests[i];
-    if (d->overloaded) continue;
-    int64_t doh = d->conn_overhead();
-    if (loh * d->weight > doh * least->weight) {
-      least = d;
-      loh = doh;
-    }
-  }
-  return least;
+  return weighted_least(dests, conn_overhead);
 }
 
 // is_overloaded(): busier than its weight while another server is under half of its own.
@@ -130,27 +113,7 @@ class LocalityBasedReplicated : public Scheduler {
   }
   // ip_vs_dest_set_min()
   static Dest* set_min(const std::vector<Dest*>& set) {
-    size_t i = 0;
-    Dest* least = nullptr;
-    for (; i < set.size(); ++i) {
-      if (set[i]->overloaded) continue;
-      if (set[i]->weight > 0) {
-        least = set[i];
-        break;
-      }
-    }
-    if (least == nullptr) return nullptr;
-    int64_t loh = least->conn_overhead();
-    for (++i; i < set.size(); ++i) {
-      Dest* d = set[i];
-      if (d->overloaded) continue;
-      int64_t doh = d->conn_overhead();
-      if (loh * d->weight > doh * least->weight && d->available) {
-        least = d;
-        loh = doh;
-      }
-    }
-    return least;
+    return weighted_least(set, conn_overhead, true);
   }
   // ip_vs_dest_set_max()
   static Dest* set_max(const std::vector<Dest*>& set) {

@@ -27,31 +27,6 @@ class LeastConnection : public Scheduler {
   }
 };
 
-// wlc and sed: the first usable destination, then any with a strictly smaller
-// overhead/weight ratio.
-Dest* weighted_least(const DestList& dests, int64_t (*overhead)(const Dest&)) {
-  size_t i = 0;
-  Dest* least = nullptr;
-  for (; i < dests.size(); ++i) {
-    if (!dests[i]->overloaded && dests[i]->weight > 0) {
-      least = dests[i];
-      break;
-    }
-  }
-  if (least == nullptr) return nullptr;
-  int64_t loh = overhead(*least);
-  for (++i; i < dests.size(); ++i) {
-    Dest* d = dests[i];
-    if (d->overloaded) continue;
-    int64_t doh = overhead(*d);
-    if (loh * d->weight > doh * least->weight) {
-      least = d;
-      loh = doh;
-    }
-  }
-  return least;
-}
-
 int64_t conn_overhead(const Dest& d) {
   return d.conn_overhead();
 }
@@ -95,6 +70,30 @@ class NeverQueue : public Scheduler {
 };
 
 }  // namespace
+
+Dest* weighted_least(const DestList& dests, int64_t (*overhead)(const Dest&),
+                     bool require_available) {
+  size_t i = 0;
+  Dest* least = nullptr;
+  for (; i < dests.size(); ++i) {
+    if (!dests[i]->overloaded && dests[i]->weight > 0) {
+      least = dests[i];
+      break;
+    }
+  }
+  if (least == nullptr) return nullptr;
+  int64_t loh = overhead(*least);
+  for (++i; i < dests.size(); ++i) {
+    Dest* d = dests[i];
+    if (d->overloaded) continue;
+    int64_t doh = overhead(*d);
+    if (loh * d->weight > doh * least->weight && (!require_available || d->available)) {
+      least = d;
+      loh = doh;
+    }
+  }
+  return least;
+}
 
 std::unique_ptr<Scheduler> make_lc() {
   return std::make_unique<LeastConnection>();

@@ -79,6 +79,13 @@ const std::vector<std::string>& scheduler_names();
 std::unique_ptr<Scheduler> make_scheduler(std::string_view name, const SchedulerConfig& config,
                                           const DestList& dests);
 
+// The scan wlc, sed, lblc and lblcr share: the first destination that is not overloaded and
+// has weight, then any later one not overloaded whose overhead/weight is strictly smaller
+// (compared as loh * dw > doh * lw).  require_available adds ip_vs_dest_set_min()'s check
+// that a replacement is still in its service.
+Dest* weighted_least(const DestList& dests, int64_t (*overhead)(const Dest&),
+                     bool require_available = false);
+
 // The constructors of each module, for make_scheduler().
 std::unique_ptr<Scheduler> make_rr();
 std::unique_ptr<Scheduler> make_wrr(const DestList& dests);
