@@ -44,6 +44,14 @@ std::optional<std::string> read_file(const stack::Node& node, const std::string&
     if (auto v = node.sysctl_get(*key)) return *v + "\n";
     return std::nullopt;
   }
+  if (abs.rfind("/proc/net/ip_vs", 0) == 0) {
+    // ip_vs's proc files exist while the module is loaded.
+    const lb::IpvsTable* t = node.ipvs_if_loaded();
+    if (t == nullptr) return std::nullopt;
+    if (abs == "/proc/net/ip_vs") return t->proc_ip_vs();
+    if (abs == "/proc/net/ip_vs_conn") return lb::proc_ip_vs_conn(t->conns(), node.now_ns());
+    if (abs == "/proc/net/ip_vs_stats") return t->proc_ip_vs_stats();
+  }
   auto it = node.files().find(abs);
   if (it == node.files().end()) return std::nullopt;
   return it->second;

@@ -55,6 +55,7 @@ lb::IpvsadmNames names_of(stack::Node& node) {
     return std::nullopt;
   };
   n.is_local = [&node](net::Ipv4Addr a) { return node.is_local_address(a); };
+  n.now_ns = node.now_ns();
   return n;
 }
 

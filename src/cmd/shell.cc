@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <map>
 #include <regex>
+#include <set>
 #include <sstream>
 
 #include "cmd/fs.h"
@@ -327,6 +330,14 @@ CmdOutput Shell::run_nstat(const Args& argv) {
   return o;
 }
 
+std::string Shell::hostname() const {
+  auto it = node_.files().find("/etc/hostname");
+  if (it == node_.files().end() || it->second.empty()) return "localhost";
+  std::string h = it->second;
+  if (h.back() == '\n') h.pop_back();
+  return h;
+}
+
 CmdOutput Shell::run_package_manager(const Args& argv) {
   // vnet nodes come with the packages the labs use (httpd/apache2, curl, iproute, ...)
   // already installed; anything else is not available.
@@ -453,6 +464,50 @@ CmdOutput Shell::run_argv(const Args& argv, const std::string& input) {
                            [] { return false; });
     return o;
   }
+  if (cmd == "hostnamectl") {
+    // systemd's hostnamectl: set-hostname writes /etc/hostname; the name shows in `hostname`.
+    if (argv.size() >= 3 && (argv[1] == "set-hostname" || argv[1] == "hostname")) {
+      node_.files()["/etc/hostname"] = argv[2] + "\n";
+      node_.trace_note(fmt::format("hostnamectl: the host name is now {}", argv[2]));
+      return o;
+    }
+    if (argv.size() == 1 || argv[1] == "status") {
+      o.out = fmt::format(" Static hostname: {}\n", hostname());
+      return o;
+    }
+    o.err = fmt::format("Unknown command verb {}.\n", argv[1]);
+    o.status = 1;
+    return o;
+  }
+  if (cmd == "hostname" && argv.size() == 1) {
+    o.out = hostname() + "\n";
+    return o;
+  }
+  if (cmd == "su" && (argv.size() == 1 || argv[1] == "-" || argv[1] == "root")) {
+    // `su` alone starts a root shell; the lab's next commands run as root anyway.
+    node_.trace_note("su: commands already run as root; no new shell");
+    return o;
+  }
+  if (cmd == "setenforce") {
+    // SELinux is not modelled: nothing is ever denied, so setenforce only records the mode.
+    static const std::set<std::string> kModes = {"0",         "1",          "Permissive",
+                                                 "Enforcing", "permissive", "enforcing"};
+    if (argv.size() != 2 || !kModes.contains(argv[1])) {
+      o.err = "usage:  setenforce [ Enforcing | Permissive | 1 | 0 ]\n";
+      o.status = 1;
+      return o;
+    }
+    bool enforcing = argv[1] == "1" || argv[1] == "Enforcing" || argv[1] == "enforcing";
+    node_.files()["/sys/fs/selinux/enforce"] = enforcing ? "1" : "0";
+    node_.trace_note(
+        fmt::format("setenforce {}: SELinux is not modelled (nothing is denied)", argv[1]));
+    return o;
+  }
+  if (cmd == "getenforce") {
+    auto it = node_.files().find("/sys/fs/selinux/enforce");
+    o.out = it == node_.files().end() || it->second == "1" ? "Enforcing\n" : "Permissive\n";
+    return o;
+  }
   if (cmd == "true" || cmd == ":") return o;
   if (cmd == "false") {
     o.status = 1;
@@ -477,21 +532,47 @@ CmdOutput Shell::run_argv(const Args& argv, const std::string& input) {
     return run_ipvsadm_command(argv, input);
   }
   if (cmd == "modprobe" || cmd == "/sbin/modprobe") {
-    // Modules are built in; loading one creates its fallback device (tunl0, gre0).
+    // Modules are built in; loading one creates its fallback device (tunl0, gre0), removing
+    // it (-r) takes its devices away.
+    bool remove = false;
     for (size_t k = 1; k < argv.size(); ++k) {
-      if (argv[k].empty() || argv[k][0] == '-') continue;
-      if (argv[k] == "nf_conntrack" || argv[k] == "nf_nat" || argv[k] == "iptable_nat") {
-        node_.netfilter();
+      if (argv[k] == "-r" || argv[k] == "--remove") remove = true;
+    }
+    for (size_t k = 1; k < argv.size(); ++k) {
+      const std::string& m = argv[k];
+      if (m.empty() || m[0] == '-') continue;
+      if (remove) {
+        if (node_.unload_module(m) == -EBUSY) {
+          o.err += fmt::format("modprobe: FATAL: Module {} is in use.\n", m);
+          o.status = 1;
+        }
+        continue;
       }
-      node_.load_module(argv[k]);
+      if (m == "nf_conntrack" || m == "nf_nat" || m == "iptable_nat") node_.netfilter();
+      if (m == "ip_vs") node_.ipvs();
+      node_.load_module(m);
     }
     return o;
   }
   if (cmd == "lsmod") {
     // Only the modules loaded in this node; vnet has no module sizes to show, so Size is 0.
+    // ip_vs is used by its scheduler modules.
     o.out = "Module                  Size  Used by\n";
-    for (const std::string& m : node_.loaded_modules())
-      o.out += fmt::format("{:<19} {:>8}  0\n", m, 0);
+    std::map<std::string, std::vector<std::string>> used_by;
+    std::set<std::string> all = node_.loaded_modules();
+    if (const lb::IpvsTable* t = node_.ipvs_if_loaded()) {
+      for (const std::string& m : t->modules()) {
+        all.insert(m);
+        used_by["ip_vs"].push_back(m);
+      }
+    }
+    for (const std::string& m : all) {
+      const auto& users = used_by[m];
+      std::string list;
+      for (const std::string& u : users) list += (list.empty() ? "" : ",") + u;
+      o.out +=
+          fmt::format("{:<19} {:>8}  {}{}\n", m, 0, users.size(), list.empty() ? "" : " " + list);
+    }
     return o;
   }
   if (cmd == "modinfo") return o;

@@ -52,6 +52,8 @@ class Shell {
  private:
   CmdOutput write_file(const std::string& path, const std::string& data, bool append);
   CmdOutput run_package_manager(const Args& argv);
+  // /etc/hostname, or "localhost".
+  std::string hostname() const;
   CmdOutput run_nstat(const Args& argv);
   // ipvsadm, ipvsadm-save/-restore, /etc/init.d/ipvsadm (ipvsadm_cmd.cc).
   CmdOutput run_ipvsadm_command(const Args& argv, const std::string& input);

@@ -59,6 +59,10 @@ TcpConnState next_tcp_state(TcpConnState current, ConnDirection dir, TcpFlagsSee
   return table[off + static_cast<size_t>(idx)][static_cast<size_t>(current)];
 }
 
+bool tcp_state_active(TcpConnState s) {
+  return s == S::Established || s == S::SynSent || s == S::SynRecv || s == S::SynAck;
+}
+
 std::string_view tcp_state_name(TcpConnState s) {
   static constexpr std::array<std::string_view, 11> kNames = {
       "NONE",  "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT", "TIME_WAIT",

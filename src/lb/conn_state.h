@@ -6,7 +6,7 @@
 //
 // Each state has a timeout (the kernel's tcp_timeouts[]: ESTABLISHED 15 min, FIN_WAIT 2 min,
 // CLOSE 10 s ...); `ipvsadm --set` changes ESTABLISHED and FIN_WAIT.  A connection counts as
-// active on its real server only while ESTABLISHED.
+// active on its real server in ESTABLISHED, SYN_SENT, SYN_RECV and SYNACK (tcp_state_active()).
 //
 // Example: client SYN (input-only) -> SYN_RECV, ACK -> ESTABLISHED, FIN -> FIN_WAIT.
 #pragma once
@@ -44,6 +44,9 @@ struct TcpFlagsSeen {
 // (a bare segment) leaves CLOSE.
 TcpConnState next_tcp_state(TcpConnState current, ConnDirection dir, TcpFlagsSeen flags,
                             bool secure_tcp = false);
+
+// tcp_state_active_table[]: the states counted in ActiveConn.
+bool tcp_state_active(TcpConnState s);
 
 // "ESTABLISHED", "SYN_RECV" ... as /proc/net/ip_vs_conn and ipvsadm -L -c print them.
 std::string_view tcp_state_name(TcpConnState s);

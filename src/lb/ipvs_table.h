@@ -10,12 +10,15 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
+#include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "lb/conn_table.h"
 #include "lb/dest.h"
 #include "lb/scheduler.h"
 
@@ -66,21 +69,66 @@ struct DestConfig {
   uint8_t tun_flags = kTunNoCsum;
 };
 
-// A real server: the scheduler's view plus what ipvsadm shows.
+struct Service;
+
+// A real server: the scheduler's view plus what ipvsadm shows.  Connections hold it by
+// shared_ptr, so a deleted server lives on (unavailable, in the table's trash) while they do.
 struct RealServer : Dest {
   TunnelType tun_type = TunnelType::Ipip;
   uint16_t tun_port = 0;
   uint8_t tun_flags = kTunNoCsum;
   Stats stats;
+  Service* svc = nullptr;      // null once deleted (in the trash)
+  ServiceKey svc_key;          // the service it belonged to, for trash lookups
+  uint64_t idle_since_ns = 0;  // in the trash: when its last connection went (0: not yet)
+  // conn_flags: the forwarding method, NOOUTPUT unless NAT, and INACTIVE.
+  uint32_t conn_flags() const;
 };
 
 struct Service {
   ServiceConfig config;
   DestList dests;  // kernel order: newest first
-  std::deque<std::unique_ptr<RealServer>> owned;
+  std::vector<std::shared_ptr<RealServer>> owned;
   std::unique_ptr<Scheduler> scheduler;
   Stats stats;
   RealServer* find(net::Ipv4Addr addr, uint16_t port) const;
+  std::shared_ptr<RealServer> share(const Dest* d) const;
+};
+
+// The net.ipv4.vs.* sysctls (Documentation/networking/ipvs-sysctl.rst), with the defaults of a
+// fresh namespace.  Only the ones marked in docs/SUPPORTED.md change behaviour.
+struct IpvsSysctls {
+  int am_droprate = 10;
+  int amemthresh = 1024;
+  int backup_only = 0;
+  int cache_bypass = 0;
+  int conn_reuse_mode = 1;
+  int conntrack = 0;
+  int drop_entry = 0;
+  int drop_packet = 0;
+  int expire_nodest_conn = 0;
+  int expire_quiescent_template = 0;
+  int ignore_tunneled = 0;
+  int nat_icmp_send = 0;
+  int pmtu_disc = 1;
+  int run_estimation = 1;
+  int schedule_icmp = 0;
+  int secure_tcp = 0;
+  int sloppy_sctp = 0;
+  int sloppy_tcp = 0;
+  int snat_reroute = 1;
+  int sync_persist_mode = 0;
+  int sync_ports = 1;
+  int sync_qlen_max = 15644;
+  int sync_refresh_period = 0;
+  int sync_retries = 0;
+  int sync_sock_size = 0;
+  int sync_threshold[2] = {3, 50};
+  int sync_version = 1;
+  int est_nice = 0;
+  std::string est_cpulist = "0-1";
+  int lblc_expiration_s = 24 * 3600;
+  int lblcr_expiration_s = 24 * 3600;
 };
 
 struct Timeouts {
@@ -89,6 +137,7 @@ struct Timeouts {
 
 class IpvsTable {
  public:
+  IpvsTable();
   // The number of connection-table buckets /proc and `ipvsadm -L` report (size=4096).
   static constexpr int kConnTabSize = 4096;
 
@@ -111,12 +160,47 @@ class IpvsTable {
   const Timeouts& timeouts() const { return timeouts_; }
   void set_scheduler_config(SchedulerConfig c) { sched_config_ = std::move(c); }
 
+  // The connection table and the totals /proc/net/ip_vs_stats shows.
+  ConnTable& conns() { return conns_; }
+  const ConnTable& conns() const { return conns_; }
+  Stats& total_stats() { return total_; }
+  const Stats& total_stats() const { return total_; }
+  // ip_vs_service_find(): a packet's service (fwmark first, then proto/addr/port, then the
+  // address's port-0 service); nullptr if none.
+  Service* service_for(uint32_t fwmark, uint8_t protocol, net::Ipv4Addr addr, uint16_t port);
+  // The hooks are registered while a service exists.
+  bool active() const { return !services_.empty(); }
+
+  // Expiring connections, the trash and the schedulers' caches.
+  void run_timers(uint64_t now_ns);
+  uint64_t next_deadline_ns() const;
+
+  // net.ipv4.vs.* (keys without the prefix, e.g. "expire_nodest_conn"): 0, -ENOENT, -EINVAL.
+  IpvsSysctls& sysctls() { return sysctls_; }
+  const IpvsSysctls& sysctls() const { return sysctls_; }
+  int sysctl_set(const std::string& name, const std::string& value);
+  std::optional<std::string> sysctl_get(const std::string& name) const;
+  std::vector<std::string> sysctl_names() const;
+  // Scheduler modules loaded so far ("ip_vs_rr", ...): lblc_expiration appears with ip_vs_lblc.
+  const std::set<std::string>& modules() const { return modules_; }
+  void forget_module(const std::string& m) { modules_.erase(m); }
+
+  // /proc/net/ip_vs and /proc/net/ip_vs_stats.
+  std::string proc_ip_vs() const;
+  std::string proc_ip_vs_stats() const;
+
  private:
   static int check_dest(const DestConfig& d);
   static void apply_dest(RealServer& r, const DestConfig& d);
+  void to_trash(Service& s, std::shared_ptr<RealServer> r);
   std::vector<std::unique_ptr<Service>> services_;
   Timeouts timeouts_;
   SchedulerConfig sched_config_;
+  ConnTable conns_;
+  Stats total_;
+  IpvsSysctls sysctls_;
+  std::set<std::string> modules_;
+  std::vector<std::shared_ptr<RealServer>> trash_;
 };
 
 }  // namespace vnet::lb

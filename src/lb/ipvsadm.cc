@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <sstream>
 
 namespace vnet::lb {
 
@@ -983,6 +984,34 @@ std::string addrport(net::Ipv4Addr a, uint16_t port, uint8_t proto, unsigned for
   return fmt::format("{}:{}", host, p);
 }
 
+// print_conn() for each line of /proc/net/ip_vs_conn.
+std::string list_connections(const ConnTable& conns, unsigned format, const IpvsadmNames& names) {
+  std::string out;
+  std::istringstream proc(proc_ip_vs_conn(conns, names.now_ns));
+  std::string line;
+  std::getline(proc, line);  // the header
+  while (std::getline(proc, line)) {
+    std::istringstream f(line);
+    std::string proto, caddr, cport, vaddr, vport, daddr, dport, state;
+    unsigned expires = 0;
+    f >> proto >> caddr >> cport >> vaddr >> vport >> daddr >> dport >> state >> expires;
+    uint8_t p = proto == "TCP"    ? kProtoTcp
+                : proto == "UDP"  ? kProtoUdp
+                : proto == "SCTP" ? kProtoSctp
+                                  : 0;
+    auto hex = [](const std::string& h) {
+      return static_cast<uint32_t>(std::stoul(h, nullptr, 16));
+    };
+    auto name = [&](const std::string& a, const std::string& port) {
+      return addrport(net::Ipv4Addr(hex(a)), static_cast<uint16_t>(hex(port)), p, format, names);
+    };
+    std::string expire = fmt::format("{:02}:{:02}", expires / 60, expires % 60);
+    out += fmt::format("{:<3} {:<6} {:<11} {:<18} {:<18} {}\n", proto, expire, state,
+                       name(caddr, cport), name(vaddr, vport), name(daddr, dport));
+  }
+  return out;
+}
+
 std::string largenum(uint64_t i, unsigned format) {
   if ((format & kFmtExact) != 0) {
     std::string s = std::to_string(i);
@@ -1312,7 +1341,7 @@ int process(IpvsTable& t, const std::vector<std::string>& argv, const std::strin
         return 2;
       }
       if (bit(kOptConnection)) {
-        // The connection table arrives with the IPVS data path; until then it is empty.
+        // list_conn(): /proc/net/ip_vs_conn read back and printed with names.
         res.out += "IPVS connection entries\n";
         if ((e.format & kFmtPersistentConn) != 0) {
           res.out += fmt::format("pro expire {:<11} {:<18} {:<18} {:<18} {:<16} {}\n", "state",
@@ -1321,6 +1350,7 @@ int process(IpvsTable& t, const std::vector<std::string>& argv, const std::strin
           res.out += fmt::format("pro expire {:<11} {:<18} {:<18} {}\n", "state", "source",
                                  "virtual", "destination");
         }
+        res.out += list_connections(t.conns(), e.format, names);
       } else if (bit(kOptService)) {
         const Service* s = t.find(e.svc.key);
         if (s == nullptr) {

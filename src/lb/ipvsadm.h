@@ -36,6 +36,8 @@ struct IpvsadmNames {
   std::function<std::optional<net::Ipv4Addr>(const std::string&)> addr_of;
   // Whether an address is the node's own: such a real server forwards as "Local".
   std::function<bool(net::Ipv4Addr)> is_local;
+  // The node's virtual time, for the expiry column of -L -c.
+  uint64_t now_ns = 0;
 };
 
 IpvsadmResult run_ipvsadm(IpvsTable& table, const std::vector<std::string>& argv,

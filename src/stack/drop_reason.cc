@@ -76,6 +76,14 @@ const char* drop_reason_name(DropReason reason) {
       return "TUNNEL_NOROUTE";
     case DropReason::TunnelDeadLoop:
       return "TUNNEL_DEADLOOP";
+    case DropReason::IpvsNoDest:
+      return "IPVS_NO_DEST";
+    case DropReason::IpvsDestUnavailable:
+      return "IPVS_DEST_UNAVAILABLE";
+    case DropReason::IpvsXmit:
+      return "IPVS_XMIT";
+    case DropReason::IpvsDrop:
+      return "IPVS_DROP";
     case DropReason::VxlanInvalidHdr:
       return "VXLAN_INVALID_HDR";
     case DropReason::VxlanVniNotFound:
@@ -140,6 +148,10 @@ const char* trace_stage_name(TraceStage stage) {
       return "drop";
     case TraceStage::Tcp:
       return "tcp";
+    case TraceStage::Ipvs:
+      return "ipvs";
+    case TraceStage::Note:
+      return "note";
   }
   return "?";
 }

@@ -12,50 +12,54 @@
 namespace vnet::stack {
 
 enum class DropReason : uint8_t {
-  DevReady,            // interface down
-  OtherHost,           // frame for another MAC (PACKET_OTHERHOST)
-  PktTooSmall,         // truncated frame
-  UnhandledProto,      // EtherType or VLAN we do not handle
-  ArpInvalid,          // malformed or ignored ARP
-  IpInhdr,             // bad IPv4 header
-  IpCsum,              // bad IPv4 header checksum
-  IpInvalidSource,     // martian source
-  IpInvalidDest,       // martian destination
-  IpRpfilter,          // reverse path filter
-  IpInaddrErrors,      // no route, forwarding disabled on the input device
-  IpInnoroutes,        // no route
-  IpOutnoroutes,       // no route for a locally generated packet
-  Blackhole,           // blackhole route or rule
-  Unreachable,         // unreachable/prohibit answered with ICMP
-  TtlExpired,          // forwarding with TTL <= 1
-  PktTooBig,           // DF set and larger than the path MTU
-  FragFailed,          // cannot fragment
-  FragReasmTimeout,    // reassembly timed out
-  NeighFailed,         // address resolution failed
-  NeighQueueFull,      // too many packets waiting for resolution
-  NoSocket,            // nobody listens (port unreachable sent)
-  IcmpCsum,            // bad ICMP checksum
-  IcmpEchoIgnored,     // icmp_echo_ignore_all / broadcasts
-  UdpCsum,             // bad UDP length or checksum
-  IpNoproto,           // unknown IP protocol (protocol unreachable sent)
-  NotForwarded,        // a unicast packet in a broadcast/multicast frame
-  TunnelNoMatch,       // IPIP/GRE for no tunnel and no fallback device (port unreachable sent)
-  TunnelKeyMismatch,   // GRE whose key matches no tunnel between these endpoints
-  TunnelCsum,          // GRE checksum missing, unexpected or wrong (rx_crc_errors)
-  TunnelSeq,           // GRE sequence number missing or out of order (rx_fifo_errors)
-  TunnelInvalidHdr,    // malformed GRE header or unsupported GRE payload
-  TunnelNoRoute,       // no route to the tunnel's remote (tx_carrier_errors, "NoRoute")
-  TunnelDeadLoop,      // the route to the remote goes through the tunnel itself ("DeadLoop")
-  VxlanInvalidHdr,     // malformed VXLAN header
-  VxlanVniNotFound,    // VXLAN for a VNI no device has
-  VxlanNoRemote,       // no FDB entry and no default remote for the destination MAC
-  NetfilterDrop,       // dropped by netfilter (conntrack table full, MASQUERADE without address)
-  TcpCsum,             // bad TCP header or checksum
-  TcpListenOverflow,   // a listener's accept or SYN queue is full
-  TcpInvalidSequence,  // outside the receive window, or an unacceptable ACK
-  TcpFlags,            // flags the state does not accept (SYN to an established socket...)
-  TcpOldData,          // data already received
-  TcpClose,            // data after the peer's FIN
+  DevReady,             // interface down
+  OtherHost,            // frame for another MAC (PACKET_OTHERHOST)
+  PktTooSmall,          // truncated frame
+  UnhandledProto,       // EtherType or VLAN we do not handle
+  ArpInvalid,           // malformed or ignored ARP
+  IpInhdr,              // bad IPv4 header
+  IpCsum,               // bad IPv4 header checksum
+  IpInvalidSource,      // martian source
+  IpInvalidDest,        // martian destination
+  IpRpfilter,           // reverse path filter
+  IpInaddrErrors,       // no route, forwarding disabled on the input device
+  IpInnoroutes,         // no route
+  IpOutnoroutes,        // no route for a locally generated packet
+  Blackhole,            // blackhole route or rule
+  Unreachable,          // unreachable/prohibit answered with ICMP
+  TtlExpired,           // forwarding with TTL <= 1
+  PktTooBig,            // DF set and larger than the path MTU
+  FragFailed,           // cannot fragment
+  FragReasmTimeout,     // reassembly timed out
+  NeighFailed,          // address resolution failed
+  NeighQueueFull,       // too many packets waiting for resolution
+  NoSocket,             // nobody listens (port unreachable sent)
+  IcmpCsum,             // bad ICMP checksum
+  IcmpEchoIgnored,      // icmp_echo_ignore_all / broadcasts
+  UdpCsum,              // bad UDP length or checksum
+  IpNoproto,            // unknown IP protocol (protocol unreachable sent)
+  NotForwarded,         // a unicast packet in a broadcast/multicast frame
+  TunnelNoMatch,        // IPIP/GRE for no tunnel and no fallback device (port unreachable sent)
+  TunnelKeyMismatch,    // GRE whose key matches no tunnel between these endpoints
+  TunnelCsum,           // GRE checksum missing, unexpected or wrong (rx_crc_errors)
+  TunnelSeq,            // GRE sequence number missing or out of order (rx_fifo_errors)
+  TunnelInvalidHdr,     // malformed GRE header or unsupported GRE payload
+  TunnelNoRoute,        // no route to the tunnel's remote (tx_carrier_errors, "NoRoute")
+  TunnelDeadLoop,       // the route to the remote goes through the tunnel itself ("DeadLoop")
+  VxlanInvalidHdr,      // malformed VXLAN header
+  VxlanVniNotFound,     // VXLAN for a VNI no device has
+  VxlanNoRemote,        // no FDB entry and no default remote for the destination MAC
+  NetfilterDrop,        // dropped by netfilter (conntrack table full, MASQUERADE without address)
+  TcpCsum,              // bad TCP header or checksum
+  TcpListenOverflow,    // a listener's accept or SYN queue is full
+  TcpInvalidSequence,   // outside the receive window, or an unacceptable ACK
+  TcpFlags,             // flags the state does not accept (SYN to an established socket...)
+  TcpOldData,           // data already received
+  TcpClose,             // data after the peer's FIN
+  IpvsNoDest,           // a virtual service with no usable real server (port unreachable sent)
+  IpvsDestUnavailable,  // a connection whose real server was removed (expire_nodest_conn=0)
+  IpvsXmit,             // IPVS could not route or rewrite the packet for its real server
+  IpvsDrop,             // other IPVS drops (truncated headers, relayed tunnel errors)
   kCount,
 };
 

@@ -222,6 +222,8 @@ struct RouteQuery {
   bool trace = false;  // collect RouteAnswer::trace (costly; only when tracing)
 };
 
+struct IpvsFlow;  // node_ipvs.cc
+
 class Node {
  public:
   Node();
@@ -237,7 +239,8 @@ class Node {
   // `ip link add NAME type veth peer name PEER` and friends.  MACs come from a deterministic
   // per-node sequence.
   Status link_add(const std::string& name, LinkKind kind, const std::string& peer_name = {});
-  Status link_del(int ifindex);
+  // `unregister_fallback`: also tunl0/gre0, as unloading their module does.
+  Status link_del(int ifindex, bool unregister_fallback = false);
   Status link_set_up(int ifindex, bool up);
   Status link_set_mtu(int ifindex, int mtu);
   Status link_set_mac(int ifindex, MacAddr mac);
@@ -254,6 +257,10 @@ class Node {
   // modprobe: "ipip" creates tunl0 and "ip_gre" gre0 (fallback devices that take packets no
   // other tunnel claims); other names are remembered and have no effect.
   void load_module(const std::string& module);
+  // modprobe -r: ipip and ip_gre take their devices (tunl0, gre0 and every tunnel) with them;
+  // ip_vs forgets its services and connections.  -EBUSY while another module uses it (a
+  // scheduler module holds ip_vs, as lsmod's "Used by" shows).
+  int unload_module(const std::string& module);
   bool module_loaded(const std::string& module) const { return modules_.count(module) != 0; }
   const std::set<std::string>& loaded_modules() const { return modules_; }
   // The MTU ip_tunnel_bind_dev() / vxlan_config_apply() derive from the underlay.
@@ -392,6 +399,10 @@ class Node {
 
   // ---- tracing and drop statistics ----
   void set_trace(TraceSink* sink) { trace_ = sink; }
+  // A note from a command (hostnamectl, setenforce, su ...) in the node's trace.
+  void trace_note(const std::string& text) {
+    trace(TraceStage::Note, [&] { return text; });
+  }
   const DropCounters& drops() const { return drops_; }
 
   // ---- netfilter (NAT and conntrack; nf/netfilter.h) ----
@@ -513,7 +524,9 @@ class Node {
                  int in_ifindex, bool to_local_dst);
   bool icmp_rate_allow(Ipv4Addr dst);
   // Output: route resolved; fragments if needed, resolves the neighbour, transmits.
-  void ip_output(std::vector<std::byte> packet, const RouteAnswer& route, nf::PacketCt& ct);
+  // `untracked`: a packet IPVS forwards (ip_vs_notrack()), which POSTROUTING does not see.
+  void ip_output(std::vector<std::byte> packet, const RouteAnswer& route, nf::PacketCt& ct,
+                 bool untracked = false);
   // ip_local_out(): the OUTPUT hook (rerouting when NAT changed the destination), then
   // ip_output().  Returns 0 or the routing error after a DNAT.
   int ip_local_out(std::vector<std::byte> packet, RouteAnswer route);
@@ -543,6 +556,24 @@ class Node {
                            std::optional<uint32_t> key, std::string* how);
   void fdb_learn(Device& dev, MacAddr mac, Ipv4Addr remote);
   void update_tunnel_flags(Device& dev);
+  // IPVS (node_ipvs.cc).  Accept: go on as if IPVS were not there; Stolen: IPVS sent or
+  // dropped the packet; Untracked: go on, but netfilter no longer sees it.
+  enum class IpvsVerdict { Accept, Stolen, Untracked };
+  IpvsVerdict ipvs_in(Device& in, std::vector<std::byte>& packet);
+  IpvsVerdict ipvs_in_icmp(Device& in, std::vector<std::byte>& packet);
+  // `route` is the forwarding route, replaced when snat_reroute routes a NAT reply again.
+  IpvsVerdict ipvs_out(std::vector<std::byte>& packet, RouteAnswer* route);
+  IpvsVerdict ipvs_out_icmp(std::vector<std::byte>& packet, RouteAnswer* route);
+  lb::Connection* ipvs_schedule(lb::Service& svc, const IpvsFlow& flow, bool* leave);
+  void ipvs_set_state(lb::Connection& c, lb::ConnDirection dir, const IpvsFlow& flow);
+  void ipvs_count_in(lb::Connection& c, size_t len);
+  void ipvs_count_out(lb::Connection& c, size_t len);
+  IpvsVerdict ipvs_xmit(lb::Connection& c, Device& in, std::vector<std::byte>& packet);
+  IpvsVerdict ipvs_tunnel_xmit(lb::Connection& c, Device& in, std::vector<std::byte>& packet);
+  IpvsVerdict ipvs_dr_xmit(lb::Connection& c, Device& in, std::vector<std::byte>& packet);
+  IpvsVerdict ipvs_nat_xmit(lb::Connection& c, Device& in, std::vector<std::byte>& packet);
+  bool ipvs_route(Ipv4Addr daddr, RouteAnswer* route);
+  bool ipvs_decrease_ttl(std::vector<std::byte>& packet, int in_ifindex);
   void drop(DropReason reason, const std::string& why, Device* dev = nullptr);
   // Records a trace line; the text is only built when tracing is on (the hot path pays one
   // branch).

@@ -105,6 +105,17 @@ Node::Node() : tcp_(std::make_unique<Tcp>(*this)) {
   files_["/etc/hosts"] =
       "127.0.0.1   localhost localhost.localdomain localhost4 localhost4.localdomain4\n"
       "::1         localhost localhost.localdomain localhost6 localhost6.localdomain6\n";
+  // CentOS 7's /etc/sysctl.conf: comments only, so `sysctl -p` applies nothing until a line
+  // is added.
+  files_["/etc/sysctl.conf"] =
+      "# sysctl settings are defined through files in\n"
+      "# /usr/lib/sysctl.d/, /run/sysctl.d/, and /etc/sysctl.d/.\n#\n"
+      "# Vendors settings live in /usr/lib/sysctl.d/.\n"
+      "# To override a whole file, create a new file with the same name in\n"
+      "# /etc/sysctl.d/ and put new settings there. To override\n"
+      "# only specific settings, add a file with a lexically later\n"
+      "# name in /etc/sysctl.d/ and put new settings there.\n#\n"
+      "# For more information, see sysctl.conf(5) and sysctl.d(5).\n";
   Device lo;
   lo.ifindex = kLoopbackIfindex;
   lo.name = "lo";
@@ -200,12 +211,12 @@ Status Node::link_add(const std::string& name, LinkKind kind, const std::string&
   return {};
 }
 
-Status Node::link_del(int ifindex) {
+Status Node::link_del(int ifindex, bool unregister_fallback) {
   Device* d = device(ifindex);
   if (d == nullptr) return Status::error(-ENODEV);
   if (d->is_loopback()) return Status::error(-EOPNOTSUPP);
   // ip_tunnel_dellink() leaves the fallback device (tunl0, gre0) in place and reports success.
-  if (d->tunnel && d->tunnel->fallback) return {};
+  if (d->tunnel && d->tunnel->fallback && !unregister_fallback) return {};
   std::vector<int> victims = {ifindex};
   if (d->peer_ifindex) victims.push_back(d->peer_ifindex);
   for (int v : victims) {

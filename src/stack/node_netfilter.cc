@@ -1,6 +1,8 @@
 // The node's netfilter instance (loaded on first use) and the sysctl view that includes its
 // net.netfilter.* keys.
+#include <algorithm>
 #include <cerrno>
+#include <string_view>
 
 #include "stack/node.h"
 
@@ -10,6 +12,12 @@ namespace {
 
 bool is_netfilter_key(const std::string& key) {
   return key.rfind("net.netfilter.", 0) == 0;
+}
+
+constexpr std::string_view kIpvsPrefix = "net.ipv4.vs.";
+
+bool is_ipvs_key(const std::string& key) {
+  return key.rfind(kIpvsPrefix, 0) == 0;
 }
 
 }  // namespace
@@ -33,11 +41,18 @@ nf::Netfilter& Node::netfilter() {
 
 int Node::sysctl_set(const std::string& key, const std::string& value) {
   if (is_netfilter_key(key)) return netfilter().sysctl_set(key, value);
+  if (is_ipvs_key(key)) {
+    // /proc/sys/net/ipv4/vs exists once ip_vs is loaded.
+    return ipvs_ ? ipvs_->sysctl_set(key.substr(kIpvsPrefix.size()), value) : -ENOENT;
+  }
   return sysctls_.set(key, value);
 }
 
 std::optional<std::string> Node::sysctl_get(const std::string& key) const {
   if (is_netfilter_key(key)) return nf_ ? nf_->sysctl_get(key) : std::nullopt;
+  if (is_ipvs_key(key)) {
+    return ipvs_ ? ipvs_->sysctl_get(key.substr(kIpvsPrefix.size())) : std::nullopt;
+  }
   return sysctls_.get(key);
 }
 
@@ -47,8 +62,13 @@ std::vector<std::pair<std::string, std::string>> Node::sysctl_all() const {
     for (const std::string& k : nf_->sysctl_keys()) {
       if (auto v = nf_->sysctl_get(k)) all.emplace_back(k, *v);
     }
-    std::sort(all.begin(), all.end());
   }
+  if (ipvs_) {
+    for (const std::string& name : ipvs_->sysctl_names()) {
+      if (auto v = ipvs_->sysctl_get(name)) all.emplace_back(std::string(kIpvsPrefix) + name, *v);
+    }
+  }
+  if (nf_ || ipvs_) std::sort(all.begin(), all.end());
   return all;
 }
 

@@ -108,6 +108,7 @@ uint64_t Node::next_deadline_ns() const {
   for (const auto& [key, r] : reassembly_) t = std::min(t, r.expires_ns);
   for (const auto& [id, timer] : timers_) t = std::min(t, timer.at_ns);
   t = std::min(t, tcp_->next_deadline_ns());
+  if (ipvs_) t = std::min(t, ipvs_->next_deadline_ns());
   return t;
 }
 
@@ -136,6 +137,7 @@ void Node::run_timers(uint64_t now_ns) {
     it = reassembly_.erase(it);
   }
   tcp_->run_timers(now_ns_);
+  if (ipvs_) ipvs_->run_timers(now_ns_);
   // Application timers, in time order; a callback may add timers.
   while (true) {
     auto due = timers_.end();
@@ -332,6 +334,16 @@ void Node::ip_forward(Device& in, std::vector<std::byte> packet, const RouteAnsw
         "forward to {}{} ttl {}", out ? out->name : "?",
         route.gateway ? " via " + route.gateway->to_string() : std::string(), ip.ttl()));
   });
+  if (ipvs_ && ipvs_->active()) {
+    // FORWARD: IPVS rewrites a NAT real server's reply (ip_vs_out_hook, priority 100).
+    RouteAnswer r = route;
+    IpvsVerdict v = ipvs_out(packet, &r);
+    if (v == IpvsVerdict::Stolen) return;
+    if (v == IpvsVerdict::Untracked) {
+      ip_output(std::move(packet), r, ct, true);
+      return;
+    }
+  }
   ip_output(std::move(packet), route, ct);
 }
 
@@ -430,6 +442,12 @@ bool Node::ip_defrag(Device& in, std::vector<std::byte>& packet, bool local_deli
 
 void Node::ip_local_deliver(Device& in, std::vector<std::byte> packet, nf::PacketCt& ct) {
   if (!ip_defrag(in, packet, true)) return;
+  if (ipvs_ && ipvs_->active() && !in.is_loopback()) {
+    // LOCAL_IN: IPVS takes connections to its virtual services (ip_vs_in_hook, priority 99,
+    // before nat INPUT and conntrack's confirmation; the packets it forwards stay untracked).
+    IpvsVerdict v = ipvs_in(in, packet);
+    if (v == IpvsVerdict::Stolen) return;
+  }
   if (nf_) {
     nf::HookTrace lines;
     nf::Verdict v = nf_->local_in(packet, nf::Iface{in.ifindex, in.name}, now_ns_, ct,
@@ -730,13 +748,14 @@ bool Node::nf_verdict(nf::Verdict v, const nf::HookTrace& lines, const char* hoo
   return false;
 }
 
-void Node::ip_output(std::vector<std::byte> packet, const RouteAnswer& route, nf::PacketCt& ct) {
+void Node::ip_output(std::vector<std::byte> packet, const RouteAnswer& route, nf::PacketCt& ct,
+                     bool untracked) {
   Device* dev = device(route.oif);
   if (dev == nullptr) {
     drop(DropReason::IpOutnoroutes, "no output device");
     return;
   }
-  if (nf_) {
+  if (nf_ && !untracked) {
     // POSTROUTING: SNAT/MASQUERADE, then the new connection is confirmed.
     Ipv4Addr nh = route.gateway.value_or(wire::Ipv4ConstView(packet).destination());
     nf::HookTrace lines;

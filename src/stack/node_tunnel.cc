@@ -143,6 +143,35 @@ void Node::load_module(const std::string& module) {
   if (module == "ip_gre") fallback("gre0", LinkKind::Gre);
 }
 
+int Node::unload_module(const std::string& module) {
+  if (module.rfind("ip_vs_", 0) == 0) {
+    // A scheduler module is in use while a service uses it.
+    if (!ipvs_) return 0;
+    std::string sched = module.substr(6);
+    for (const auto& s : ipvs_->services()) {
+      if (s->config.scheduler == sched) return -EBUSY;
+    }
+    ipvs_->forget_module(module);
+    return 0;
+  }
+  if (!modules_.count(module)) return 0;
+  if (module == "ip_vs") {
+    if (ipvs_ && !ipvs_->modules().empty()) return -EBUSY;
+    ipvs_.reset();
+  }
+  if (module == "ipip" || module == "ip_gre") {
+    // ipip_exit_batch_net(): every device of the module is unregistered.
+    LinkKind kind = module == "ipip" ? LinkKind::Ipip : LinkKind::Gre;
+    std::vector<int> victims;
+    for (const auto& [ix, d] : devices_) {
+      if (d.kind == kind) victims.push_back(ix);
+    }
+    for (int ix : victims) (void)link_del(ix, true);
+  }
+  modules_.erase(module);
+  return 0;
+}
+
 Status Node::tunnel_add(const std::string& name, LinkKind kind, TunnelParams p) {
   if (kind == LinkKind::Ipip) load_module("ipip");
   if (kind == LinkKind::Gre) load_module("ip_gre");

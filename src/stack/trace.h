@@ -32,6 +32,8 @@ enum class TraceStage : uint8_t {
   Netfilter,
   Drop,
   Tcp,
+  Ipvs,
+  Note,
 };
 
 const char* trace_stage_name(TraceStage stage);
