@@ -253,6 +253,82 @@ CmdOutput builtin_head_tail(const Args& argv, const std::string& input, bool hea
   return o;
 }
 
+// diff [-q] A B: GNU diff's normal format ("3c3", "< old", "---", "> new"), hunks from a
+// longest common subsequence of lines.  Exit 0 when equal, 1 when different, 2 on trouble.
+CmdOutput builtin_diff(const Args& argv, const std::vector<std::optional<std::string>>& texts,
+                       const std::vector<std::string>& names) {
+  CmdOutput o;
+  bool brief = false;
+  for (size_t k = 1; k < argv.size(); ++k) {
+    if (argv[k] == "-q" || argv[k] == "--brief") brief = true;
+  }
+  if (names.size() != 2) {
+    o.err = names.size() < 2 ? fmt::format("diff: missing operand after '{}'\n",
+                                           names.empty() ? "diff" : names.back())
+                             : fmt::format("diff: extra operand '{}'\n", names[2]);
+    o.err += "diff: Try 'diff --help' for more information.\n";
+    o.status = 2;
+    return o;
+  }
+  for (size_t k = 0; k < 2; ++k) {
+    if (!texts[k]) {
+      o.err += fmt::format("diff: {}: No such file or directory\n", names[k]);
+      o.status = 2;
+    }
+  }
+  if (o.status) return o;
+  std::vector<std::string> a = split_lines(*texts[0]), b = split_lines(*texts[1]);
+  if (a == b) return o;
+  o.status = 1;
+  if (brief) {
+    o.out = fmt::format("Files {} and {} differ\n", names[0], names[1]);
+    return o;
+  }
+  if (a.size() * b.size() > 4'000'000) {
+    o.err = "diff: files too large for vnet's diff\n";
+    o.status = 2;
+    return o;
+  }
+  // lcs[i][j]: the longest common subsequence of a[i..] and b[j..].
+  size_t n = a.size(), m = b.size();
+  std::vector<std::vector<uint32_t>> lcs(n + 1, std::vector<uint32_t>(m + 1, 0));
+  for (size_t i = n; i-- > 0;) {
+    for (size_t j = m; j-- > 0;) {
+      lcs[i][j] = a[i] == b[j] ? lcs[i + 1][j + 1] + 1 : std::max(lcs[i + 1][j], lcs[i][j + 1]);
+    }
+  }
+  auto range = [](size_t from, size_t to) {  // 1-based, inclusive; to < from: empty
+    return to <= from ? std::to_string(from) : fmt::format("{},{}", from, to);
+  };
+  size_t i = 0, j = 0;
+  while (i < n || j < m) {
+    if (i < n && j < m && a[i] == b[j]) {
+      ++i;
+      ++j;
+      continue;
+    }
+    size_t i0 = i, j0 = j;
+    while ((i < n || j < m) && !(i < n && j < m && a[i] == b[j])) {
+      if (j >= m || (i < n && lcs[i + 1][j] >= lcs[i][j + 1])) {
+        ++i;
+      } else {
+        ++j;
+      }
+    }
+    if (j == j0) {
+      o.out += fmt::format("{}d{}\n", range(i0 + 1, i), j0);
+    } else if (i == i0) {
+      o.out += fmt::format("{}a{}\n", i0, range(j0 + 1, j));
+    } else {
+      o.out += fmt::format("{}c{}\n", range(i0 + 1, i), range(j0 + 1, j));
+    }
+    for (size_t k = i0; k < i; ++k) o.out += "< " + a[k] + "\n";
+    if (i != i0 && j != j0) o.out += "---\n";
+    for (size_t k = j0; k < j; ++k) o.out += "> " + b[k] + "\n";
+  }
+  return o;
+}
+
 }  // namespace
 
 namespace {
@@ -679,7 +755,57 @@ CmdOutput Shell::run_argv(const Args& argv, const std::string& input) {
     } while (arg < argv.size());
     return o;
   }
-  if (cmd == "grep") return builtin_grep(argv, input);
+  if (cmd == "grep") {
+    // Operands after the pattern are files; without them grep reads standard input.
+    Args args = {argv[0]};
+    std::vector<std::string> files;
+    bool have_pattern = false;
+    for (size_t k = 1; k < argv.size(); ++k) {
+      if (!have_pattern && argv[k].size() > 1 && argv[k][0] == '-') {
+        args.push_back(argv[k]);
+      } else if (!have_pattern) {
+        args.push_back(argv[k]);
+        have_pattern = true;
+      } else {
+        files.push_back(argv[k]);
+      }
+    }
+    if (files.empty()) return builtin_grep(argv, input);
+    CmdOutput total;
+    int best = 2;  // grep's status: 0 if any file matched, else 1, 2 on a missing file
+    bool missing = false;
+    for (const std::string& f : files) {
+      auto content = read_file(node_, f);
+      if (!content) {
+        total.err += fmt::format("grep: {}: No such file or directory\n", f);
+        missing = true;
+        continue;
+      }
+      CmdOutput one = builtin_grep(args, *content);
+      if (files.size() > 1) {
+        // Several files: each output line starts with the file's name.
+        std::string prefixed;
+        for (const std::string& line : split_lines(one.out)) prefixed += f + ":" + line + "\n";
+        one.out = prefixed;
+      }
+      total.out += one.out;
+      total.err += one.err;
+      if (one.status == 2) missing = true;
+      best = std::min(best, one.status);
+    }
+    total.status = best == 0 ? 0 : missing ? 2 : 1;
+    return total;
+  }
+  if (cmd == "diff") {
+    std::vector<std::string> names;
+    std::vector<std::optional<std::string>> texts;
+    for (size_t k = 1; k < argv.size(); ++k) {
+      if (argv[k].size() > 1 && argv[k][0] == '-') continue;
+      names.push_back(argv[k]);
+      texts.push_back(argv[k] == "-" ? std::optional(input) : read_file(node_, argv[k]));
+    }
+    return builtin_diff(argv, texts, names);
+  }
   if (cmd == "head" && argv.size() >= 3 && argv[1].rfind("-c", 0) == 0) {
     // head -c BYTES [FILE]: /dev/zero gives zeros, /dev/urandom the node's pseudo-random bytes.
     std::string count = argv[1].size() > 2 ? argv[1].substr(2) : argv.size() > 2 ? argv[2] : "";
