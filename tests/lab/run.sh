@@ -87,7 +87,7 @@ tshark_clean() {
 if command -v tshark > /dev/null; then
   pcaps=$(mktemp -d)
   trap 'rm -rf "$pcaps" /tmp/vnet-lab-$$.log /tmp/vnet-golden-$$.diff' EXIT
-  for lab in seed001-multinic seed000-ipip seed000-gre vxlan-overlay; do
+  for lab in seed001-multinic seed000-ipip seed000-gre vxlan-overlay seed003-lvs-tun lvs-nat; do
     mkdir -p "$pcaps/$lab"
     "$vnet" lab run "examples/$lab.yaml" --pcap "$pcaps/$lab" > /dev/null
     if n=$(tshark_clean "$pcaps/$lab"); then ok "tshark decodes the $n pcaps of $lab cleanly"; else bad "pcaps of $lab"; fi
@@ -103,6 +103,25 @@ if command -v tshark > /dev/null; then
   keys=$(tshark -r "$pcaps/seed000-gre/test1-eth0.pcap" -Y gre -T fields -e gre.key 2> /dev/null | sort -u)
   if [[ "$keys" == "0x00001891" ]]; then ok "seed 000 GRE: every GRE packet carries key 6289 (tshark: $keys)"; else
     echo "keys: $keys"; bad "seed 000 GRE keys"; fi
+  # Seed 003: the web servers answer the client themselves.  No TCP segment from the VIP
+  # crosses the director's port; on the client's port they come from two MACs (web1, web2),
+  # and the director's port carries IPIP from 192.168.73.100 to the two web servers only.
+  p3=$pcaps/seed003-lvs-tun
+  via_lvs=$(tshark -r "$p3/lvs-ens33.pcap" -Y 'ip.src == 192.168.73.120 && tcp' 2> /dev/null | wc -l)
+  to_client=$(tshark -r "$p3/client-ens33.pcap" -Y 'ip.src == 192.168.73.120 && tcp' -T fields -e eth.src 2> /dev/null | sort -u | wc -l)
+  lvs_mac=$(tshark -r "$p3/lvs-ens33.pcap" -Y 'arp.opcode == 2 && arp.src.proto_ipv4 == 192.168.73.120' -T fields -e eth.src 2> /dev/null | sort -u)
+  from_lvs=$(tshark -r "$p3/client-ens33.pcap" -Y "ip.src == 192.168.73.120 && tcp && eth.src == ${lvs_mac:-00:00:00:00:00:00}" 2> /dev/null | wc -l)
+  tunnels=$(tshark -r "$p3/lvs-ens33.pcap" -Y 'ip.proto == 4' -T fields -e ip.src -e ip.dst 2> /dev/null \
+    | awk '{split($1, s, ","); split($2, d, ","); print s[1] " " d[1]}' | sort -u | tr '\n' ';')
+  if ((via_lvs == 0 && to_client == 2 && from_lvs == 0)) && [[ -n "$lvs_mac" && "$tunnels" == "192.168.73.100 192.168.73.110;192.168.73.100 192.168.73.111;" ]]; then
+    ok "seed 003: replies go from web1/web2 straight to the client (0 through the director $lvs_mac); IPIP $tunnels"
+  else
+    echo "via_lvs=$via_lvs to_client=$to_client from_lvs=$from_lvs lvs_mac=$lvs_mac tunnels=$tunnels"; bad "seed 003 pcap"
+  fi
+  # LVS-NAT: the client only ever sees the VIP; the servers' LAN only the real servers.
+  nat_client=$(tshark -r "$pcaps/lvs-nat/client-eth0.pcap" -Y 'tcp' -T fields -e ip.src -e ip.dst 2> /dev/null | tr '\t' '\n' | sort -u | tr '\n' ' ')
+  if [[ "$nat_client" == "203.0.113.10 203.0.113.100 " ]]; then ok "LVS-NAT: the client's link carries only VIP <-> client TCP"; else
+    echo "nat_client=$nat_client"; bad "LVS-NAT client link"; fi
   vnis=$(tshark -r "$pcaps/vxlan-overlay/vtep1-eth0.pcap" -Y vxlan -T fields -e vxlan.vni 2> /dev/null | sort -u | tr '\n' ' ')
   if [[ "$vnis" == "42 43 " ]]; then ok "VXLAN: tshark decodes VNIs $vnis"; else echo "vnis: $vnis"; bad "VXLAN VNIs"; fi
 else
