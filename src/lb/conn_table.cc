@@ -184,7 +184,7 @@ void ConnTable::set_tcp_state(Connection& c, ConnDirection dir, TcpFlagsSeen fla
       c.flags &= ~kConnInactive;
     }
   }
-  if (now == TcpConnState::Established && c.control) {
+  if (now != old && now == TcpConnState::Established && c.control) {
     c.control->state = static_cast<uint8_t>(TemplateState::Assured);
   }
   c.state = static_cast<uint8_t>(now);
@@ -218,6 +218,7 @@ void ConnTable::invalidate_template(Connection& ct) {
   ct.key.vport = 0xffff;
   ct.dport = 0xffff;
   ct.key.cport = 0;
+  link(ct);  // still listed (with ports FFFF) until its timer fires
 }
 
 void ConnTable::destroy(std::list<Connection>::iterator it) {
@@ -286,7 +287,7 @@ void ConnTable::flush() {
 
 void ConnTable::expire_unavailable() {
   // ip_vs_expire_nodest_conn_flush(): the connection goes, and its template with it when that
-  // controls nothing else and was never assured.
+  // controls nothing else.
   std::vector<uint64_t> victims;
   for (const Connection& c : conns_) {
     if (c.dest && !c.dest->available && c.n_control == 0) victims.push_back(c.id);
@@ -296,9 +297,7 @@ void ConnTable::expire_unavailable() {
     if (found == by_id_.end()) continue;
     Connection* ct = found->second->control;
     destroy(where_.at(found->second));
-    if (ct && ct->n_control == 0 && ct->state != static_cast<uint8_t>(TemplateState::Assured)) {
-      destroy(where_.at(ct));
-    }
+    if (ct && ct->n_control == 0) destroy(where_.at(ct));
   }
 }
 

@@ -346,18 +346,28 @@ int IpvsTable::sysctl_set(const std::string& name, const std::string& value) {
     auto v = parse_int(value);
     if (!v || *v < s->min || *v > s->max) return -EINVAL;
     sysctls_.*(s->field) = *v;
-    if (name == "expire_nodest_conn" && *v) conns_.expire_unavailable();
     return 0;
   }
   if (name == "sync_threshold") {
-    // "THRESHOLD PERIOD": threshold < period, or period 0.
-    size_t i = value.find_first_of(" \t");
-    if (i == std::string::npos) return -EINVAL;
-    auto t = parse_int(value.substr(0, i));
-    auto p = parse_int(value.substr(value.find_first_not_of(" \t", i)));
-    if (!t || !p || *t < 0 || *p < 0 || (*p != 0 && *t >= *p)) return -EINVAL;
-    sysctls_.sync_threshold[0] = *t;
-    sysctls_.sync_threshold[1] = *p;
+    // proc_do_sync_threshold(): proc_dointvec() over a copy of the pair (one value sets the
+    // threshold only), then threshold < period unless the period is 0.
+    int pair[2] = {sysctls_.sync_threshold[0], sysctls_.sync_threshold[1]};
+    size_t pos = 0;
+    for (int k = 0; k < 2; ++k) {
+      pos = value.find_first_not_of(" \t\n", pos);
+      if (pos == std::string::npos) {
+        if (k == 0) return -EINVAL;
+        break;
+      }
+      size_t end = value.find_first_of(" \t\n", pos);
+      auto v = parse_int(value.substr(pos, end == std::string::npos ? end : end - pos));
+      if (!v) return -EINVAL;
+      pair[k] = *v;
+      pos = end == std::string::npos ? value.size() : end;
+    }
+    if (pair[0] < 0 || pair[1] < 0 || (pair[1] != 0 && pair[0] >= pair[1])) return -EINVAL;
+    sysctls_.sync_threshold[0] = pair[0];
+    sysctls_.sync_threshold[1] = pair[1];
     return 0;
   }
   if (name == "est_cpulist") {

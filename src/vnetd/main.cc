@@ -1,5 +1,6 @@
 // vnetd: runs one vnet node on the interfaces of the network namespace it is started in.
 //   ip netns exec lab-r1 vnetd --name lab-r1 [--ports eth0,eth1] [--exec-file F] [--log-level L]
+//   ip netns exec lab-web1 vnetd --name lab-web1-tunl0 --tunnel ipip   (tunnel_shim.h)
 // Exit status: 0 after a clean stop (SIGTERM, SIGINT, `stop`), 1 when it cannot start.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -9,6 +10,7 @@
 #include <iostream>
 
 #include "vnetd/daemon.h"
+#include "vnetd/tunnel_shim.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"vnetd: the vnet engine on real interfaces (AF_PACKET)"};
@@ -21,6 +23,11 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   app.add_option("--pidfile", pidfile, "Write the process id here");
+  std::string tunnel;
+  app.add_option("--tunnel", tunnel,
+                 "Instead of a node: be the ipip (tunl0) or ip_gre (gre0) module's receive side "
+                 "for a kernel namespace (a TUN device fed from a raw IP socket)")
+      ->check(CLI::IsMember({"ipip", "gre"}));
   CLI11_PARSE(app, argc, argv);
 
   auto logger = spdlog::stderr_color_mt("vnetd");
@@ -28,6 +35,12 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
 
+  if (!tunnel.empty()) {
+    if (!pidfile.empty()) std::ofstream(pidfile) << getpid() << "\n";
+    int rc = vnet::vnetd::run_tunnel_shim(tunnel, o.name);
+    if (!pidfile.empty()) std::remove(pidfile.c_str());
+    return rc;
+  }
   std::stringstream comma(ports);
   for (std::string p; std::getline(comma, p, ',');) {
     if (!p.empty()) o.ports.push_back(p);
