@@ -7,7 +7,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <string>
@@ -284,6 +286,7 @@ CmdOutput run_iperf3(Node& node, Driver& driver, const Args& argv,
   std::string host;
   uint16_t port = 5201;
   double seconds = 10, interval = 1;
+  uint64_t byte_limit = 0;  // -n: the test ends after this many bytes instead of -t seconds
   for (size_t i = 1; i < argv.size(); ++i) {
     const std::string& a = argv[i];
     auto value = [&]() -> std::string {
@@ -305,6 +308,18 @@ CmdOutput run_iperf3(Node& node, Driver& driver, const Args& argv,
         port = static_cast<uint16_t>(std::stoi(value()));
       } else if (a == "-t" || a == "--time") {
         seconds = std::stod(value());
+      } else if (a == "-n" || a == "--bytes") {
+        // iperf3's unit_atoi(): K, M, G (either case) are powers of 1024.
+        std::string v = value();
+        uint64_t mult = 1;
+        if (!v.empty() && std::strchr("kKmMgG", v.back()) != nullptr) {
+          char u = static_cast<char>(std::tolower(static_cast<unsigned char>(v.back())));
+          mult = u == 'k' ? 1024ull : u == 'm' ? 1024ull * 1024 : 1024ull * 1024 * 1024;
+          v.pop_back();
+        }
+        double n = std::stod(v);
+        if (!(n > 0)) throw std::invalid_argument("bytes");
+        byte_limit = static_cast<uint64_t>(n * static_cast<double>(mult));
       } else if (a == "-i" || a == "--interval") {
         interval = std::stod(value());
       } else if (a == "-J" || a == "--json") {
@@ -447,8 +462,10 @@ CmdOutput run_iperf3(Node& node, Driver& driver, const Args& argv,
                      local.port, host, port);
   out += "[ ID] Interval           Transfer     Bitrate         Retr  Cwnd\n";
   const uint64_t start = driver.now_ns();
-  const uint64_t end = start + static_cast<uint64_t>(seconds * kSec);
+  // With -n the test runs until the bytes are written (within iperf3's 86400 s bound).
+  const uint64_t end = start + static_cast<uint64_t>((byte_limit ? 86400 : seconds) * kSec);
   uint64_t sent = 0, interval_sent = 0, last = start;
+  auto done = [&] { return byte_limit ? sent >= byte_limit : driver.now_ns() >= end; };
   uint64_t retrans_before = 0, retrans_interval_base = 0;
   auto info = [&]() {
     for (const auto& s : node.tcp().sockets()) {
@@ -463,8 +480,10 @@ CmdOutput run_iperf3(Node& node, Driver& driver, const Args& argv,
   size_t offset = 0;
   auto push = [&] {
     // Write blocks while the socket takes them (the test's sending loop).
-    while (node.now_ns() < end) {
-      long n = node.tcp().send(data, std::string_view(block).substr(offset));
+    while (node.now_ns() < end && !(byte_limit && sent >= byte_limit)) {
+      std::string_view chunk = std::string_view(block).substr(offset);
+      if (byte_limit) chunk = chunk.substr(0, byte_limit - sent);
+      long n = node.tcp().send(data, chunk);
       if (n <= 0) break;
       sent += static_cast<uint64_t>(n);
       interval_sent += static_cast<uint64_t>(n);
@@ -473,32 +492,35 @@ CmdOutput run_iperf3(Node& node, Driver& driver, const Args& argv,
   };
   push();
   uint64_t next_report = start + kSec;
-  while (driver.now_ns() < end && !failed) {
+  auto report = [&] {
+    stack::TcpSocketInfo i = info();
+    uint64_t now = driver.now_ns();
+    out += fmt::format(
+        "[{:3}] {:6.2f}-{:<6.2f} sec  {}  {}  {:3}   {}       \n", 5,
+        static_cast<double>(last - start) / kSec, static_cast<double>(now - start) / kSec,
+        units(static_cast<double>(interval_sent), true),
+        units(static_cast<double>(interval_sent) * 8 * kSec /
+                  static_cast<double>(std::max<uint64_t>(now - last, 1)),
+              false),
+        i.retrans_total - retrans_interval_base, units(static_cast<double>(i.cwnd) * i.mss, true));
+    retrans_interval_base = i.retrans_total;
+    interval_sent = 0;
+    last = now;
+    next_report = now + kSec;
+  };
+
+  while (!done() && !failed) {
     uint64_t until = std::min(end, next_report);
     driver.advance_until(until, [&] {
       push();
-      return false;
+      return byte_limit && sent >= byte_limit;
     });
     node.run_timers(driver.now_ns());
     push();
-    if (driver.now_ns() >= next_report || driver.now_ns() >= end) {
-      stack::TcpSocketInfo i = info();
-      uint64_t now = driver.now_ns();
-      out += fmt::format("[{:3}] {:6.2f}-{:<6.2f} sec  {}  {}  {:3}   {}       \n", 5,
-                         static_cast<double>(last - start) / kSec,
-                         static_cast<double>(now - start) / kSec,
-                         units(static_cast<double>(interval_sent), true),
-                         units(static_cast<double>(interval_sent) * 8 * kSec /
-                                   static_cast<double>(std::max<uint64_t>(now - last, 1)),
-                               false),
-                         i.retrans_total - retrans_interval_base,
-                         units(static_cast<double>(i.cwnd) * i.mss, true));
-      retrans_interval_base = i.retrans_total;
-      interval_sent = 0;
-      last = now;
-      next_report = now + kSec;
-    }
+    if (driver.now_ns() >= next_report || done()) report();
   }
+  // -n can finish before the first report is due: its only interval.
+  if (byte_limit && interval_sent > 0) report();
   if (failed) {
     node.tcp().close(control);
     node.tcp().close(data);
@@ -532,7 +554,9 @@ CmdOutput run_iperf3(Node& node, Driver& driver, const Args& argv,
   node.tcp().send(control, std::string(1, static_cast<char>(kIperfDone)));
   double server_bytes = json_number(results, "bytes");
   double server_secs = json_number(results, "seconds");
-  double secs = static_cast<double>(end - start) / kSec;
+  double secs = static_cast<double>((byte_limit ? driver.now_ns() : end) - start) / kSec;
+  // A zero-delay link with no rate moves the bytes in no virtual time: report 1 ns.
+  secs = std::max(secs, 1e-9);
   out += "- - - - - - - - - - - - - - - - - - - - - - - - -\n";
   out += "[ ID] Interval           Transfer     Bitrate         Retr\n";
   out += fmt::format("[{:3}] {:6.2f}-{:<6.2f} sec  {}  {}  {:3}             sender\n", 5, 0.0, secs,

@@ -796,6 +796,38 @@ CmdOutput Shell::run_argv(const Args& argv, const std::string& input) {
     total.status = best == 0 ? 0 : missing ? 2 : 1;
     return total;
   }
+  if (cmd == "paste") {
+    // paste [-d LIST] FILE...: line k of every file on one line, joined by the delimiters
+    // (TAB by default; LIST is used in turn).
+    std::string delims = "\t";
+    std::vector<std::vector<std::string>> cols;
+    for (size_t k = 1; k < argv.size(); ++k) {
+      if (argv[k].rfind("-d", 0) == 0) {
+        delims = argv[k].size() > 2 ? argv[k].substr(2) : (k + 1 < argv.size() ? argv[++k] : "");
+        if (delims.empty()) delims = std::string(1, '\0');
+        continue;
+      }
+      auto text = argv[k] == "-" ? std::optional(input) : read_file(node_, argv[k]);
+      if (!text) {
+        o.err = fmt::format("paste: {}: No such file or directory\n", argv[k]);
+        o.status = 1;
+        return o;
+      }
+      cols.push_back(split_lines(*text));
+    }
+    size_t rows = 0;
+    for (const auto& c : cols) rows = std::max(rows, c.size());
+    for (size_t r = 0; r < rows; ++r) {
+      for (size_t c = 0; c < cols.size(); ++c) {
+        if (c > 0 && delims[(c - 1) % delims.size()] != '\0') {
+          o.out += delims[(c - 1) % delims.size()];
+        }
+        if (r < cols[c].size()) o.out += cols[c][r];
+      }
+      o.out += "\n";
+    }
+    return o;
+  }
   if (cmd == "diff") {
     std::vector<std::string> names;
     std::vector<std::optional<std::string>> texts;

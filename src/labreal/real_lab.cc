@@ -100,6 +100,48 @@ bool owned(const lab::LabSpec& spec, const std::string& ns) {
   return fs::exists(owner_mark(spec, ns), ec);
 }
 
+// A line with no shell syntax (one command and its words), which host_command() may answer.
+std::optional<std::vector<std::string>> simple_words(const std::string& line) {
+  if (line.find_first_of(";|&<>$`()\"'\\*?\n") != std::string::npos) return std::nullopt;
+  std::vector<std::string> words;
+  size_t pos = 0;
+  while ((pos = line.find_first_not_of(" \t", pos)) != std::string::npos) {
+    size_t end = line.find_first_of(" \t", pos);
+    words.push_back(line.substr(pos, end == std::string::npos ? end : end - pos));
+    pos = end;
+  }
+  return words;
+}
+
+void replace_all(std::string& s, const std::string& from, const std::string& to) {
+  for (size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += to.size()) {
+    s.replace(pos, from.size(), to);
+  }
+}
+
+// CentOS 7's /etc/sysctl.conf (comments only), for a linux node's `sysctl -p`.
+constexpr const char* kSysctlConf =
+    "# sysctl settings are defined through files in\n"
+    "# /usr/lib/sysctl.d/, /run/sysctl.d/, and /etc/sysctl.d/.\n"
+    "#\n# For more information, see sysctl.conf(5) and sysctl.d(5).\n";
+
+pid_t read_pid(const std::string& path) {
+  std::ifstream in(path);
+  pid_t pid = 0;
+  if (!(in >> pid)) return 0;
+  return pid;
+}
+
+// Polls `argv` until it succeeds (and prints something, if want_output) for up to 3 s.
+bool wait_for(const std::vector<std::string>& argv, bool want_output) {
+  for (int i = 0; i < 60; ++i) {
+    cmd::CmdOutput o = run_process(argv, kSetupTimeoutMs);
+    if (o.status == 0 && (!want_output || !o.out.empty())) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
 void terminate(const std::vector<pid_t>& pids) {
   for (pid_t p : pids) kill(p, SIGTERM);
   for (int i = 0; i < 40; ++i) {
@@ -217,11 +259,19 @@ std::variant<std::unique_ptr<RealLab>, std::string> RealLab::up(const lab::LabSp
       return fail(e);
     }
     if (n.kind == lab::NodeKind::Linux) {
-      // The namespace's own /etc/iproute2, so `echo … >> /etc/iproute2/rt_tables` stays in it.
+      // The namespace's own /etc/iproute2, so `echo … >> /etc/iproute2/rt_tables` stays in it,
+      // and its own /etc/sysctl.conf; its own /var/www/html and /tmp (rewrite_paths()).
       fs::create_directories("/etc/netns/" + ns, ec);
       fs::copy("/etc/iproute2", "/etc/netns/" + ns + "/iproute2",
                fs::copy_options::recursive | fs::copy_options::overwrite_existing, ec);
       if (ec) return fail("/etc/netns/" + ns + "/iproute2: " + ec.message());
+      if (fs::exists("/etc/sysctl.conf", ec)) {
+        std::ofstream("/etc/netns/" + ns + "/sysctl.conf") << kSysctlConf;
+      }
+      std::string dir = state_dir(spec) + "/nodes/" + n.name;
+      fs::create_directories(dir + "/www", ec);
+      fs::create_directories(dir + "/tmp", ec);
+      if (ec) return fail(dir + ": " + ec.message());
     }
     if (n.kind == lab::NodeKind::Bridge) {
       if (auto e = sh({"ip", "-n", ns, "link", "add", kBridgeDevice, "type", "bridge"});
@@ -346,13 +396,167 @@ cmd::CmdOutput RealLab::exec(const std::string& node, const std::string& line, i
   }
   std::string ns = namespace_name(spec_, node);
   if (n->kind == lab::NodeKind::Linux) {
-    return run_process({"ip", "netns", "exec", ns, "sh", "-c", line}, timeout_ms);
+    std::string rewritten = rewrite_paths(node, line);
+    if (auto answered = host_command(node, rewritten)) return *answered;
+    return run_process({"ip", "netns", "exec", ns, "sh", "-c", rewritten}, timeout_ms);
   }
   ctl::Response r = ctl::call(ctl::socket_path(ns), ctl::Request{"exec", line, ""}, timeout_ms);
   o.out = std::move(r.out);
   o.err = std::move(r.err);
   o.status = r.status;
   return o;
+}
+
+std::string RealLab::rewrite_paths(const std::string& node, const std::string& line) const {
+  std::string dir = state_dir(spec_) + "/nodes/" + node;
+  std::string out = line;
+  replace_all(out, "/var/www/html", dir + "/www");
+  replace_all(out, "/tmp/", dir + "/tmp/");
+  return out;
+}
+
+std::optional<cmd::CmdOutput> RealLab::host_command(const std::string& node,
+                                                    const std::string& line) {
+  auto words = simple_words(line);
+  if (!words || words->empty()) return std::nullopt;
+  const std::vector<std::string>& w = *words;
+  std::string ns = namespace_name(spec_, node);
+  std::string dir = state_dir(spec_) + "/nodes/" + node;
+  cmd::CmdOutput o;
+  const std::string& c = w[0];
+  if (c == "hostnamectl") {
+    // The UTS name is the host's: only the node's /etc/hostname changes.
+    if (w.size() == 3 && w[1] == "set-hostname") {
+      std::ofstream("/etc/netns/" + ns + "/hostname") << w[2] << "\n";
+      return o;
+    }
+    o.status = 1;
+    o.err = "vnet --real: only `hostnamectl set-hostname NAME` is supported on a linux node\n";
+    return o;
+  }
+  if (c == "su" && (w.size() == 1 || w[1] == "-" || w[1] == "root")) return o;  // already root
+  if (c == "setenforce") {
+    static const std::set<std::string> kModes = {"0",         "1",          "Permissive",
+                                                 "Enforcing", "permissive", "enforcing"};
+    if (w.size() != 2 || !kModes.contains(w[1])) {
+      o.status = 1;
+      o.err = "usage:  setenforce [ Enforcing | Permissive | 1 | 0 ]\n";
+    }
+    return o;  // no SELinux in a namespace
+  }
+  if (c == "yum" || c == "dnf") {
+    // The packages a lab uses come from the host (Debian): nothing to install.
+    for (size_t k = 1; k < w.size(); ++k) {
+      if (w[k] != "install" && w[k][0] != '-') {
+        o.out += fmt::format("Package {} already installed and latest version\n", w[k]);
+      }
+    }
+    o.out += "Nothing to do\n";
+    return o;
+  }
+  if (c == "systemctl") {
+    std::vector<std::string> args;
+    for (size_t k = 1; k < w.size(); ++k) {
+      if (w[k][0] != '-') args.push_back(w[k]);
+    }
+    static const std::set<std::string> kVerbs = {
+        "start",  "stop",    "restart",   "reload",     "status",
+        "enable", "disable", "is-active", "is-enabled", "daemon-reload"};
+    if (args.empty() || !kVerbs.contains(args[0])) {
+      o.status = 1;
+      o.err = args.empty() ? "systemctl: a verb is needed\n"
+                           : fmt::format("Unknown command verb {}.\n", args[0]);
+      return o;
+    }
+    std::string unit = args.size() > 1 ? args[1] : "";
+    if (unit.size() > 8 && unit.substr(unit.size() - 8) == ".service") {
+      unit.resize(unit.size() - 8);
+    }
+    if (unit == "firewalld" || unit == "iptables" || unit == "NetworkManager") return o;
+    if (unit != "httpd" && unit != "apache2") {
+      // Never the host's systemd.
+      o.status = 5;
+      o.err = fmt::format(
+          "vnet --real: systemctl on a linux node knows httpd and firewalld "
+          "only, not {}\n",
+          unit.empty() ? "(no unit)" : unit);
+      return o;
+    }
+    std::string pidfile = dir + "/httpd.pid";
+    pid_t pid = read_pid(pidfile);
+    bool running = pid > 0 && alive(pid);
+    const std::string& verb = args[0];
+    if (verb == "stop" || verb == "restart") {
+      if (running) terminate({pid});
+      std::error_code ec;
+      fs::remove(pidfile, ec);
+      running = false;
+      if (verb == "stop") return o;
+    }
+    if (verb == "status" || verb == "is-active") {
+      o.out = running ? "active\n" : "inactive\n";
+      o.status = running ? 0 : 3;
+      return o;
+    }
+    if (verb != "start" && verb != "restart" && verb != "reload") return o;
+    if (running) return o;
+    std::string err;
+    int p = spawn_detached({"ip", "netns", "exec", ns, "/usr/bin/python3", "-m", "http.server",
+                            "80", "--bind", "0.0.0.0", "--directory", dir + "/www"},
+                           dir + "/httpd.log", &err);
+    if (p < 0) {
+      o.status = 1;
+      o.err = "httpd (python3 -m http.server): " + err + "\n";
+      return o;
+    }
+    std::ofstream(pidfile) << p << "\n";
+    if (!wait_for({"ip", "netns", "exec", ns, "ss", "-Hltn", "sport = :80"}, true)) {
+      o.status = 1;
+      o.err =
+          "httpd (python3 -m http.server) is not listening on port 80; see " + dir + "/httpd.log\n";
+    }
+    return o;
+  }
+  if (c == "modprobe") {
+    bool remove = false;
+    for (size_t k = 1; k < w.size(); ++k) remove |= w[k] == "-r" || w[k] == "--remove";
+    for (size_t k = 1; k < w.size(); ++k) {
+      const std::string& m = w[k];
+      if (m[0] == '-') continue;
+      if (m == "ipip" || m == "ip_gre") {
+        // No ipip/ip_gre module in this kernel: vnetd --tunnel makes tunl0/gre0.
+        std::string dev = m == "ipip" ? "tunl0" : "gre0";
+        std::string pidfile = dir + "/" + dev + ".pid";
+        pid_t pid = read_pid(pidfile);
+        bool running = pid > 0 && alive(pid);
+        if (remove) {
+          if (running) terminate({pid});
+          std::error_code ec;
+          fs::remove(pidfile, ec);
+          continue;
+        }
+        if (running) continue;
+        std::string err;
+        int p = spawn_detached(
+            {"ip", "netns", "exec", ns, options_.vnetd_path, "--name", ns + "-" + dev, "--tunnel",
+             m == "ipip" ? "ipip" : "gre", "--pidfile", pidfile},
+            dir + "/" + dev + ".log", &err);
+        if (p < 0 || !wait_for({"ip", "-n", ns, "link", "show", dev}, false)) {
+          o.status = 1;
+          o.err += fmt::format("modprobe {}: {} did not appear ({}); see {}/{}.log\n", m, dev, err,
+                               dir, dev);
+        }
+        continue;
+      }
+      std::error_code ec;
+      if (!fs::exists("/sys/module/" + m, ec) && !remove) {
+        o.status = 1;
+        o.err += fmt::format("modprobe: FATAL: Module {} not found in this kernel\n", m);
+      }
+    }
+    return o;
+  }
+  return std::nullopt;
 }
 
 labrun::CheckResult RealLab::run_check(const lab::CheckSpec& check) {

@@ -8,6 +8,12 @@
 //     control socket), `bridge` nodes hold a Linux bridge;
 //   * every link is a veth pair with its two ends in the two namespaces;
 //   * IPv6 is off in every namespace (vnet is IPv4-only).
+// `linux` nodes are kernel namespaces, not machines: commands that would reach the host
+// (hostnamectl, su, setenforce, yum, systemctl, modprobe) are answered by host_command(), and
+// the node's /var/www/html and /tmp/ are its own directories under the lab's state directory
+// (the line is rewritten).  `systemctl start httpd` serves /var/www/html with Debian's
+// python3 -m http.server on port 80; `modprobe ipip` (ip_gre) gives the namespace a tunl0
+// (gre0) from `vnetd --tunnel`, since this kernel has no ipip module.
 // Nothing is attached to the root namespace.  `down` removes everything a lab can have made,
 // found by name from the lab file (namespaces, vnetd processes, any process left in a
 // namespace, /etc/netns copies, sockets, state), so it works after a crash or kill -9 and is
@@ -15,6 +21,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -46,10 +53,14 @@ class RealLab {
   static std::string namespace_name(const lab::LabSpec& spec, const std::string& node);
 
   cmd::CmdOutput exec(const std::string& node, const std::string& line, int timeout_ms = -1);
+  // A linux node's line with its private paths (/var/www/html, /tmp/) substituted.
+  std::string rewrite_paths(const std::string& node, const std::string& line) const;
   labrun::CheckResult run_check(const lab::CheckSpec& check);
 
  private:
   RealLab() = default;
+  // The host-reaching commands of a linux node's line, or nullopt for an ordinary line.
+  std::optional<cmd::CmdOutput> host_command(const std::string& node, const std::string& line);
   lab::LabSpec spec_;
   RealOptions options_;
 };

@@ -9,7 +9,9 @@ cd "$(dirname "$0")/../.."
 vnet=$(realpath "${1:?usage: tests/real/run.sh PATH/TO/vnet [PATH/TO/vnetd]}")
 export VNET_VNETD=$(realpath "${2:-$(dirname "$vnet")/../vnetd/vnetd}")
 labs=(examples/seed000-ipip.yaml examples/seed000-gre.yaml examples/seed001-multinic.yaml
-  examples/seed002-multihoming.yaml tests/real/vxlan-interop.yaml)
+  examples/seed002-multihoming.yaml tests/real/vxlan-interop.yaml
+  examples/seed003-lvs-tun.yaml examples/lvs-dr.yaml examples/lvs-nat.yaml examples/lvs-wrr.yaml
+  examples/lvs-maglev.yaml)
 passed=0
 failed=0
 ok() { echo "PASS $*"; passed=$((passed + 1)); }
