@@ -107,10 +107,10 @@ if command -v tshark > /dev/null; then
   # crosses the director's port; on the client's port they come from two MACs (web1, web2),
   # and the director's port carries IPIP from 192.168.73.100 to the two web servers only.
   p3=$pcaps/seed003-lvs-tun
-  via_lvs=$(tshark -r "$p3/lvs-ens33.pcap" -Y 'ip.src == 192.168.73.120 && tcp' 2> /dev/null | wc -l)
-  to_client=$(tshark -r "$p3/client-ens33.pcap" -Y 'ip.src == 192.168.73.120 && tcp' -T fields -e eth.src 2> /dev/null | sort -u | wc -l)
+  via_lvs=$(tshark -r "$p3/lvs-ens33.pcap" -Y 'ip.src == 192.168.73.120 && tcp && !icmp' 2> /dev/null | wc -l)
+  to_client=$(tshark -r "$p3/client-ens33.pcap" -Y 'ip.src == 192.168.73.120 && tcp && !icmp' -T fields -e eth.src 2> /dev/null | sort -u | wc -l)
   lvs_mac=$(tshark -r "$p3/lvs-ens33.pcap" -Y 'arp.opcode == 2 && arp.src.proto_ipv4 == 192.168.73.120' -T fields -e eth.src 2> /dev/null | sort -u)
-  from_lvs=$(tshark -r "$p3/client-ens33.pcap" -Y "ip.src == 192.168.73.120 && tcp && eth.src == ${lvs_mac:-00:00:00:00:00:00}" 2> /dev/null | wc -l)
+  from_lvs=$(tshark -r "$p3/client-ens33.pcap" -Y "ip.src == 192.168.73.120 && tcp && !icmp && eth.src == ${lvs_mac:-00:00:00:00:00:00}" 2> /dev/null | wc -l)
   tunnels=$(tshark -r "$p3/lvs-ens33.pcap" -Y 'ip.proto == 4' -T fields -e ip.src -e ip.dst 2> /dev/null \
     | awk '{split($1, s, ","); split($2, d, ","); print s[1] " " d[1]}' | sort -u | tr '\n' ';')
   if ((via_lvs == 0 && to_client == 2 && from_lvs == 0)) && [[ -n "$lvs_mac" && "$tunnels" == "192.168.73.100 192.168.73.110;192.168.73.100 192.168.73.111;" ]]; then
