@@ -1,7 +1,10 @@
 // libFuzzer target for the whole node: a configured router receives arbitrary frames on its
 // interfaces (and runs its timers), and must never crash, hang or corrupt memory whatever the
-// bytes.  The input's first byte picks the interface; the rest is one frame.  A few fixed
-// frames prefixes (Ethernet to our MAC, broadcast) are mixed in by the second byte so the
+// bytes.  The router is also an IPVS director (virtual services on 198.51.100.10 with tunnel
+// (IPIP, GUE, GRE), direct-routing, NAT, persistent and one-packet UDP real servers) and does
+// MASQUERADE, so fuzzed packets reach scheduling, the connection table, every transmitter and
+// the NAT reply path.  The input's first byte picks the interface; the rest is one frame.  A few
+// fixed frames prefixes (Ethernet to our MAC, broadcast) are mixed in by the second byte so the
 // fuzzer reaches ARP and IPv4 quickly.
 #include <cstddef>
 #include <cstdint>
@@ -39,6 +42,24 @@ struct Router {
              "ip rule add from 192.0.2.128/25 table 100",
              "ip route add default via 192.0.2.254 table 100",
              "sysctl -qw net.ipv4.conf.all.rp_filter=1",
+             "iptables -t nat -A POSTROUTING -o eth1 -j MASQUERADE",
+             "ip addr add 198.51.100.10/32 dev eth1",
+             "ipvsadm -A -t 198.51.100.10:80 -s rr",
+             "ipvsadm -a -t 198.51.100.10:80 -r 192.0.2.10 -i",
+             "ipvsadm -a -t 198.51.100.10:80 -r 192.0.2.11 -g -x 4",
+             "ipvsadm -a -t 198.51.100.10:80 -r 192.0.2.12:8080 -m",
+             "ipvsadm -a -t 198.51.100.10:80 -r 192.0.2.13 -i --tun-type gue --tun-port 6080 "
+             "--tun-csum",
+             "ipvsadm -a -t 198.51.100.10:80 -r 192.0.2.14 -i --tun-type gre --tun-csum",
+             "ipvsadm -A -t 198.51.100.10:443 -s mh -p 60 -M 255.255.255.0",
+             "ipvsadm -a -t 198.51.100.10:443 -r 192.0.2.10 -i",
+             "ipvsadm -a -t 198.51.100.10:443 -r 192.0.2.12 -m -w 0",
+             "ipvsadm -A -t 198.51.100.10:0 -s wlc -p 30",
+             "ipvsadm -a -t 198.51.100.10:0 -r 192.0.2.11 -g",
+             "ipvsadm -A -u 198.51.100.10:53 -s sh -o",
+             "ipvsadm -a -u 198.51.100.10:53 -r 192.0.2.12 -m",
+             "ipvsadm -a -u 198.51.100.10:53 -r 192.0.2.10 -i",
+             "sysctl -qw net.ipv4.vs.expire_nodest_conn=1 net.ipv4.vs.nat_icmp_send=1",
          }) {
       sh.run(line);
     }

@@ -24,3 +24,10 @@ echo
 echo "== the handshake of one curl, as vnet trace shows it on the client"
 build/src/cli/vnet trace examples/tcp-lossy.yaml client -- curl -s 203.0.113.10 \
   | grep -E "^-- client|tcp " | head -8 || true
+echo
+echo "== vnet lab run examples/seed003-lvs-tun.yaml (LVS-TUN: ipvsadm rr over IPIP, replies straight to the client)"
+build/src/cli/vnet lab run examples/seed003-lvs-tun.yaml
+echo
+echo "== what the director decided for one curl: vnet trace"
+build/src/cli/vnet trace examples/seed003-lvs-tun.yaml client -- curl -s 192.168.73.120 \
+  | grep -E "^-- lvs|ipvs|encap" | head -8 || true

@@ -18,7 +18,7 @@ constexpr std::array<Row, 12> kStates = {{
     // INPUT: sNO  sES  sSS  sSR  sFW  sTW  sCL  sCW  sLA  sLI  sSA
     {sSR, sES, sES, sSR, sSR, sSR, sSR, sSR, sSR, sSR, sSR},  // syn
     {sCL, sCW, sSS, sTW, sTW, sTW, sCL, sCW, sLA, sLI, sTW},  // fin
-    {sCL, sES, sSS, sES, sFW, sTW, sCL, sCW, sCL, sLI, sES},  // ack
+    {sES, sES, sSS, sES, sFW, sTW, sCL, sCW, sCL, sLI, sES},  // ack
     {sCL, sCL, sCL, sSR, sCL, sCL, sCL, sCL, sLA, sLI, sSR},  // rst
     // OUTPUT
     {sSS, sES, sSS, sSR, sSS, sSS, sSS, sSS, sSS, sLI, sSR},
@@ -28,7 +28,7 @@ constexpr std::array<Row, 12> kStates = {{
     // INPUT-ONLY
     {sSR, sES, sES, sSR, sSR, sSR, sSR, sSR, sSR, sSR, sSR},
     {sCL, sFW, sSS, sTW, sFW, sTW, sCL, sCW, sLA, sLI, sTW},
-    {sCL, sES, sSS, sES, sFW, sTW, sCL, sCW, sCL, sLI, sES},
+    {sES, sES, sSS, sES, sFW, sTW, sCL, sCW, sCL, sLI, sES},
     {sCL, sCL, sCL, sSR, sCL, sCL, sCL, sCL, sLA, sLI, sCL},
 }};
 
@@ -36,7 +36,7 @@ constexpr std::array<Row, 12> kStates = {{
 constexpr std::array<Row, 12> kStatesDos = {{
     {sSR, sES, sES, sSR, sSR, sSR, sSR, sSR, sSR, sSR, sSA},
     {sCL, sCW, sSS, sTW, sTW, sTW, sCL, sCW, sLA, sLI, sSA},
-    {sCL, sES, sSS, sSR, sFW, sTW, sCL, sCW, sCL, sLI, sSA},
+    {sES, sES, sSS, sSR, sFW, sTW, sCL, sCW, sCL, sLI, sSA},
     {sCL, sCL, sCL, sSR, sCL, sCL, sCL, sCL, sLA, sLI, sCL},
     {sSS, sES, sSS, sSA, sSS, sSS, sSS, sSS, sSS, sLI, sSA},
     {sTW, sFW, sSS, sTW, sFW, sTW, sCL, sTW, sLA, sLI, sTW},
@@ -44,7 +44,7 @@ constexpr std::array<Row, 12> kStatesDos = {{
     {sCL, sCL, sSS, sCL, sCL, sTW, sCL, sCL, sCL, sCL, sCL},
     {sSA, sES, sES, sSR, sSA, sSA, sSA, sSA, sSA, sSA, sSA},
     {sCL, sFW, sSS, sTW, sFW, sTW, sCL, sCW, sLA, sLI, sTW},
-    {sCL, sES, sSS, sES, sFW, sTW, sCL, sCW, sCL, sLI, sES},
+    {sES, sES, sSS, sES, sFW, sTW, sCL, sCW, sCL, sLI, sES},
     {sCL, sCL, sCL, sSR, sCL, sCL, sCL, sCL, sLA, sLI, sCL},
 }};
 

@@ -378,7 +378,9 @@ bool Node::ipvs_route(Ipv4Addr daddr, RouteAnswer* route) {
 bool Node::ipvs_decrease_ttl(std::vector<std::byte>& packet, int in_ifindex) {
   wire::Ipv4View ip(packet);
   if (ip.ttl() <= 1) {
-    icmp_send(packet, 11, 0, 0, in_ifindex, false);
+    // __ip_vs_get_out_rt()'s decrement_ttl(): sent while the packet's input route (to the
+    // local VIP) is still attached, so from the VIP.
+    icmp_send(packet, 11, 0, 0, in_ifindex, true);
     drop(DropReason::TtlExpired, "IPVS: TTL exceeded on the way to the real server");
     return false;
   }
@@ -586,9 +588,37 @@ Node::IpvsVerdict Node::ipvs_in_icmp(Device& in, std::vector<std::byte>& packet)
   size_t qhl = q.header_len_bytes();
   if (quoted.size() < qhl + 8) return IpvsVerdict::Accept;
   uint8_t qproto = static_cast<uint8_t>(q.protocol());
-  if (qproto == 4 && is_local_address(q.source())) {
-    // An error about one of our tunnel packets: tell the client about its own packet.
-    auto inner = quoted.subspan(qhl);
+  // An error about one of our tunnel packets (IPIP, GRE, or GUE on UDP): the quoted packet's
+  // payload, after the tunnel header, is the client's own packet.
+  auto tunnel_inner = [&]() -> std::span<const std::byte> {
+    if (!is_local_address(q.source())) return {};
+    auto after = quoted.subspan(qhl);
+    if (qproto == 4) return after;
+    if (qproto == 47 && after.size() >= 4) {
+      uint16_t flags = wire::load_be16(after, 0);
+      if (wire::load_be16(after, 2) != 0x0800 || (flags & 0x7fff) != 0) return {};
+      size_t hlen = (flags & 0x8000) ? 8 : 4;
+      return after.size() >= hlen ? after.subspan(hlen) : std::span<const std::byte>{};
+    }
+    if (qproto == lb::kProtoUdp && after.size() >= 12 && static_cast<uint8_t>(after[9]) == 4 &&
+        (static_cast<uint8_t>(after[8]) & 0xc0) == 0) {
+      // GUE to a real server's --tun-port.
+      uint16_t dport = wire::load_be16(after, 2);
+      for (const auto& svc : ipvs_->services()) {
+        for (const lb::Dest* d : svc->dests) {
+          const auto* r = static_cast<const lb::RealServer*>(d);
+          if (r->addr != q.destination() || r->tun_type != lb::TunnelType::Gue ||
+              r->tun_port != dport) {
+            continue;
+          }
+          size_t hlen = 8 + 4 + 4u * (static_cast<uint8_t>(after[8]) & 0x1f);
+          return after.size() >= hlen ? after.subspan(hlen) : std::span<const std::byte>{};
+        }
+      }
+    }
+    return {};
+  };
+  if (auto inner = tunnel_inner(); !inner.empty()) {
     wire::Ipv4ConstView iq(inner);
     if (iq.check_header() || inner.size() < iq.header_len_bytes() + 8) {
       return IpvsVerdict::Accept;
@@ -602,13 +632,20 @@ Node::IpvsVerdict Node::ipvs_in_icmp(Device& in, std::vector<std::byte>& packet)
     if (type == 3 && code == 4) {
       uint32_t mtu = wire::load_be16(icmp, 6);
       update_pmtu(q.destination(), mtu);
-      if (iq.dont_fragment() && mtu > 88) mtu -= 20;
+      if (!iq.dont_fragment()) {
+        // The client's packet may be fragmented: nothing to tell it.
+        drop(DropReason::IpvsDrop, "IPVS: tunnel fragmentation-needed for a non-DF packet", &in);
+        return IpvsVerdict::Stolen;
+      }
+      // Only the outer IP header is taken off, whatever the tunnel (as ip_vs_in_icmp() does).
+      if (mtu > 88) mtu -= 20;
       info = mtu;
     }
     trace(TraceStage::Ipvs, [&] {
       return fmt::format("ICMP {}/{} about the tunnel to {}: relayed to client {}", type, code,
                          q.destination().to_string(), l.saddr.to_string());
     });
+    ipvs_count_out(*c, packet.size());
     icmp_send(inner, type, code, info, in.ifindex, true);
     drop(DropReason::IpvsDrop, "IPVS: tunnel ICMP error consumed after relaying", &in);
     return IpvsVerdict::Stolen;

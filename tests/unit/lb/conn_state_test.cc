@@ -58,9 +58,12 @@ TEST(ConnStateTest, NatDirectorSeesBothSides) {
   // A bare segment (no flag IPVS looks at) goes to CLOSE.
   EXPECT_EQ(next_tcp_state(TcpConnState::Established, ConnDirection::Input, {}),
             TcpConnState::Close);
-  // An ACK for nothing known closes at once (sNO + ack -> sCL).
+  // An ACK on a fresh entry (sloppy_tcp scheduled it) is taken as ESTABLISHED (sNO + ack ->
+  // sES in every input row of ip_vs_proto_tcp.c's tables).
   EXPECT_EQ(next_tcp_state(TcpConnState::None, ConnDirection::Input, flags("A")),
-            TcpConnState::Close);
+            TcpConnState::Established);
+  EXPECT_EQ(next_tcp_state(TcpConnState::None, ConnDirection::InputOnly, flags("A"), true),
+            TcpConnState::Established);
 }
 
 TEST(ConnStateTest, SecureTcpHoldsASynFloodInSynAck) {
