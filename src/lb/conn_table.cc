@@ -106,9 +106,12 @@ void ConnTable::unlink(Connection& c) {
 }
 
 void ConnTable::arm(Connection& c, uint64_t at_ns) {
-  timers_.erase({c.expires_ns, c.id});
+  // mod_timer() without a tree operation per packet: a later expiry only moves expires_ns.
   c.expires_ns = at_ns;
-  timers_.insert({c.expires_ns, c.id});
+  if (c.timer_at_ns <= at_ns) return;
+  timers_.erase({c.timer_at_ns, c.id});
+  c.timer_at_ns = at_ns;
+  timers_.insert({c.timer_at_ns, c.id});
 }
 
 Connection* ConnTable::create(const ConnKey& key, net::Ipv4Addr daddr, uint16_t dport,
@@ -224,7 +227,7 @@ void ConnTable::invalidate_template(Connection& ct) {
 void ConnTable::destroy(std::list<Connection>::iterator it) {
   Connection& c = *it;
   unlink(c);
-  timers_.erase({c.expires_ns, c.id});
+  timers_.erase({c.timer_at_ns, c.id});
   by_id_.erase(c.id);
   if (c.control) {
     --c.control->n_control;
@@ -264,14 +267,26 @@ void ConnTable::expire(Connection& c, uint64_t now_ns) {
   destroy(where_.at(&c));
 }
 
-void ConnTable::run_timers(uint64_t now_ns) {
-  while (!timers_.empty() && timers_.begin()->first <= now_ns) {
+void ConnTable::settle_timers() const {
+  while (!timers_.empty()) {
     Connection* c = by_id_.at(timers_.begin()->second);
-    expire(*c, now_ns);
+    if (c->expires_ns <= timers_.begin()->first) return;
+    timers_.erase(timers_.begin());
+    c->timer_at_ns = c->expires_ns;
+    timers_.insert({c->timer_at_ns, c->id});
+  }
+}
+
+void ConnTable::run_timers(uint64_t now_ns) {
+  settle_timers();
+  while (!timers_.empty() && timers_.begin()->first <= now_ns) {
+    expire(*by_id_.at(timers_.begin()->second), now_ns);
+    settle_timers();
   }
 }
 
 uint64_t ConnTable::next_deadline_ns() const {
+  settle_timers();
   return timers_.empty() ? UINT64_MAX : timers_.begin()->first;
 }
 

@@ -72,6 +72,8 @@ struct Connection {
   uint8_t state = 0;
   uint64_t timeout_ns = 3'000'000'000;  // ip_vs_conn_new(): 3 s until the first state
   uint64_t expires_ns = 0;
+  // When the table's timer index next looks at it (<= expires_ns; UINT64_MAX: not queued).
+  uint64_t timer_at_ns = UINT64_MAX;
   std::shared_ptr<RealServer> dest;  // null for bypass entries
   Connection* control = nullptr;     // the template this connection was scheduled through
   int n_control = 0;                 // connections this template controls
@@ -151,6 +153,8 @@ class ConnTable {
   void arm(Connection& c, uint64_t at_ns);
   void destroy(std::list<Connection>::iterator it);
   void expire(Connection& c, uint64_t now_ns);
+  // Re-queues the front entries whose connection was re-armed, so the front is a real expiry.
+  void settle_timers() const;
 
   std::list<Connection> conns_;
   std::map<const Connection*, std::list<Connection>::iterator> where_;
@@ -158,7 +162,9 @@ class ConnTable {
   std::map<ConnKey, Connection*> in_, templates_;
   // Reply lookups: (protocol, reply source, reply source port, client, client port).
   std::map<OutKey, Connection*> out_;
-  std::set<std::pair<uint64_t, uint64_t>> timers_;  // (expires, id)
+  // (when to look, id): an entry is looked at no later than it expires; a later expiry (every
+  // packet re-arms the timer) only moves expires_ns, and the look re-queues it.
+  mutable std::set<std::pair<uint64_t, uint64_t>> timers_;
   std::map<uint64_t, Connection*> by_id_;
   uint64_t next_id_ = 1;
   ConnTimeouts timeouts_;
