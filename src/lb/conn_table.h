@@ -59,7 +59,9 @@ struct ConnKey {
   uint8_t protocol = 6;
   net::Ipv4Addr caddr, vaddr;
   uint16_t cport = 0, vport = 0;
-  auto operator<=>(const ConnKey&) const = default;
+  auto tie() const { return std::tie(protocol, caddr, vaddr, cport, vport); }
+  bool operator<(const ConnKey& o) const { return tie() < o.tie(); }
+  bool operator==(const ConnKey& o) const { return tie() == o.tie(); }
 };
 
 struct Connection {

@@ -134,7 +134,7 @@ void IpvsTable::to_trash(Service& s, std::shared_ptr<RealServer> r) {
 int IpvsTable::del_service(const ServiceKey& key) {
   Service* s = find(key);
   if (s == nullptr) return ESRCH;
-  for (auto r : std::vector<std::shared_ptr<RealServer>>(s->owned)) to_trash(*s, r);
+  for (const auto& r : std::vector<std::shared_ptr<RealServer>>(s->owned)) to_trash(*s, r);
   std::erase_if(services_, [&](const auto& p) { return p.get() == s; });
   if (sysctls_.expire_nodest_conn) conns_.expire_unavailable();
   return 0;

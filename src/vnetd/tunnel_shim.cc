@@ -43,7 +43,7 @@ std::span<const std::byte> inner_of(std::span<const std::byte> outer, bool gre, 
     *why = "not IPv4";
     return {};
   }
-  size_t ihl = (static_cast<uint8_t>(outer[0]) & 0x0f) * 4u;
+  size_t ihl = size_t{static_cast<uint8_t>(outer[0]) & 0x0fu} * 4;
   if (ihl < 20 || outer.size() < ihl) {
     *why = "bad outer header length";
     return {};
