@@ -694,7 +694,11 @@ CmdOutput run_systemctl(stack::Node& node, const Args& argv) {
   int pid = httpd ? find_process(node, "httpd") : 0;
   if (verb == "start" || verb == "restart" || verb == "reload" || verb == "enable" ||
       verb == "stop" || verb == "disable") {
-    if (!httpd) return o;  // the firewall stays off
+    if (!httpd) {
+      // The firewall stays off: vnet nodes filter only with iptables.
+      node.trace_note(fmt::format("systemctl {} {}: no firewall runs on a vnet node", verb, unit));
+      return o;
+    }
     if (verb == "enable" || verb == "disable") return o;
     if ((verb == "stop" || verb == "restart") && pid != 0) {
       node.kill_process(pid);

@@ -1,6 +1,7 @@
 #include "cmd/shell.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -449,6 +450,10 @@ CmdOutput Shell::run_package_manager(const Args& argv) {
     }
     o.out += yum ? fmt::format("Package {} already installed and latest version\n", p)
                  : fmt::format("{} is already the newest version.\n", p);
+  }
+  if (o.status == 0) {
+    node_.trace_note(fmt::format("{} install: {} already installed (vnet nodes come with them)",
+                                 argv[0], fmt::join(pkgs, " ")));
   }
   if (yum && o.status == 0) o.out += "Nothing to do\n";
   if (yum && o.status != 0) o.out += "Error: Nothing to do\n";

@@ -36,6 +36,21 @@ const char* proto_proc_name(uint8_t p) {
 
 }  // namespace
 
+void Stats::estimate() {
+  // ip_vs_chain_estimation(): rates per 2 s tick, averaged with weight 1/4.
+  const uint64_t now[5] = {conns, inpkts, outpkts, inbytes, outbytes};
+  for (int k = 0; k < 5; ++k) {
+    int64_t rate = static_cast<int64_t>((now[k] - last[k]) << (k < 3 ? 9 : 4));
+    last[k] = now[k];
+    avg[k] += (rate - avg[k]) >> 2;
+  }
+}
+
+uint64_t Stats::rate(int k) const {
+  int64_t v = k < 3 ? (avg[k] + 0x1FF) >> 10 : (avg[k] + 0xF) >> 5;
+  return v > 0 ? static_cast<uint64_t>(v) : 0;
+}
+
 uint32_t RealServer::conn_flags() const {
   uint32_t f = kConnInactive;
   switch (method) {
@@ -262,6 +277,7 @@ Service* IpvsTable::service_for(uint32_t fwmark, uint8_t protocol, net::Ipv4Addr
 }
 
 void IpvsTable::run_timers(uint64_t now_ns) {
+  estimate_until(now_ns);
   conns_.run_timers(now_ns);
   for (auto& s : services_) s->scheduler->run_timers(now_ns);
   // ip_vs_dest_trash_expire(): free servers no connection holds any more.
@@ -276,6 +292,23 @@ void IpvsTable::run_timers(uint64_t now_ns) {
     }
     return now_ns >= r->idle_since_ns + kTrashPeriodNs;
   });
+}
+
+void IpvsTable::estimate_until(uint64_t now_ns) {
+  constexpr uint64_t kTick = 2 * kSecond;
+  if (next_estimate_ns_ == 0) next_estimate_ns_ = now_ns + kTick;
+  if (now_ns < next_estimate_ns_) return;
+  // Ticks that found no traffic only decay the averages; after 64 of them nothing is left.
+  uint64_t ticks = (now_ns - next_estimate_ns_) / kTick + 1;
+  next_estimate_ns_ += ticks * kTick;
+  if (!sysctls_.run_estimation) return;
+  for (uint64_t t = 0; t < std::min<uint64_t>(ticks, 64); ++t) {
+    total_.estimate();
+    for (auto& s : services_) {
+      s->stats.estimate();
+      for (auto& r : s->owned) r->stats.estimate();
+    }
+  }
 }
 
 uint64_t IpvsTable::next_deadline_ns() const {
@@ -460,7 +493,8 @@ std::string IpvsTable::proc_ip_vs_stats() const {
       "{:8X} {:8X} {:8X} {:16X} {:16X}\n\n"
       " Conns/s   Pkts/s   Pkts/s          Bytes/s          Bytes/s\n"
       "{:8X} {:8X} {:8X} {:16X} {:16X}\n",
-      t.conns, t.inpkts, t.outpkts, t.inbytes, t.outbytes, 0, 0, 0, 0, 0);
+      t.conns, t.inpkts, t.outpkts, t.inbytes, t.outbytes, t.rate(0), t.rate(1), t.rate(2),
+      t.rate(3), t.rate(4));
 }
 
 }  // namespace vnet::lb

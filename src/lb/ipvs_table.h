@@ -44,6 +44,13 @@ struct ServiceKey {
 
 struct Stats {
   uint64_t conns = 0, inpkts = 0, outpkts = 0, inbytes = 0, outbytes = 0;
+  // ip_vs_est.c's estimator, run every 2 s: the last counters it saw and the averages, scaled
+  // by 2^10 (conns, packets) and 2^5 (bytes).
+  uint64_t last[5] = {};
+  int64_t avg[5] = {};
+  void estimate();
+  // ip_vs_read_estimator(): cps, inpps, outpps, inbps, outbps.
+  uint64_t rate(int k) const;
 };
 
 struct ServiceConfig {
@@ -173,6 +180,9 @@ class IpvsTable {
 
   // Expiring connections, the trash and the schedulers' caches.
   void run_timers(uint64_t now_ns);
+  // Runs the rate estimator's 2-second ticks up to now (the packet path calls it before it
+  // counts, and listings before they read rates), unless run_estimation is 0.
+  void estimate_until(uint64_t now_ns);
   uint64_t next_deadline_ns() const;
 
   // net.ipv4.vs.* (keys without the prefix, e.g. "expire_nodest_conn"): 0, -ENOENT, -EINVAL.
@@ -201,6 +211,7 @@ class IpvsTable {
   IpvsSysctls sysctls_;
   std::set<std::string> modules_;
   std::vector<std::shared_ptr<RealServer>> trash_;
+  uint64_t next_estimate_ns_ = 0;  // 0: the first call starts the 2 s ticks
 };
 
 }  // namespace vnet::lb

@@ -1132,7 +1132,7 @@ std::string service_entry(const Service& s, unsigned format, const IpvsadmNames&
         out += largenum(v, format);
       }
     } else {
-      for (int k = 0; k < 5; ++k) out += largenum(0, format);
+      for (int k = 0; k < 5; ++k) out += largenum(s.stats.rate(k), format);
     }
   } else {
     out += svc_name + " " + c.scheduler;
@@ -1179,8 +1179,9 @@ std::string service_entry(const Service& s, unsigned format, const IpvsadmNames&
       }
       out += "\n";
     } else if ((format & kFmtRate) != 0) {
-      out += fmt::format("  -> {:<28} {:8} {:8} {:8}", dname, 0, 0, 0);
-      out += largenum(0, format) + largenum(0, format) + "\n";
+      const Stats& st = e->stats;
+      out += fmt::format("  -> {:<28} {:8} {:8} {:8}", dname, st.rate(0), st.rate(1), st.rate(2));
+      out += largenum(st.rate(3), format) + largenum(st.rate(4), format) + "\n";
     } else if ((format & kFmtThresholds) != 0) {
       out += fmt::format("  -> {:<28} {:<10} {:<10} {:<10} {:<10}\n", dname, e->u_threshold,
                          e->l_threshold, e->activeconns, e->inactconns);
@@ -1333,6 +1334,7 @@ int process(IpvsTable& t, const std::vector<std::string>& argv, const std::strin
   int err = 0;
   switch (e.cmd) {
     case kCmdList: {
+      t.estimate_until(names.now_ns);
       if (((bit(kOptConnection) || bit(kOptTimeout) || bit(kOptDaemon)) &&
            (bit(kOptStats) || bit(kOptRate) || bit(kOptThresholds))) ||
           ((bit(kOptTimeout) || bit(kOptDaemon)) && bit(kOptPersistentConn))) {

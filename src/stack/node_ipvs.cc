@@ -264,6 +264,7 @@ Node::IpvsVerdict Node::ipvs_in(Device& in, std::vector<std::byte>& packet) {
   // ip_vs_in_hook() at LOCAL_IN, priority 99.
   if (!ipvs_ || !ipvs_->active()) return IpvsVerdict::Accept;
   lb::IpvsTable& t = *ipvs_;
+  t.estimate_until(now_ns_);
   wire::Ipv4ConstView ip(packet);
   if (ip.protocol() == wire::IpProtocol::Icmp) return ipvs_in_icmp(in, packet);
   uint8_t proto = static_cast<uint8_t>(ip.protocol());
@@ -687,6 +688,7 @@ Node::IpvsVerdict Node::ipvs_in_icmp(Device& in, std::vector<std::byte>& packet)
 Node::IpvsVerdict Node::ipvs_out(std::vector<std::byte>& packet, RouteAnswer* route) {
   // ip_vs_out_hook() at FORWARD, priority 100: replies of NAT real servers.
   if (!ipvs_ || !ipvs_->active()) return IpvsVerdict::Accept;
+  ipvs_->estimate_until(now_ns_);
   wire::Ipv4ConstView ip(packet);
   if (ip.protocol() == wire::IpProtocol::Icmp) return ipvs_out_icmp(packet, route);
   uint8_t proto = static_cast<uint8_t>(ip.protocol());

@@ -951,3 +951,54 @@ TEST(IpvsadmConnListTest, ListConnectionsNumeric) {
 
 }  // namespace
 }  // namespace vnet::lb
+
+namespace vnet::lb {
+namespace {
+
+// ip_vs_est.c: a steady 1 connection and 1000 bytes a second reads back as cps 1 and bps 1000
+// once the 1/4-weighted average has settled; the first tick reads 0 (256 >> 10 after rounding).
+TEST(IpvsEstimatorTest, SteadyRatesSettleInTheKernelsFixedPoint) {
+  Stats s;
+  s.conns = 2;
+  s.inbytes = 2000;
+  s.estimate();
+  EXPECT_EQ(s.rate(0), 0u);
+  EXPECT_EQ(s.rate(3), 250u);  // (2000 << 4 >> 2 + 15) >> 5
+  for (int tick = 0; tick < 60; ++tick) {
+    s.conns += 2;
+    s.inbytes += 2000;
+    s.estimate();
+  }
+  EXPECT_EQ(s.rate(0), 1u);
+  EXPECT_EQ(s.rate(3), 1000u);
+  EXPECT_EQ(s.rate(4), 0u);
+  // Idle ticks decay it.
+  for (int tick = 0; tick < 60; ++tick) s.estimate();
+  EXPECT_EQ(s.rate(0), 0u);
+  EXPECT_EQ(s.rate(3), 0u);
+}
+
+TEST(IpvsEstimatorTest, TableTicksEveryTwoSecondsAndListsRates) {
+  IpvsTable t;
+  ServiceConfig c;
+  c.key = {0, kProtoTcp, *net::Ipv4Addr::parse("10.0.0.1"), 80};
+  c.scheduler = "rr";
+  ASSERT_EQ(t.add_service(c), 0);
+  Service* s = t.find(c.key);
+  constexpr uint64_t kS = 1'000'000'000;
+  t.estimate_until(0);  // the ticks start 2 s from here
+  for (uint64_t sec = 2; sec <= 120; sec += 2) {
+    s->stats.conns += 20;  // 10 connections a second
+    s->stats.inpkts += 200;
+    t.estimate_until(sec * kS);
+  }
+  EXPECT_EQ(s->stats.rate(0), 10u);
+  EXPECT_EQ(s->stats.rate(1), 100u);
+  IpvsadmResult r = run_ipvsadm(t, {"ipvsadm", "-L", "-n", "--rate"});
+  EXPECT_NE(r.out.find("TCP  10.0.0.1:80                        10      100        0        0"),
+            std::string::npos)
+      << r.out;
+}
+
+}  // namespace
+}  // namespace vnet::lb
