@@ -532,6 +532,8 @@ class Node {
   int ip_local_out(std::vector<std::byte> packet, RouteAnswer route);
   // Runs a netfilter hook's trace lines and verdict; false when the packet was dropped.
   bool nf_verdict(nf::Verdict v, const nf::HookTrace& lines, const char* hook, Device* dev);
+  // The MTU of a resolved route: its device's, lowered by a learned path MTU.
+  uint32_t route_mtu(const RouteAnswer& route) const;
   void ip_finish_output(std::vector<std::byte> packet, int ifindex, Ipv4Addr nexthop,
                         bool broadcast, bool multicast);
   void neigh_output(Device& dev, Ipv4Addr nexthop, std::vector<std::byte> packet);
@@ -573,6 +575,9 @@ class Node {
   IpvsVerdict ipvs_dr_xmit(lb::Connection& c, Device& in, std::vector<std::byte>& packet);
   IpvsVerdict ipvs_nat_xmit(lb::Connection& c, Device& in, std::vector<std::byte>& packet);
   bool ipvs_route(Ipv4Addr daddr, RouteAnswer* route);
+  // ensure_mtu_is_adequate(): a DF packet larger than mtu is answered with
+  // fragmentation-needed from the VIP and dropped (false).
+  bool ipvs_mtu_ok(std::vector<std::byte>& packet, uint32_t mtu, Device& in);
   bool ipvs_decrease_ttl(std::vector<std::byte>& packet, int in_ifindex);
   void drop(DropReason reason, const std::string& why, Device* dev = nullptr);
   // Records a trace line; the text is only built when tracing is on (the hot path pays one

@@ -389,6 +389,16 @@ bool Node::ipvs_decrease_ttl(std::vector<std::byte>& packet, int in_ifindex) {
   return true;
 }
 
+bool Node::ipvs_mtu_ok(std::vector<std::byte>& packet, uint32_t mtu, Device& in) {
+  if (!wire::Ipv4ConstView(packet).dont_fragment() || packet.size() <= mtu) return true;
+  trace(TraceStage::Ipvs, [&] {
+    return fmt::format("{} bytes with DF > mtu {}: fragmentation needed", packet.size(), mtu);
+  });
+  icmp_send(packet, 3, 4, mtu, in.ifindex, true);
+  drop(DropReason::PktTooBig, fmt::format("IPVS: needs fragmentation, mtu {}", mtu), &in);
+  return false;
+}
+
 Node::IpvsVerdict Node::ipvs_xmit(lb::Connection& c, Device& in, std::vector<std::byte>& packet) {
   switch (c.fwd()) {
     case lb::kConnLocalNode:
@@ -423,23 +433,17 @@ Node::IpvsVerdict Node::ipvs_tunnel_xmit(lb::Connection& c, Device& in,
   if (type == lb::TunnelType::Gue) tun_hlen = 8 + 4;
   if (type == lb::TunnelType::Gre) tun_hlen = (tun_flags & lb::kTunCsum) ? 8 : 4;
   const Device* out = device(route.oif);
-  int route_mtu = out ? out->mtu : 1500;
-  if (route.mtu != 0) route_mtu = std::min<int>(route_mtu, static_cast<int>(route.mtu));
-  int mtu = route_mtu - 20 - static_cast<int>(tun_hlen);
+  int mtu = static_cast<int>(route_mtu(route)) - 20 - static_cast<int>(tun_hlen);
   if (mtu < 68) {
     drop(DropReason::IpvsXmit, fmt::format("IPVS: tunnel mtu {} too small", mtu), &in);
     return IpvsVerdict::Stolen;
   }
   if (!ipvs_decrease_ttl(packet, in.ifindex)) return IpvsVerdict::Stolen;
   wire::Ipv4ConstView inner(packet);
+  // The route's MTU less the tunnel's headers; with pmtu_disc=0 the packet goes without DF
+  // and is fragmented instead.
   bool pmtu_disc = ipvs_->sysctls().pmtu_disc != 0;
-  if (pmtu_disc && inner.dont_fragment() && static_cast<int>(packet.size()) > mtu) {
-    trace(TraceStage::Ipvs, [&] {
-      return fmt::format("{} bytes with DF > tunnel mtu {} ({} - {}): fragmentation needed",
-                         packet.size(), mtu, route_mtu, route_mtu - mtu);
-    });
-    icmp_send(packet, 3, 4, static_cast<uint32_t>(mtu), in.ifindex, true);
-    drop(DropReason::PktTooBig, fmt::format("IPVS: needs fragmentation, mtu {}", mtu), &in);
+  if (pmtu_disc && !ipvs_mtu_ok(packet, static_cast<uint32_t>(mtu), in)) {
     return IpvsVerdict::Stolen;
   }
   bool df = pmtu_disc && inner.dont_fragment();
@@ -521,15 +525,9 @@ Node::IpvsVerdict Node::ipvs_dr_xmit(lb::Connection& c, Device& in,
   if (!ipvs_route(c.daddr, &route)) return IpvsVerdict::Stolen;
   if (route.local) return IpvsVerdict::Accept;
   if (!ipvs_decrease_ttl(packet, in.ifindex)) return IpvsVerdict::Stolen;
+  if (!ipvs_mtu_ok(packet, route_mtu(route), in)) return IpvsVerdict::Stolen;
   const Device* out = device(route.oif);
-  uint32_t mtu = out ? static_cast<uint32_t>(out->mtu) : 1500;
-  if (route.mtu != 0) mtu = std::min(mtu, route.mtu);
   wire::Ipv4ConstView ip(packet);
-  if (ip.dont_fragment() && packet.size() > mtu) {
-    icmp_send(packet, 3, 4, mtu, in.ifindex, true);
-    drop(DropReason::PktTooBig, fmt::format("IPVS: needs fragmentation, mtu {}", mtu), &in);
-    return IpvsVerdict::Stolen;
-  }
   route.gateway = c.daddr;
   trace(TraceStage::Ipvs, [&] {
     return fmt::format("direct routing to {} via {} (destination stays {})", c.daddr.to_string(),
@@ -551,14 +549,7 @@ Node::IpvsVerdict Node::ipvs_nat_xmit(lb::Connection& c, Device& in,
   }
   if (!route.local) {
     if (!ipvs_decrease_ttl(packet, in.ifindex)) return IpvsVerdict::Stolen;
-    const Device* out = device(route.oif);
-    uint32_t mtu = out ? static_cast<uint32_t>(out->mtu) : 1500;
-    if (route.mtu != 0) mtu = std::min(mtu, route.mtu);
-    if (wire::Ipv4ConstView(packet).dont_fragment() && packet.size() > mtu) {
-      icmp_send(packet, 3, 4, mtu, in.ifindex, true);
-      drop(DropReason::PktTooBig, fmt::format("IPVS: needs fragmentation, mtu {}", mtu), &in);
-      return IpvsVerdict::Stolen;
-    }
+    if (!ipvs_mtu_ok(packet, route_mtu(route), in)) return IpvsVerdict::Stolen;
   }
   nf::Tuple target;
   target.dst = c.daddr;

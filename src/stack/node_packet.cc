@@ -307,6 +307,12 @@ void Node::ip_rcv(Device& dev, std::span<const std::byte> bytes, PktType type) {
 
 // ---------------------------------------------------------------- forward
 
+uint32_t Node::route_mtu(const RouteAnswer& route) const {
+  const Device* out = device(route.oif);
+  uint32_t mtu = out ? static_cast<uint32_t>(out->mtu) : 1500;
+  return route.mtu != 0 ? std::min(mtu, route.mtu) : mtu;
+}
+
 void Node::ip_forward(Device& in, std::vector<std::byte> packet, const RouteAnswer& route,
                       nf::PacketCt& ct) {
   wire::Ipv4View ip(packet);
@@ -317,8 +323,7 @@ void Node::ip_forward(Device& in, std::vector<std::byte> packet, const RouteAnsw
     return;
   }
   const Device* out = device(route.oif);
-  uint32_t mtu = out ? static_cast<uint32_t>(out->mtu) : 1500;
-  if (route.mtu != 0) mtu = std::min(mtu, route.mtu);
+  uint32_t mtu = route_mtu(route);
   if (ip.total_len() > mtu && ip.dont_fragment()) {
     trace(TraceStage::Forward, [&] {
       return std::string(
@@ -680,8 +685,7 @@ int Node::send(const OutPacket& p, Ipv4Addr* chosen_src, uint32_t* path_mtu) {
   bool df = p.dont_fragment;
   {
     const Device* out = device(route.oif);
-    uint32_t mtu = out ? static_cast<uint32_t>(out->mtu) : 1500;
-    if (route.mtu != 0) mtu = std::min(mtu, route.mtu);
+    uint32_t mtu = route_mtu(route);
     bool too_big = 20 + l4.size() > mtu && !(out && out->is_loopback());
     if (df && too_big && p.pmtudisc_want) df = false;
     if (df && too_big) {
