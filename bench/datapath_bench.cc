@@ -57,10 +57,9 @@ std::vector<std::byte> udp_frame(Ipv4Addr dst) {
   return f;
 }
 
-void BM_Forward(benchmark::State& state, Path path) {
-  Node node;
-  CountingIo io;
-  node.set_io(&io);
+// The gateway both benchmarks configure: eth0 192.0.2.1/24 towards 192.0.2.2 (a permanent
+// neighbour), eth1 198.51.100.1/24, forwarding on.
+void add_ports(Node& node) {
   (void)node.link_add_external("eth0", MacAddr(2, 0, 0, 0, 0, 1));
   (void)node.link_add_external("eth1", MacAddr(2, 0, 0, 0, 1, 1));
   for (const char* n : {"eth0", "eth1"}) {
@@ -68,11 +67,32 @@ void BM_Forward(benchmark::State& state, Path path) {
     node.link_set_up(ix, true);
     node.set_carrier(ix, true);
   }
+}
+
+const std::vector<std::string> kGatewayLines = {
+    "ip addr add 192.0.2.1/24 dev eth0", "ip addr add 198.51.100.1/24 dev eth1",
+    "ip neigh add 192.0.2.2 lladdr 02:00:00:00:00:02 dev eth0 nud permanent",
+    "sysctl -qw net.ipv4.ip_forward=1"};
+
+// Runs the lines; false (and the benchmark skipped with the failing line) if one fails.
+bool configure(benchmark::State& state, Node& node, const std::vector<std::string>& lines) {
   vnet::cmd::Shell sh(node);
-  std::vector<std::string> lines = {
-      "ip addr add 192.0.2.1/24 dev eth0", "ip addr add 198.51.100.1/24 dev eth1",
-      "ip neigh add 192.0.2.2 lladdr 02:00:00:00:00:02 dev eth0 nud permanent",
-      "sysctl -qw net.ipv4.ip_forward=1"};
+  for (const std::string& l : lines) {
+    vnet::cmd::CmdOutput o = sh.run(l);
+    if (o.status != 0) {
+      state.SkipWithError((l + ": " + o.err).c_str());
+      return false;
+    }
+  }
+  return true;
+}
+
+void BM_Forward(benchmark::State& state, Path path) {
+  Node node;
+  CountingIo io;
+  node.set_io(&io);
+  add_ports(node);
+  std::vector<std::string> lines = kGatewayLines;
   switch (path) {
     case Path::Plain:
     case Path::Masquerade:
@@ -100,13 +120,7 @@ void BM_Forward(benchmark::State& state, Path path) {
   if (path == Path::Masquerade) {
     lines.emplace_back("iptables -t nat -A POSTROUTING -o eth0 -j MASQUERADE");
   }
-  for (const std::string& l : lines) {
-    vnet::cmd::CmdOutput o = sh.run(l);
-    if (o.status != 0) {
-      state.SkipWithError((l + ": " + o.err).c_str());
-      return;
-    }
-  }
+  if (!configure(state, node, lines)) return;
   std::vector<std::byte> frame = udp_frame(*Ipv4Addr::parse("203.0.113.5"));
   int eth1 = node.device_by_name("eth1")->ifindex;
   uint64_t now = 0;
@@ -155,18 +169,9 @@ void BM_Ipvs(benchmark::State& state, Lb mode) {
   Node node;
   CountingIo io;
   node.set_io(&io);
-  (void)node.link_add_external("eth0", MacAddr(2, 0, 0, 0, 0, 1));
-  (void)node.link_add_external("eth1", MacAddr(2, 0, 0, 0, 1, 1));
-  for (const char* n : {"eth0", "eth1"}) {
-    int ix = node.device_by_name(n)->ifindex;
-    node.link_set_up(ix, true);
-    node.set_carrier(ix, true);
-  }
-  vnet::cmd::Shell sh(node);
-  std::vector<std::string> lines = {
-      "ip addr add 192.0.2.1/24 dev eth0", "ip addr add 198.51.100.1/24 dev eth1",
-      "ip neigh add 192.0.2.2 lladdr 02:00:00:00:00:02 dev eth0 nud permanent",
-      "sysctl -qw net.ipv4.ip_forward=1", "ip route add 203.0.113.0/24 via 192.0.2.2"};
+  add_ports(node);
+  std::vector<std::string> lines = kGatewayLines;
+  lines.emplace_back("ip route add 203.0.113.0/24 via 192.0.2.2");
   if (mode != Lb::PlainTcp) {
     const char* method = mode == Lb::DrEstablished || mode == Lb::DrNew ? "-g"
                          : mode == Lb::NatEstablished                   ? "-m"
@@ -175,13 +180,7 @@ void BM_Ipvs(benchmark::State& state, Lb mode) {
     lines.emplace_back("ipvsadm -A -t 198.51.100.10:80 -s rr");
     lines.emplace_back(std::string("ipvsadm -a -t 198.51.100.10:80 -r 192.0.2.2 ") + method);
   }
-  for (const std::string& l : lines) {
-    vnet::cmd::CmdOutput o = sh.run(l);
-    if (o.status != 0) {
-      state.SkipWithError((l + ": " + o.err).c_str());
-      return;
-    }
-  }
+  if (!configure(state, node, lines)) return;
   Ipv4Addr dst = *Ipv4Addr::parse(mode == Lb::PlainTcp ? "203.0.113.5" : "198.51.100.10");
   int eth1 = node.device_by_name("eth1")->ifindex;
   uint64_t now = 0;

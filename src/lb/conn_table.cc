@@ -119,13 +119,12 @@ Connection* ConnTable::create(const ConnKey& key, net::Ipv4Addr daddr, uint16_t 
                               uint64_t now_ns) {
   conns_.emplace_front();
   Connection& c = conns_.front();
-  where_[&c] = conns_.begin();
   c.key = key;
   c.daddr = daddr;
   c.dport = dport;
   c.fwmark = fwmark;
   c.id = next_id_++;
-  by_id_[c.id] = &c;
+  by_id_[c.id] = conns_.begin();
   c.flags = flags;
   if (key.protocol != kProtoUdp) c.flags &= ~kConnOnePacket;
   if (dest) {
@@ -253,7 +252,6 @@ void ConnTable::destroy(std::list<Connection>::iterator it) {
       d.overloaded = false;
     }
   }
-  where_.erase(&c);
   conns_.erase(it);
 }
 
@@ -264,12 +262,12 @@ void ConnTable::expire(Connection& c, uint64_t now_ns) {
     arm(c, now_ns + kExpireLaterNs);
     return;
   }
-  destroy(where_.at(&c));
+  destroy(by_id_.at(c.id));
 }
 
 void ConnTable::settle_timers() const {
   while (!timers_.empty()) {
-    Connection* c = by_id_.at(timers_.begin()->second);
+    Connection* c = &*by_id_.at(timers_.begin()->second);
     if (c->expires_ns <= timers_.begin()->first) return;
     timers_.erase(timers_.begin());
     c->timer_at_ns = c->expires_ns;
@@ -311,8 +309,8 @@ void ConnTable::expire_unavailable() {
     auto found = by_id_.find(id);
     if (found == by_id_.end()) continue;
     Connection* ct = found->second->control;
-    destroy(where_.at(found->second));
-    if (ct && ct->n_control == 0) destroy(where_.at(ct));
+    destroy(found->second);
+    if (ct && ct->n_control == 0) destroy(by_id_.at(ct->id));
   }
 }
 

@@ -159,7 +159,6 @@ class ConnTable {
   void settle_timers() const;
 
   std::list<Connection> conns_;
-  std::map<const Connection*, std::list<Connection>::iterator> where_;
   // Lookup indices: the newest entry for a key (older duplicates are shadowed until they die).
   std::map<ConnKey, Connection*> in_, templates_;
   // Reply lookups: (protocol, reply source, reply source port, client, client port).
@@ -167,7 +166,7 @@ class ConnTable {
   // (when to look, id): an entry is looked at no later than it expires; a later expiry (every
   // packet re-arms the timer) only moves expires_ns, and the look re-queues it.
   mutable std::set<std::pair<uint64_t, uint64_t>> timers_;
-  std::map<uint64_t, Connection*> by_id_;
+  std::map<uint64_t, std::list<Connection>::iterator> by_id_;  // every entry, by its id
   uint64_t next_id_ = 1;
   ConnTimeouts timeouts_;
 };

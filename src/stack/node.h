@@ -565,7 +565,7 @@ class Node {
   IpvsVerdict ipvs_in_icmp(Device& in, std::vector<std::byte>& packet);
   // `route` is the forwarding route, replaced when snat_reroute routes a NAT reply again.
   IpvsVerdict ipvs_out(std::vector<std::byte>& packet, RouteAnswer* route);
-  IpvsVerdict ipvs_out_icmp(std::vector<std::byte>& packet, RouteAnswer* route);
+  IpvsVerdict ipvs_out_icmp(std::vector<std::byte>& packet);
   lb::Connection* ipvs_schedule(lb::Service& svc, const IpvsFlow& flow, bool* leave);
   void ipvs_set_state(lb::Connection& c, lb::ConnDirection dir, const IpvsFlow& flow);
   void ipvs_count_in(lb::Connection& c, size_t len);

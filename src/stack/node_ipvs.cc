@@ -67,6 +67,24 @@ IpvsFlow parse_l4(std::span<const std::byte> packet) {
   return l;
 }
 
+// An ICMP error (destination unreachable, source quench, time exceeded) with the quoted
+// datagram's IPv4 header and 8 bytes after it: its type and the quote, or type 0.
+struct QuotedError {
+  uint8_t type = 0;
+  std::span<const std::byte> quoted;
+};
+
+QuotedError quoted_error(std::span<const std::byte> packet) {
+  auto icmp = wire::Ipv4ConstView(packet).payload();
+  if (icmp.size() < 8 + 20) return {};
+  uint8_t type = static_cast<uint8_t>(icmp[0]);
+  if (type != 3 && type != 4 && type != 11) return {};
+  auto quoted = icmp.subspan(8);
+  wire::Ipv4ConstView q(quoted);
+  if (q.check_header() || quoted.size() < q.header_len_bytes() + 8) return {};
+  return {type, quoted};
+}
+
 const char* proto_label(uint8_t p) {
   return p == lb::kProtoTcp ? "TCP" : p == lb::kProtoUdp ? "UDP" : "SCTP";
 }
@@ -169,6 +187,11 @@ lb::Connection* Node::ipvs_schedule(lb::Service& svc, const IpvsFlow& l4, bool* 
     return nullptr;
   }
   lb::SchedPacket sp{l4.saddr, l4.daddr, l4.sport, l4.dport, l4.protocol, now_ns_};
+  auto count_conn = [&](lb::RealServer& d) {  // ip_vs_conn_stats()
+    ++d.stats.conns;
+    ++svc.stats.conns;
+    ++t.total_stats().conns;
+  };
   auto pick = [&]() -> lb::RealServer* {
     lb::Dest* d = svc.scheduler->schedule(svc.dests, sp);
     return static_cast<lb::RealServer*>(d);
@@ -234,9 +257,7 @@ lb::Connection* Node::ipvs_schedule(lb::Service& svc, const IpvsFlow& l4, bool* 
         t.conns().create(key, dest->addr, dport, dest->conn_flags() | flags, dest, 0, now_ns_);
     lb::ConnTable::control_add(*c, *ct);
     t.conns().put(*ct, now_ns_);
-    ++dest->stats.conns;
-    ++svc.stats.conns;
-    ++t.total_stats().conns;
+    count_conn(*dest);
     return c;
   }
   if (cfg.key.fwmark == 0 && l4.dport != cfg.key.port) {
@@ -254,9 +275,7 @@ lb::Connection* Node::ipvs_schedule(lb::Service& svc, const IpvsFlow& l4, bool* 
   uint16_t dport = d->port != 0 ? d->port : l4.dport;
   lb::Connection* c =
       t.conns().create(key, d->addr, dport, d->conn_flags() | flags, dest, 0, now_ns_);
-  ++d->stats.conns;
-  ++svc.stats.conns;
-  ++t.total_stats().conns;
+  count_conn(*d);
   return c;
 }
 
@@ -569,16 +588,13 @@ Node::IpvsVerdict Node::ipvs_nat_xmit(lb::Connection& c, Device& in,
 
 Node::IpvsVerdict Node::ipvs_in_icmp(Device& in, std::vector<std::byte>& packet) {
   // ip_vs_in_icmp(): an ICMP error about a packet of an IPVS connection.
-  wire::Ipv4ConstView ip(packet);
-  auto icmp = ip.payload();
-  if (icmp.size() < 8 + 20) return IpvsVerdict::Accept;
-  uint8_t type = static_cast<uint8_t>(icmp[0]);
-  if (type != 3 && type != 4 && type != 11) return IpvsVerdict::Accept;
-  auto quoted = icmp.subspan(8);
+  const QuotedError err = quoted_error(packet);
+  if (err.type == 0) return IpvsVerdict::Accept;
+  const uint8_t type = err.type;
+  const std::span<const std::byte> quoted = err.quoted;
+  auto icmp = wire::Ipv4ConstView(packet).payload();
   wire::Ipv4ConstView q(quoted);
-  if (q.check_header()) return IpvsVerdict::Accept;
   size_t qhl = q.header_len_bytes();
-  if (quoted.size() < qhl + 8) return IpvsVerdict::Accept;
   uint8_t qproto = static_cast<uint8_t>(q.protocol());
   // An error about one of our tunnel packets (IPIP, GRE, or GUE on UDP): the quoted packet's
   // payload, after the tunnel header, is the client's own packet.
@@ -681,7 +697,7 @@ Node::IpvsVerdict Node::ipvs_out(std::vector<std::byte>& packet, RouteAnswer* ro
   if (!ipvs_ || !ipvs_->active()) return IpvsVerdict::Accept;
   ipvs_->estimate_until(now_ns_);
   wire::Ipv4ConstView ip(packet);
-  if (ip.protocol() == wire::IpProtocol::Icmp) return ipvs_out_icmp(packet, route);
+  if (ip.protocol() == wire::IpProtocol::Icmp) return ipvs_out_icmp(packet);
   uint8_t proto = static_cast<uint8_t>(ip.protocol());
   if (proto != lb::kProtoTcp && proto != lb::kProtoUdp) return IpvsVerdict::Accept;
   IpvsFlow l4 = parse_l4(packet);
@@ -743,17 +759,14 @@ Node::IpvsVerdict Node::ipvs_out(std::vector<std::byte>& packet, RouteAnswer* ro
   return IpvsVerdict::Untracked;
 }
 
-Node::IpvsVerdict Node::ipvs_out_icmp(std::vector<std::byte>& packet, RouteAnswer* route) {
+Node::IpvsVerdict Node::ipvs_out_icmp(std::vector<std::byte>& packet) {
   // ip_vs_out_icmp(): an error a NAT real server (or a router near it) sends the client
   // about the client's packet: it must seem to come from the virtual address.
-  wire::Ipv4ConstView ip(packet);
-  auto icmp = ip.payload();
-  if (icmp.size() < 8 + 20) return IpvsVerdict::Accept;
-  uint8_t type = static_cast<uint8_t>(icmp[0]);
-  if (type != 3 && type != 4 && type != 11) return IpvsVerdict::Accept;
-  auto quoted = icmp.subspan(8);
+  const QuotedError err = quoted_error(packet);
+  if (err.type == 0) return IpvsVerdict::Accept;
+  const uint8_t type = err.type;
+  const std::span<const std::byte> quoted = err.quoted;
   wire::Ipv4ConstView q(quoted);
-  if (q.check_header() || quoted.size() < q.header_len_bytes() + 8) return IpvsVerdict::Accept;
   uint8_t qproto = static_cast<uint8_t>(q.protocol());
   if (qproto != lb::kProtoTcp && qproto != lb::kProtoUdp) return IpvsVerdict::Accept;
   IpvsFlow l = parse_l4(quoted);  // client -> real server
@@ -771,7 +784,6 @@ Node::IpvsVerdict Node::ipvs_out_icmp(std::vector<std::byte>& packet, RouteAnswe
       return fmt::format("ICMP type {} from NAT real server {}: source set to {}", type,
                          c->daddr.to_string(), c->key.vaddr.to_string());
     });
-    (void)route;
   }
   ipvs_count_out(*c, packet.size());
   return IpvsVerdict::Untracked;
