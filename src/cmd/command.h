@@ -29,6 +29,8 @@ using Args = std::vector<std::string>;
 CmdOutput run_ip(stack::Node& node, const Args& argv);
 CmdOutput run_sysctl(stack::Node& node, const Args& argv);
 CmdOutput run_route(stack::Node& node, const Args& argv);
+// `vpc`: the vSwitch's tables and ports (vpc_cmd.cc).
+CmdOutput run_vpc(stack::Node& node, const Args& argv);
 // `bridge fdb` for VXLAN devices.
 CmdOutput run_bridge(stack::Node& node, const Args& argv);
 

@@ -84,6 +84,24 @@ const char* drop_reason_name(DropReason reason) {
       return "IPVS_XMIT";
     case DropReason::IpvsDrop:
       return "IPVS_DROP";
+    case DropReason::VpcPortSecurity:
+      return "VPC_PORT_SECURITY";
+    case DropReason::VpcFlood:
+      return "VPC_FLOOD";
+    case DropReason::VpcNoRoute:
+      return "VPC_NO_ROUTE";
+    case DropReason::VpcPeering:
+      return "VPC_PEERING";
+    case DropReason::VpcUnknownKey:
+      return "VPC_UNKNOWN_KEY";
+    case DropReason::VpcUnknownVm:
+      return "VPC_UNKNOWN_VM";
+    case DropReason::VpcMigrated:
+      return "VPC_MIGRATED";
+    case DropReason::VpcSrcDenied:
+      return "VPC_SRC_DENIED";
+    case DropReason::VpcEncap:
+      return "VPC_ENCAP";
     case DropReason::VxlanInvalidHdr:
       return "VXLAN_INVALID_HDR";
     case DropReason::VxlanVniNotFound:
@@ -152,6 +170,8 @@ const char* trace_stage_name(TraceStage stage) {
       return "ipvs";
     case TraceStage::Note:
       return "note";
+    case TraceStage::Vpc:
+      return "vpc";
   }
   return "?";
 }

@@ -60,6 +60,15 @@ enum class DropReason : uint8_t {
   IpvsDestUnavailable,  // a connection whose real server was removed (expire_nodest_conn=0)
   IpvsXmit,             // IPVS could not route or rewrite the packet for its real server
   IpvsDrop,             // other IPVS drops (truncated headers, relayed tunnel errors)
+  VpcPortSecurity,      // a VM sent with a source MAC or IP that is not its own
+  VpcFlood,             // broadcast, multicast or unknown unicast from a VM (never leaves the host)
+  VpcNoRoute,           // no route_table entry and no subnet_route for the destination
+  VpcPeering,           // a subnet_route whose peer VPC has none back (peering needs both sides)
+  VpcUnknownKey,        // GRE whose key is no VPC this vSwitch knows
+  VpcUnknownVm,         // decapsulated for a VM this host does not have (no port, no neighbour)
+  VpcMigrated,          // for a VM that moved away, after the grace time
+  VpcSrcDenied,         // decapsulated from a source the VPC has no route_table or subnet_route for
+  VpcEncap,             // no underlay route to the destination host, or too big to encapsulate
   kCount,
 };
 

@@ -32,6 +32,7 @@
 #include "stack/sysctl.h"
 #include "stack/tcp.h"
 #include "stack/trace.h"
+#include "vpc/vswitch.h"
 
 namespace vnet::stack {
 
@@ -413,6 +414,10 @@ class Node {
   // IPVS state (ip_vs): made by the first ipvsadm, as the module loads on first use.
   lb::IpvsTable& ipvs();
   const lb::IpvsTable* ipvs_if_loaded() const { return ipvs_.get(); }
+  // The VPC vSwitch (vpc/vswitch.h; packet path in node_vpc.cc): made by the first `vpc`
+  // command.  Its VM ports' frames go to it, not to the host's stack.
+  vpc::VSwitch& vswitch();
+  const vpc::VSwitch* vswitch_if_loaded() const { return vswitch_.get(); }
   // Sysctls including the net.netfilter.* keys: 0, -ENOENT or -EINVAL.
   int sysctl_set(const std::string& key, const std::string& value);
   std::optional<std::string> sysctl_get(const std::string& key) const;
@@ -498,6 +503,7 @@ class Node {
   int rcv_depth_ = 0;                 // nested tunnel decapsulations
   std::unique_ptr<nf::Netfilter> nf_;
   std::unique_ptr<lb::IpvsTable> ipvs_;
+  std::unique_ptr<vpc::VSwitch> vswitch_;
   std::unique_ptr<Tcp> tcp_;
   friend class Tcp;
   struct Pmtu {
@@ -545,7 +551,8 @@ class Node {
   void arp_solicit(Neighbour& n, bool unicast);
   bool arp_ignore(const Device& dev, Ipv4Addr sip, Ipv4Addr tip) const;
   void transmit_frame(int ifindex, MacAddr dst, uint16_t ethertype,
-                      std::span<const std::byte> payload);
+                      std::span<const std::byte> payload,
+                      std::optional<MacAddr> src = std::nullopt);
   void tx(Device& dev, std::vector<std::byte> frame);
   // Tunnels (node_tunnel.cc).
   void ip_tunnel_xmit(Device& dev, std::vector<std::byte> inner, Ipv4Addr nexthop);
@@ -579,6 +586,19 @@ class Node {
   // fragmentation-needed from the VIP and dropped (false).
   bool ipvs_mtu_ok(std::vector<std::byte>& packet, uint32_t mtu, Device& in);
   bool ipvs_decrease_ttl(std::vector<std::byte>& packet, int in_ifindex);
+  // The vSwitch (node_vpc.cc).  vpc_port_rcv: a frame from a VM port.  vpc_gre_rcv: a locally
+  // delivered GRE packet; false when it is not the vSwitch's (no key, another address), so
+  // the ordinary GRE path takes it.
+  void vpc_port_rcv(Device& dev, std::span<const std::byte> frame);
+  void vpc_arp(Device& dev, vpc::VmPort& port, std::span<const std::byte> arp);
+  bool vpc_gre_rcv(Device& in, std::span<const std::byte> packet);
+  // Switches an IPv4 packet of vpc from a local VM port (from != nullptr) or from the underlay.
+  void vpc_forward(uint32_t vpc, std::vector<std::byte> packet, vpc::VmPort* from);
+  bool vpc_deliver(uint32_t vpc, vpc::VmPort& to, std::vector<std::byte>& packet);
+  void vpc_encap(uint32_t key, Ipv4Addr host, std::vector<std::byte> inner, vpc::VmPort* from);
+  void vpc_icmp_to_vm(vpc::VmPort& vm, std::span<const std::byte> offending, uint8_t type,
+                      uint8_t code, uint32_t info);
+  void vpc_drop(vpc::VmPort* port, DropReason reason, const std::string& why);
   void drop(DropReason reason, const std::string& why, Device* dev = nullptr);
   // Records a trace line; the text is only built when tracing is on (the hot path pays one
   // branch).

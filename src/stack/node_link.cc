@@ -231,6 +231,7 @@ Status Node::link_del(int ifindex, bool unregister_fallback) {
       dev = device(v);
     }
     fib_disable_ip(v, NetdevEvent::Unregister, true);
+    if (vswitch_) vswitch_->forget_port(v);
     sysctls_.remove_device(dev->name);
     devices_.erase(v);
   }

@@ -215,6 +215,11 @@ void Node::netif_receive(int ifindex, std::vector<std::byte> frame) {
   } else {
     type = PktType::OtherHost;
   }
+  if (vswitch_ && vswitch_->port(ifindex) != nullptr) {
+    // A VM port belongs to the vSwitch, as a bridge port does to its bridge.
+    vpc_port_rcv(*dev, frame);
+    return;
+  }
   auto payload = eth.payload();
   switch (eth.payload_ethertype()) {
     case wire::EtherType::Arp:
@@ -497,6 +502,8 @@ void Node::ip_local_deliver(Device& in, std::vector<std::byte> packet, nf::Packe
     }
     case wire::IpProtocol::Ipip:
     case wire::IpProtocol::Gre:
+      // The vSwitch takes keyed GRE to its address (it is the host's vpcko, not a gre device).
+      if (iph.protocol() == wire::IpProtocol::Gre && vswitch_ && vpc_gre_rcv(in, packet)) return;
       // tunnel4 / gre_demux exist once the module is loaded (a tunnel or modprobe).
       if (module_loaded(iph.protocol() == wire::IpProtocol::Gre ? "ip_gre" : "ipip")) {
         ip_tunnel_rcv(in, std::move(packet));
@@ -846,12 +853,12 @@ void Node::ip_finish_output(std::vector<std::byte> packet, int ifindex, Ipv4Addr
 }
 
 void Node::transmit_frame(int ifindex, MacAddr dst, uint16_t ethertype,
-                          std::span<const std::byte> payload) {
+                          std::span<const std::byte> payload, std::optional<MacAddr> src) {
   Device* dev = device(ifindex);
   if (dev == nullptr) return;
   wire::EthernetRepr eth;
   eth.destination = dst;
-  eth.source = dev->mac;
+  eth.source = src.value_or(dev->mac);
   eth.ethertype = static_cast<wire::EtherType>(ethertype);
   // Pad to the 60-byte minimum frame (no FCS), as NICs do.
   bool pad = !dev->is_loopback() && dev->kind != LinkKind::Vxlan;

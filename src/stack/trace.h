@@ -34,6 +34,7 @@ enum class TraceStage : uint8_t {
   Tcp,
   Ipvs,
   Note,
+  Vpc,  // vSwitch decisions: ARP proxy, route_table, subnet_route, neigh_table, port security
 };
 
 const char* trace_stage_name(TraceStage stage);
