@@ -18,11 +18,13 @@
 #include <vector>
 
 #include "lab/lab_values.h"
+#include "lab/vpc_expand.h"
 
 namespace vnet::lab {
 namespace {
 
-constexpr std::string_view kTopKeys[] = {"name", "topology", "seed", "checks", "prefix", "mgmt"};
+constexpr std::string_view kTopKeys[] = {"name", "topology", "seed", "checks",
+                                         "vpcs", "prefix",   "mgmt"};
 constexpr std::string_view kTopologyKeys[] = {"nodes", "links", "kinds", "defaults"};
 // vnet's own node keys, then the containerlab keys that vnet accepts and ignores (a containerlab
 // file keeps working; the image, bindings and management network mean nothing to a vnet node).
@@ -33,7 +35,12 @@ constexpr std::string_view kNodeKeys[] = {"kind",       "exec",           "image
 // containerlab's link `labels` and `vars` are accepted and ignored.
 constexpr std::string_view kLinkKeys[] = {"endpoints", "mtu",   "delay",  "loss",
                                           "rate",      "queue", "labels", "vars"};
-constexpr std::string_view kCheckKeys[] = {"node", "run", "expect", "output", "name", "timeout"};
+constexpr std::string_view kCheckKeys[] = {"node", "run",     "expect", "output",
+                                           "name", "timeout", "during"};
+constexpr std::string_view kDuringKeys[] = {"at", "node", "run", "migrate", "to", "port"};
+constexpr std::string_view kVpcsKeys[] = {"grace", "hosts", "networks", "peerings"};
+constexpr std::string_view kVpcNetKeys[] = {"id", "subnets", "vms"};
+constexpr std::string_view kVpcVmKeys[] = {"node", "ip", "host", "interface", "mac"};
 constexpr std::string_view kKindNames[] = {"linux", "vnet", "bridge"};
 constexpr NodeKind kKinds[] = {NodeKind::Linux, NodeKind::Vnet, NodeKind::Bridge};
 constexpr std::string_view kValidKinds = "valid kinds: linux, vnet, bridge";
@@ -172,6 +179,8 @@ class Parser {
     if (topology == nullptr) fail(root_loc, "missing required key 'topology' (with 'nodes')");
     parse_topology(*topology, spec);
     if (const Entry* checks = top.find("checks")) parse_checks(*checks, spec);
+    if (const Entry* vpcs = top.find("vpcs")) parse_vpcs(*vpcs, spec);
+    check_migrations(spec);
     return spec;
   }
 
@@ -429,13 +438,18 @@ class Parser {
     return it == node_index_.end() ? nullptr : &spec.nodes[it->second];
   }
 
+  // " (did you mean 'x'?)" when a candidate is close to `word`, else "".
+  static std::string suggestion(std::string_view word, std::span<const std::string_view> names) {
+    std::optional<std::string_view> guess = closest_match(word, names);
+    return guess ? " (did you mean '" + std::string(*guess) + "'?)" : "";
+  }
+
   // " (did you mean 'server'?)" when a node of a similar name exists, else "".
   static std::string node_suggestion(std::string_view name, const LabSpec& spec) {
     std::vector<std::string_view> names;
     names.reserve(spec.nodes.size());
     for (const NodeSpec& node : spec.nodes) names.push_back(node.name);
-    std::optional<std::string_view> guess = closest_match(name, names);
-    return guess ? " (did you mean '" + std::string(*guess) + "'?)" : "";
+    return suggestion(name, names);
   }
 
   LinkEndpoint parse_endpoint(const YAML::Node& node, const SourceLoc& where,
@@ -534,7 +548,7 @@ class Parser {
     }
   }
 
-  void parse_checks(const Entry& checks, LabSpec& spec) const {
+  void parse_checks(const Entry& checks, LabSpec& spec) {
     if (checks.value.IsNull()) return;
     if (!checks.value.IsSequence()) {
       fail(checks.value_loc, "checks must be a list of checks, found " + describe(checks.value));
@@ -607,7 +621,556 @@ class Parser {
             timeout->value_loc);
         if (*check.timeout_ns == 0) fail(timeout->value_loc, "timeout must be greater than 0");
       }
+
+      if (const Entry* during = items.find("during")) {
+        parse_during(*during, items.find("timeout"), check, spec);
+      }
       spec.checks.push_back(std::move(check));
+    }
+  }
+
+  // A `migrate` of a check's `during`, checked against `vpcs` at the end.
+  struct Migration {
+    std::string vm;
+    SourceLoc key_loc;  // the `migrate` key
+    SourceLoc vm_loc;
+    std::string to;
+    SourceLoc to_loc;
+  };
+
+  // Where a VM was first listed.
+  struct VmPlace {
+    uint32_t vpc_id = 0;
+    int line = 0;
+    std::string node;
+  };
+
+  // A check's `during:` list, sorted by time.  What a migration names (the VM, its new host) is
+  // checked by check_migrations once the whole file is read: `vpcs:` may come after `checks:`.
+  void parse_during(const Entry& during, const Entry* timeout, CheckSpec& check,
+                    const LabSpec& spec) {
+    if (during.value.IsNull()) return;
+    if (!during.value.IsSequence()) {
+      fail(during.value_loc, "during must be a list of actions, found " + describe(during.value));
+    }
+    for (const auto& item : during.value) {
+      const SourceLoc item_loc = loc_of(item, during.value_loc);
+      if (!item.IsMap()) {
+        fail(item_loc,
+             "during item must be a mapping with 'at' and either 'node' and 'run' or 'migrate' "
+             "and 'to', found " +
+                 describe(item));
+      }
+      const Entries items = entries(item, "in a during item", kDuringKeys);
+      // An item either runs a command or migrates a VM: the first key of the other kind is the
+      // mistake.
+      const Entry* run_key = nullptr;
+      const Entry* migrate_key = nullptr;
+      for (const Entry& entry : items.list) {
+        const bool is_run = entry.key == "node" || entry.key == "run";
+        const bool is_migrate = entry.key == "migrate" || entry.key == "to" || entry.key == "port";
+        if (!is_run && !is_migrate) continue;
+        const Entry*& mine = is_run ? run_key : migrate_key;
+        const Entry* other = is_run ? migrate_key : run_key;
+        if (other != nullptr) {
+          fail(entry.key_loc, quote(entry.key) + " cannot be combined with " + quote(other->key) +
+                                  " in a during item: an item either runs a command ('node', "
+                                  "'run') or migrates a VM ('migrate', 'to', 'port')");
+        }
+        if (mine == nullptr) mine = &entry;
+      }
+
+      DuringAction action;
+      action.loc = item_loc;
+      const Entry* at = items.find("at");
+      if (at == nullptr) {
+        fail(item_loc, "during item has no 'at' (when to act, after the check's command starts)");
+      }
+      const std::string at_text = scalar(*at, duration_expectation("at"));
+      action.at_ns = value_or_fail(parse_duration_ns(at_text, "at"), at->value_loc);
+      if (check.timeout_ns && action.at_ns >= *check.timeout_ns) {
+        fail(at->value_loc, "at " + quote(at_text) + " is not before the check's timeout " +
+                                quote(timeout->value.Scalar()));
+      }
+
+      if (run_key == nullptr && migrate_key == nullptr) {
+        fail(item_loc,
+             "during item has neither 'node' and 'run' (a command) nor 'migrate' and 'to' (a VM "
+             "migration)");
+      }
+      if (run_key != nullptr) {
+        const Entry* node = items.find("node");
+        if (node == nullptr) fail(item_loc, "during item has no 'node' (the node to run it on)");
+        action.node = scalar(*node, "node must be a node name");
+        const NodeSpec* target = find_node(spec, action.node);
+        if (target == nullptr) {
+          fail(node->value_loc, "during item on unknown node " + quote(action.node) +
+                                    node_suggestion(action.node, spec));
+        }
+        if (target->kind == NodeKind::Bridge) {
+          fail(node->value_loc, "during item on bridge " + quote(action.node) +
+                                    ": a bridge runs no commands; run it on a linux or vnet node");
+        }
+        const Entry* run = items.find("run");
+        if (run == nullptr) {
+          fail(item_loc,
+               "during item has no 'run' (the command line to run on " + quote(action.node) + ")");
+        }
+        action.run = command(run->value, run->value_loc, "run");
+        if (action.run.empty()) fail(run->value_loc, "run is an empty command line");
+      } else {
+        const Entry* migrate = items.find("migrate");
+        if (migrate == nullptr) fail(item_loc, "during item has no 'migrate' (the VM to move)");
+        action.migrate = scalar(*migrate, "migrate must be a VM's node name");
+        const Entry* to = items.find("to");
+        if (to == nullptr) {
+          fail(item_loc, "migration of " + quote(action.migrate) +
+                             " has no 'to' (the host of vpcs.hosts to move it to)");
+        }
+        action.to = scalar(*to, "to must be a host's node name");
+        if (const Entry* port = items.find("port")) {
+          action.port = scalar(*port, "port must be an interface name");
+          if (std::optional<std::string> error = ifname_error(action.port)) {
+            fail(port->value_loc,
+                 "port of " + quote(action.migrate) + " on " + quote(action.to) + ": " + *error);
+          }
+          if (action.port == "lo") {
+            fail(port->value_loc,
+                 "port 'lo' is the host's loopback interface; give the VM its own port");
+          }
+        }
+        migrations_.push_back(Migration{action.migrate, migrate->key_loc, migrate->value_loc,
+                                        action.to, to->value_loc});
+      }
+      check.during.push_back(std::move(action));
+    }
+    std::stable_sort(
+        check.during.begin(), check.during.end(),
+        [](const DuringAction& a, const DuringAction& b) { return a.at_ns < b.at_ns; });
+  }
+
+  // What the checks' migrations name, once `vpcs` is known.
+  void check_migrations(const LabSpec& spec) const {
+    if (migrations_.empty()) return;
+    if (!vpcs_given_) {
+      fail(migrations_.front().key_loc,
+           "migrate needs a 'vpcs' section (the hosts and VMs that migrations move between)");
+    }
+    for (const Migration& migration : migrations_) {
+      if (vm_places_.find(migration.vm) == vm_places_.end()) {
+        std::vector<std::string_view> vms;
+        for (const VpcNetSpec& net : spec.vpcs.networks) {
+          for (const VpcVmSpec& vm : net.vms) vms.push_back(vm.node);
+        }
+        fail(migration.vm_loc, "cannot migrate " + quote(migration.vm) +
+                                   ": it is not a VM of vpcs.networks" +
+                                   suggestion(migration.vm, vms));
+      }
+      if (host_index_.find(migration.to) == host_index_.end()) {
+        fail(migration.to_loc, "cannot migrate " + quote(migration.vm) + " to " +
+                                   quote(migration.to) + ": it is not a host of vpcs.hosts" +
+                                   host_suggestion(migration.to, spec));
+      }
+    }
+  }
+
+  static std::string host_suggestion(std::string_view word, const LabSpec& spec) {
+    std::vector<std::string_view> names;
+    for (const VpcHostSpec& host : spec.vpcs.hosts) names.push_back(host.node);
+    return suggestion(word, names);
+  }
+
+  bool is_host(std::string_view node) const { return host_index_.find(node) != host_index_.end(); }
+
+  // A subnet of `set` (disjoint prefixes keyed by network) that overlaps `prefix`, or nullptr.
+  // Prefixes are nested or disjoint, so an overlapping member either contains `prefix` (then it
+  // is the last member starting before it: any member between would lie inside it too) or lies
+  // inside `prefix` (then the first member starting at or after it does too).
+  static const VpcPrefix* find_overlap(const std::map<uint32_t, VpcPrefix>& set,
+                                       const VpcPrefix& prefix) {
+    auto next = set.lower_bound(prefix.network);
+    if (next != set.end() && prefixes_overlap(next->second, prefix)) return &next->second;
+    if (next != set.begin() && prefixes_overlap(std::prev(next)->second, prefix)) {
+      return &std::prev(next)->second;
+    }
+    return nullptr;
+  }
+
+  void parse_vpcs(const Entry& entry, LabSpec& spec) {
+    VpcSpec& vpcs = spec.vpcs;
+    vpcs_given_ = true;
+    vpcs.loc = entry.key_loc;
+    if (!entry.value.IsMap()) {
+      fail(entry.value_loc,
+           "vpcs must be a mapping with 'hosts' and 'networks', found " + describe(entry.value));
+    }
+    const Entries items = entries(entry.value, "in vpcs", kVpcsKeys);
+    if (const Entry* grace = items.find("grace")) {
+      vpcs.grace_loc = grace->key_loc;
+      vpcs.grace_ns =
+          value_or_fail(parse_duration_ns(scalar(*grace, duration_expectation("grace")), "grace"),
+                        grace->value_loc);
+      if (*vpcs.grace_ns == 0) fail(grace->value_loc, "grace must be greater than 0");
+    }
+    const Entry* hosts = items.find("hosts");
+    if (hosts == nullptr) {
+      fail(entry.value_loc,
+           "vpcs has no 'hosts' (the vnet nodes that run a vSwitch, with their underlay "
+           "addresses)");
+    }
+    parse_vpc_hosts(*hosts, spec);
+    for (size_t i = 0; i < spec.links.size(); ++i) {
+      links_by_node_[spec.links[i].a.node].push_back(i);
+      if (spec.links[i].b.node != spec.links[i].a.node) {
+        links_by_node_[spec.links[i].b.node].push_back(i);
+      }
+    }
+    if (const Entry* networks = items.find("networks")) parse_vpc_networks(*networks, spec);
+    if (const Entry* peerings = items.find("peerings")) parse_vpc_peerings(*peerings, spec);
+    const uint64_t lines = vpc_exec_line_count(vpcs);
+    if (lines > kMaxVpcExecLines) {
+      fail(entry.key_loc, "vpcs expands to " + std::to_string(lines) +
+                              " command lines (a route per VM on every host); at most " +
+                              std::to_string(kMaxVpcExecLines));
+    }
+  }
+
+  void parse_vpc_hosts(const Entry& hosts, LabSpec& spec) {
+    if (!hosts.value.IsNull() && !hosts.value.IsMap()) {
+      fail(hosts.value_loc,
+           "vpcs.hosts must be a mapping from vnet node names to underlay IPv4 addresses, found " +
+               describe(hosts.value));
+    }
+    if (hosts.value.IsNull() || hosts.value.size() == 0) {
+      fail(hosts.value_loc,
+           "vpcs.hosts is empty; give at least one vnet node and its underlay address");
+    }
+    std::map<uint32_t, const Entry*> by_addr;
+    const Entries list = entries(hosts.value, "in vpcs.hosts", {});
+    for (const Entry& entry : list.list) {
+      const NodeSpec* node = find_node(spec, entry.key);
+      if (node == nullptr) {
+        fail(entry.key_loc, "unknown node " + quote(entry.key) + " in vpcs.hosts" +
+                                node_suggestion(entry.key, spec));
+      }
+      if (node->kind != NodeKind::Vnet) {
+        fail(entry.key_loc, "host " + quote(entry.key) + " is a " +
+                                std::string(to_string(node->kind)) +
+                                " node; a host of vpcs.hosts must be a vnet node (its vSwitch is "
+                                "vnet's stack)");
+      }
+      const std::string what = "underlay address of host " + quote(entry.key);
+      VpcHostSpec host;
+      host.node = entry.key;
+      host.loc = entry.key_loc;
+      host.addr =
+          value_or_fail(parse_ipv4(scalar(entry, ipv4_expectation(what)), what), entry.value_loc);
+      if (std::optional<std::string> error = unicast_ipv4_error(host.addr)) {
+        fail(entry.value_loc, what + ": " + *error);
+      }
+      if (auto [it, inserted] = by_addr.emplace(host.addr, &entry); !inserted) {
+        fail(entry.value_loc, "host " + quote(entry.key) + " has the underlay address " +
+                                  format_ipv4(host.addr) + " of host " + quote(it->second->key) +
+                                  " (line " + std::to_string(it->second->key_loc.line) +
+                                  "); each host needs its own");
+      }
+      host_index_.emplace(host.node, spec.vpcs.hosts.size());
+      spec.vpcs.hosts.push_back(std::move(host));
+    }
+  }
+
+  void parse_vpc_networks(const Entry& networks, LabSpec& spec) {
+    if (networks.value.IsNull()) return;
+    if (!networks.value.IsSequence()) {
+      fail(networks.value_loc,
+           "vpcs.networks must be a list of VPCs, found " + describe(networks.value));
+    }
+    for (const auto& item : networks.value) {
+      const SourceLoc net_loc = loc_of(item, networks.value_loc);
+      if (!item.IsMap()) {
+        fail(net_loc, "a VPC must be a mapping with 'id', found " + describe(item));
+      }
+      const Entries items = entries(item, "in a VPC", kVpcNetKeys);
+      VpcNetSpec net;
+      net.loc = net_loc;
+      const Entry* id = items.find("id");
+      if (id == nullptr) fail(net_loc, "VPC has no 'id' (its VPC id, also its GRE key)");
+      net.id =
+          value_or_fail(parse_u32(scalar(*id, u32_expectation("vpc id")), "vpc id"), id->value_loc);
+      const std::string owner = "vpc " + std::to_string(net.id);
+      if (auto [it, inserted] = vpc_index_.emplace(net.id, spec.vpcs.networks.size()); !inserted) {
+        fail(id->value_loc, "duplicate vpc id " + std::to_string(net.id) + " (first at line " +
+                                std::to_string(spec.vpcs.networks[it->second].loc.line) + ")");
+      }
+
+      std::map<uint32_t, VpcPrefix> subnet_set;  // network -> prefix; disjoint
+      if (const Entry* subnets = items.find("subnets"); subnets && !subnets->value.IsNull()) {
+        if (!subnets->value.IsSequence()) {
+          fail(subnets->value_loc, "subnets of " + owner +
+                                       " must be a list of prefixes such as [10.0.1.0/24], "
+                                       "found " +
+                                       describe(subnets->value));
+        }
+        for (const auto& text : subnets->value) {
+          const SourceLoc subnet_loc = loc_of(text, subnets->value_loc);
+          const VpcPrefix prefix = value_or_fail(
+              parse_ipv4_prefix(scalar(text, subnet_loc, prefix_expectation("subnet")), "subnet"),
+              subnet_loc);
+          if (const VpcPrefix* other = find_overlap(subnet_set, prefix)) {
+            fail(subnet_loc, "subnet " + format_prefix(prefix) + " overlaps " +
+                                 format_prefix(*other) + ", another subnet of " + owner);
+          }
+          subnet_set.emplace(prefix.network, prefix);
+          net.subnets.push_back(prefix);
+        }
+      }
+
+      if (const Entry* vms = items.find("vms"); vms && !vms->value.IsNull()) {
+        if (!vms->value.IsSequence()) {
+          fail(vms->value_loc,
+               "vms of " + owner + " must be a list of VMs, found " + describe(vms->value));
+        }
+        std::map<uint32_t, const VpcVmSpec*> by_ip;  // into net.vms, reserved below
+        net.vms.reserve(vms->value.size());
+        for (const auto& vm_item : vms->value) {
+          VpcVmSpec vm =
+              parse_vpc_vm(vm_item, loc_of(vm_item, vms->value_loc), net, subnet_set, by_ip, spec);
+          net.vms.push_back(std::move(vm));
+          by_ip.emplace(net.vms.back().ip, &net.vms.back());
+        }
+      }
+      subnet_sets_.push_back(std::move(subnet_set));
+      spec.vpcs.networks.push_back(std::move(net));
+    }
+  }
+
+  VpcVmSpec parse_vpc_vm(const YAML::Node& item, const SourceLoc& vm_loc, const VpcNetSpec& net,
+                         const std::map<uint32_t, VpcPrefix>& subnet_set,
+                         const std::map<uint32_t, const VpcVmSpec*>& by_ip, const LabSpec& spec) {
+    const std::string owner = "vpc " + std::to_string(net.id);
+    if (!item.IsMap()) {
+      fail(vm_loc, "a VM must be a mapping with 'node' and 'ip', found " + describe(item));
+    }
+    const Entries items = entries(item, "in a VM", kVpcVmKeys);
+    VpcVmSpec vm;
+    vm.loc = vm_loc;
+
+    const Entry* node = items.find("node");
+    if (node == nullptr) fail(vm_loc, "VM has no 'node' (the node that is the VM)");
+    vm.node = scalar(*node, "node must be a node name");
+    const std::string name = "VM " + quote(vm.node);
+    const NodeSpec* target = find_node(spec, vm.node);
+    if (target == nullptr) {
+      fail(node->value_loc,
+           "unknown node " + quote(vm.node) + " in " + owner + node_suggestion(vm.node, spec));
+    }
+    if (target->kind == NodeKind::Bridge) {
+      fail(node->value_loc, name + " is a bridge; a VM is a linux or vnet node");
+    }
+    if (is_host(vm.node)) {
+      fail(node->value_loc, name + " is a host of vpcs.hosts; a node is a host or a VM, not both");
+    }
+    if (auto [it, inserted] = vm_places_.emplace(vm.node, VmPlace{net.id, vm_loc.line, vm.node});
+        !inserted) {
+      fail(node->value_loc, name + " is already in vpc " + std::to_string(it->second.vpc_id) +
+                                " (line " + std::to_string(it->second.line) +
+                                "); a VM belongs to one VPC, once");
+    }
+
+    const Entry* ip = items.find("ip");
+    if (ip == nullptr) fail(vm_loc, name + " has no 'ip' (its address in " + owner + ")");
+    const std::string ip_what = "ip of " + name;
+    vm.ip =
+        value_or_fail(parse_ipv4(scalar(*ip, ipv4_expectation(ip_what)), ip_what), ip->value_loc);
+    if (std::optional<std::string> error = unicast_ipv4_error(vm.ip)) {
+      fail(ip->value_loc, ip_what + ": " + *error);
+    }
+    if (!subnet_set.empty()) {
+      auto after = subnet_set.upper_bound(vm.ip);
+      if (after == subnet_set.begin() || !prefix_contains(std::prev(after)->second, vm.ip)) {
+        std::string list;
+        for (size_t i = 0; i < net.subnets.size() && i < 4; ++i) {
+          list += (i == 0 ? "" : ", ") + format_prefix(net.subnets[i]);
+        }
+        if (net.subnets.size() > 4) list += ", ...";
+        fail(ip->value_loc, "ip " + format_ipv4(vm.ip) + " of " + name +
+                                " is outside the subnets of " + owner + " (" + list + ")");
+      }
+    }
+    if (auto it = by_ip.find(vm.ip); it != by_ip.end()) {
+      fail(ip->value_loc, name + " has the ip " + format_ipv4(vm.ip) + " of VM " +
+                              quote(it->second->node) + " (line " +
+                              std::to_string(it->second->loc.line) +
+                              "); addresses are unique "
+                              "within a VPC");
+    }
+
+    const Entry* host = items.find("host");
+    if (host != nullptr) {
+      const std::string wanted = scalar(*host, "host must be a host's node name");
+      if (!is_host(wanted)) {
+        fail(host->value_loc, "host " + quote(wanted) + " of " + name +
+                                  " is not a host of vpcs.hosts" + host_suggestion(wanted, spec));
+      }
+    }
+    link_vm(vm, items, node->value_loc, spec);
+
+    ++vm_count_;
+    const Entry* mac = items.find("mac");
+    if (mac != nullptr) {
+      const std::string what = "mac of " + name;
+      vm.mac = value_or_fail(parse_mac(scalar(*mac, mac_expectation(what)), what), mac->value_loc);
+      if (std::optional<std::string> error = unicast_mac_error(vm.mac)) {
+        fail(mac->value_loc, what + ": " + *error);
+      }
+    } else {
+      // 52:54:00 is the prefix QEMU and libvirt give their VMs; the VM's place in the file makes
+      // the rest.  A 1 MiB file cannot hold 65536 VMs with their nodes and links.
+      if (vm_count_ > 0xffff)
+        fail(vm_loc, "too many VMs to number their MACs; give " + name + " a mac");
+      vm.mac = {0x52,
+                0x54,
+                0x00,
+                0x00,
+                static_cast<uint8_t>(vm_count_ >> 8),
+                static_cast<uint8_t>(vm_count_ & 0xff)};
+    }
+    if (auto [it, inserted] = mac_owners_.emplace(vm.mac, VmPlace{net.id, vm_loc.line, vm.node});
+        !inserted) {
+      const std::string other =
+          "VM " + quote(it->second.node) + " (line " + std::to_string(it->second.line) + ")";
+      if (mac != nullptr) {
+        fail(mac->value_loc, name + " has the mac " + format_mac(vm.mac) + " of " + other +
+                                 "; each VM needs its own");
+      }
+      fail(vm_loc, name + " would get the generated mac " + format_mac(vm.mac) +
+                       ", already the mac of " + other + "; give " + name + " a mac");
+    }
+    return vm;
+  }
+
+  // Finds the link between `vm` and its host, and fills in its ifname, host and port.
+  void link_vm(VpcVmSpec& vm, const Entries& items, const SourceLoc& node_loc,
+               const LabSpec& spec) const {
+    const std::string name = "VM " + quote(vm.node);
+    const Entry* interface = items.find("interface");
+    std::string wanted;
+    if (interface != nullptr) {
+      wanted = scalar(*interface, "interface must be an interface name");
+      if (std::optional<std::string> error = ifname_error(wanted)) {
+        fail(interface->value_loc, "interface of " + name + ": " + *error);
+      }
+    }
+    // (the VM's end, the far end) of each link of the VM.
+    std::vector<std::pair<const LinkEndpoint*, const LinkEndpoint*>> to_hosts;
+    const LinkEndpoint* on_interface = nullptr;  // the far end of the link on `wanted`
+    const LinkEndpoint* vm_end_on_interface = nullptr;
+    if (auto it = links_by_node_.find(vm.node); it != links_by_node_.end()) {
+      for (size_t index : it->second) {
+        const LinkSpec& link = spec.links[index];
+        for (const auto& [mine, far] : {std::pair{&link.a, &link.b}, std::pair{&link.b, &link.a}}) {
+          if (mine->node != vm.node) continue;
+          if (interface != nullptr && mine->ifname == wanted) {
+            on_interface = far;
+            vm_end_on_interface = mine;
+          }
+          if (is_host(far->node)) to_hosts.emplace_back(mine, far);
+        }
+      }
+    }
+    const LinkEndpoint* mine = nullptr;
+    const LinkEndpoint* far = nullptr;
+    if (interface != nullptr) {
+      if (on_interface == nullptr) {
+        fail(interface->value_loc, name + " has no link on interface " + quote(wanted));
+      }
+      if (!is_host(on_interface->node)) {
+        fail(interface->value_loc, "interface " + quote(wanted) + " of " + name + " is linked to " +
+                                       quote(on_interface->to_string()) +
+                                       ", which is not on a host of vpcs.hosts");
+      }
+      mine = vm_end_on_interface;
+      far = on_interface;
+    } else {
+      if (to_hosts.empty()) fail(node_loc, name + " has no link to a host of vpcs.hosts");
+      if (to_hosts.size() > 1) {
+        std::string list;
+        for (size_t i = 0; i < to_hosts.size() && i < 4; ++i) {
+          list +=
+              (i == 0 ? "" : ", ") + to_hosts[i].first->ifname + " to " + to_hosts[i].second->node;
+        }
+        if (to_hosts.size() > 4) list += ", ...";
+        fail(node_loc, name + " has " + std::to_string(to_hosts.size()) + " links to hosts (" +
+                           list + "): give 'interface'");
+      }
+      mine = to_hosts.front().first;
+      far = to_hosts.front().second;
+    }
+    if (const Entry* host = items.find("host");
+        host != nullptr && host->value.Scalar() != far->node) {
+      fail(host->value_loc, name + " is linked to host " + quote(far->node) + " (on " +
+                                mine->ifname + "), not to " + quote(host->value.Scalar()));
+    }
+    vm.ifname = mine->ifname;
+    vm.host = far->node;
+    vm.port = far->ifname;
+  }
+
+  void parse_vpc_peerings(const Entry& peerings, LabSpec& spec) const {
+    if (peerings.value.IsNull()) return;
+    if (!peerings.value.IsSequence()) {
+      fail(peerings.value_loc,
+           "vpcs.peerings must be a list of pairs of vpc ids such as [6289, 6774], found " +
+               describe(peerings.value));
+    }
+    std::map<std::pair<uint32_t, uint32_t>, int> lines;  // (smaller id, larger id) -> line
+    for (const auto& item : peerings.value) {
+      const SourceLoc peering_loc = loc_of(item, peerings.value_loc);
+      if (!item.IsSequence()) {
+        fail(peering_loc, "a peering must be a list of two vpc ids such as [6289, 6774], found " +
+                              describe(item));
+      }
+      if (item.size() != 2) {
+        fail(peering_loc,
+             "a peering needs exactly two vpc ids, found " + std::to_string(item.size()));
+      }
+      std::array<uint32_t, 2> ids{};
+      std::array<size_t, 2> index{};
+      for (size_t i = 0; i < 2; ++i) {
+        const YAML::Node id = item[i];
+        const SourceLoc id_loc = loc_of(id, peering_loc);
+        ids[i] = value_or_fail(parse_u32(scalar(id, id_loc, u32_expectation("vpc id")), "vpc id"),
+                               id_loc);
+        auto it = vpc_index_.find(ids[i]);
+        if (it == vpc_index_.end()) {
+          fail(id_loc,
+               "peering with vpc " + std::to_string(ids[i]) + ", which is not in vpcs.networks");
+        }
+        index[i] = it->second;
+      }
+      const std::string pair = std::to_string(ids[0]) + " -- " + std::to_string(ids[1]);
+      if (ids[0] == ids[1]) {
+        fail(peering_loc, "peering " + pair + " joins a VPC to itself");
+      }
+      if (auto [it, inserted] = lines.emplace(std::minmax(ids[0], ids[1]), peering_loc.line);
+          !inserted) {
+        fail(peering_loc,
+             "peering " + pair + " is already listed at line " + std::to_string(it->second));
+      }
+      // Walk the smaller VPC's subnets, look each up among the larger's.
+      const bool a_smaller = spec.vpcs.networks[index[0]].subnets.size() <=
+                             spec.vpcs.networks[index[1]].subnets.size();
+      const size_t walk = a_smaller ? 0 : 1;
+      for (const VpcPrefix& subnet : spec.vpcs.networks[index[walk]].subnets) {
+        if (const VpcPrefix* other = find_overlap(subnet_sets_[index[1 - walk]], subnet)) {
+          const VpcPrefix& of_a = a_smaller ? subnet : *other;
+          const VpcPrefix& of_b = a_smaller ? *other : subnet;
+          fail(peering_loc, "peering " + pair + ": subnet " + format_prefix(of_a) + " of vpc " +
+                                std::to_string(ids[0]) + " overlaps " + format_prefix(of_b) +
+                                " of vpc " + std::to_string(ids[1]));
+        }
+      }
+      spec.vpcs.peerings.push_back(VpcPeeringSpec{ids[0], ids[1], peering_loc});
     }
   }
 
@@ -615,6 +1178,16 @@ class Parser {
   const std::string& file_;
   std::map<std::string, size_t, std::less<>> node_index_;  // name -> index in LabSpec::nodes
   std::map<std::string, SourceLoc> endpoint_uses_;         // "node:ifname" -> its first use
+  // vpcs
+  bool vpcs_given_ = false;
+  std::map<std::string, size_t, std::less<>> host_index_;  // name -> index in VpcSpec::hosts
+  std::map<std::string, std::vector<size_t>, std::less<>> links_by_node_;  // -> LabSpec::links
+  std::map<uint32_t, size_t> vpc_index_;                    // id -> index in VpcSpec::networks
+  std::vector<std::map<uint32_t, VpcPrefix>> subnet_sets_;  // per network: network -> subnet
+  std::map<std::string, VmPlace, std::less<>> vm_places_;   // VM node -> its VPC
+  std::map<std::array<uint8_t, 6>, VmPlace> mac_owners_;    // MAC -> its VM
+  uint32_t vm_count_ = 0;                                   // VMs so far, across networks
+  std::vector<Migration> migrations_;                       // all checks', in file order
 };
 
 }  // namespace
@@ -662,7 +1235,9 @@ std::variant<LabSpec, LabError> parse_lab(std::string_view yaml_text,
       return LabError{SourceLoc{file_name, 1, 1},
                       "lab file is empty; expected a mapping with 'name' and 'topology'"};
     }
-    return Parser(yaml_text, file_name).parse(root);
+    LabSpec spec = Parser(yaml_text, file_name).parse(root);
+    expand_vpcs(spec);
+    return spec;
   } catch (const ParseFailure& failure) {
     return failure.error;
   } catch (const YAML::DeepRecursion& e) {

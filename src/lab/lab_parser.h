@@ -24,6 +24,11 @@
 //       expect: success                       # success (default) | failure, by exit status
 //       output: ["3 received"]                # substrings of the output, or a single string
 //       timeout: 5s
+//       during:                               # optional: actions while the command runs
+//         - {at: 1s, node: r1, run: ip -s link}
+//   vpcs:                                     # optional: VPCs over vnet vSwitch hosts
+//     hosts: {r1: 10.10.1.9}
+//     networks: [{id: 6289, subnets: [10.0.1.0/24], vms: [{node: server, ip: 10.0.1.141}]}]
 //
 // Example: parse_lab("name: x\n", "x.yaml") -> LabError{{"x.yaml", 1, 1},
 //          "missing required key 'topology' (with 'nodes')"}.
@@ -44,7 +49,9 @@ inline constexpr size_t kMaxLabFileBytes = size_t{1024} * 1024;
 
 // Parses and validates `yaml_text`; `file_name` is used only in SourceLocs.  Returns the first
 // error found (in the order: YAML syntax, top level, topology.defaults, topology.kinds, nodes,
-// links, checks; within each, file order); never a partial LabSpec, never an exception.
+// links, checks, vpcs, then the VMs and hosts that checks' `during` migrations name; within each,
+// file order); never a partial LabSpec, never an exception.  A valid `vpcs:` section is expanded
+// into exec lines on its VMs and hosts (vpc_expand.h).
 std::variant<LabSpec, LabError> parse_lab(std::string_view yaml_text, const std::string& file_name);
 
 // Reads the file at `path` and parses it; an unreadable file is an error at `path` (no line).

@@ -25,6 +25,22 @@ const NodeSpec* LabSpec::find_node(std::string_view node_name) const {
   return nullptr;
 }
 
+const VpcHostSpec* VpcSpec::find_host(std::string_view node) const {
+  for (const VpcHostSpec& host : hosts) {
+    if (host.node == node) return &host;
+  }
+  return nullptr;
+}
+
+std::pair<const VpcVmSpec*, const VpcNetSpec*> VpcSpec::find_vm(std::string_view node) const {
+  for (const VpcNetSpec& net : networks) {
+    for (const VpcVmSpec& vm : net.vms) {
+      if (vm.node == node) return {&vm, &net};
+    }
+  }
+  return {nullptr, nullptr};
+}
+
 std::string LabError::to_string() const {
   if (loc.line <= 0) return loc.file + ": " + message;
   return loc.file + ":" + std::to_string(loc.line) + ":" + std::to_string(loc.column) + ": " +

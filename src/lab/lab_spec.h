@@ -8,10 +8,12 @@
 // (a link is placed at its first key, an endpoint at its opening quote).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace vnet::lab {
@@ -72,6 +74,18 @@ struct NodeSpec {
   SourceLoc loc;  // the node's name
 };
 
+// Something done while a check's command runs (`during:`), at a time after the command started:
+// either a command line on a node, or the migration of a VM of `vpcs` to another host.
+struct DuringAction {
+  uint64_t at_ns = 0;   // after the check's command starts
+  std::string node;     // `run`: the node that runs it
+  std::string run;      // a command line; empty for a migration
+  std::string migrate;  // a VM node of `vpcs`
+  std::string to;       // its new host (a node of `vpcs.hosts`)
+  std::string port;     // the new host's interface for it; empty: the one it had on the old host
+  SourceLoc loc;
+};
+
 enum class Expect { Success, Failure };
 std::string_view to_string(Expect expect);
 
@@ -84,7 +98,59 @@ struct CheckSpec {
   std::vector<std::string> output;
   std::string name;                    // free text for reports; empty when not given
   std::optional<uint64_t> timeout_ns;  // unset: the runner's default
+  std::vector<DuringAction> during;    // in time order (the file's order for equal times)
   SourceLoc loc;
+};
+
+// The declarative VPC section (`vpcs:`): vSwitch hosts, VPCs with their subnets and VMs, and
+// peerings.  The parser expands it into exec lines (`vpc ...` commands on every host, the MAC on
+// every VM), so the simulator and --real deploy it the same way; vpc_expand.h.
+// Addresses are host-order values.
+struct VpcHostSpec {
+  std::string node;   // a `vnet` node
+  uint32_t addr = 0;  // its underlay address: outer source, where its GRE arrives
+  SourceLoc loc;
+};
+
+struct VpcVmSpec {
+  std::string node;    // the VM (a linux or vnet node)
+  std::string ifname;  // its interface on the link to its host
+  std::string host;    // the host node at the other end of that link
+  std::string port;    // the host's interface on that link (the vSwitch port)
+  uint32_t ip = 0;
+  std::array<uint8_t, 6> mac{};  // given, or 52:54:00:00:XX:YY by the VM's order in the file
+  SourceLoc loc;
+};
+
+struct VpcPrefix {
+  uint32_t network = 0;  // host bits zero
+  int len = 0;
+  bool operator==(const VpcPrefix&) const = default;
+};
+
+struct VpcNetSpec {
+  uint32_t id = 0;  // the VPC id, also the GRE key
+  std::vector<VpcPrefix> subnets;
+  std::vector<VpcVmSpec> vms;
+  SourceLoc loc;
+};
+
+struct VpcPeeringSpec {
+  uint32_t a = 0, b = 0;
+  SourceLoc loc;
+};
+
+struct VpcSpec {
+  std::vector<VpcHostSpec> hosts;
+  std::vector<VpcNetSpec> networks;
+  std::vector<VpcPeeringSpec> peerings;
+  std::optional<uint64_t> grace_ns;  // `vpc set grace` on every host; unset: the vSwitch's default
+  SourceLoc grace_loc;               // the `grace` key, for the line it generates
+  SourceLoc loc;                     // the `vpcs` key
+  bool empty() const { return hosts.empty() && networks.empty(); }
+  const VpcHostSpec* find_host(std::string_view node) const;
+  // The VM and its network, or nullptrs.
+  std::pair<const VpcVmSpec*, const VpcNetSpec*> find_vm(std::string_view node) const;
 };
 
 struct LabSpec {
@@ -93,6 +159,7 @@ struct LabSpec {
   std::vector<NodeSpec> nodes;    // in file order
   std::vector<LinkSpec> links;    // in file order
   std::vector<CheckSpec> checks;  // in file order
+  VpcSpec vpcs;                   // empty when the file has no `vpcs:`
 
   // nullptr when there is no node of that name.
   const NodeSpec* find_node(std::string_view node_name) const;

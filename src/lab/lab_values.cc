@@ -171,6 +171,152 @@ Parsed<uint64_t> parse_u64(std::string_view text, std::string_view what) {
   return *value;
 }
 
+std::string u32_expectation(std::string_view what) {
+  return std::string(what) + " must be an integer from 0 to 4294967295";
+}
+
+Parsed<uint32_t> parse_u32(std::string_view text, std::string_view what) {
+  std::optional<uint64_t> value = all_digits(text) ? to_u64(text) : std::nullopt;
+  if (!value || *value > UINT32_MAX) return u32_expectation(what) + ", found " + quote(text);
+  return static_cast<uint32_t>(*value);
+}
+
+std::string ipv4_expectation(std::string_view what) {
+  return std::string(what) + " must be an IPv4 address such as 192.0.2.10";
+}
+
+namespace {
+
+// A dotted quad as parse_ipv4 describes it, or nullopt.
+std::optional<uint32_t> dotted_quad(std::string_view text) {
+  uint32_t addr = 0;
+  for (int part = 0; part < 4; ++part) {
+    const size_t dot = part < 3 ? text.find('.') : text.size();
+    if (dot == std::string_view::npos) return std::nullopt;
+    const std::string_view number = text.substr(0, dot);
+    if (!all_digits(number) || number.size() > 3 || (number.size() > 1 && number[0] == '0')) {
+      return std::nullopt;
+    }
+    const uint64_t value = *to_u64(number);
+    if (value > 255) return std::nullopt;
+    addr = (addr << 8) | static_cast<uint32_t>(value);
+    text.remove_prefix(part < 3 ? dot + 1 : dot);
+  }
+  return addr;
+}
+
+}  // namespace
+
+Parsed<uint32_t> parse_ipv4(std::string_view text, std::string_view what) {
+  std::optional<uint32_t> addr = dotted_quad(text);
+  if (!addr) return ipv4_expectation(what) + ", found " + quote(text);
+  return *addr;
+}
+
+std::optional<std::string> unicast_ipv4_error(uint32_t addr) {
+  const uint32_t first = addr >> 24;
+  if (first == 0 || first == 127 || first >= 224) {
+    return format_ipv4(addr) +
+           " is not a unicast address (0.0.0.0/8, 127.0.0.0/8, 224.0.0.0/4 and 240.0.0.0/4 are "
+           "refused)";
+  }
+  return std::nullopt;
+}
+
+std::string prefix_expectation(std::string_view what) {
+  return std::string(what) + " must be an IPv4 prefix such as 10.0.1.0/24";
+}
+
+Parsed<VpcPrefix> parse_ipv4_prefix(std::string_view text, std::string_view what) {
+  const size_t slash = text.find('/');
+  const std::string malformed = prefix_expectation(what) + ", found " + quote(text);
+  if (slash == std::string_view::npos) return malformed;
+  std::optional<uint32_t> addr = dotted_quad(text.substr(0, slash));
+  const std::string_view len_text = text.substr(slash + 1);
+  if (!addr || !all_digits(len_text) || len_text.size() > 2 ||
+      (len_text.size() > 1 && len_text[0] == '0')) {
+    return malformed;
+  }
+  const int len = static_cast<int>(*to_u64(len_text));
+  if (len > 32) return malformed;
+  const VpcPrefix prefix{*addr & prefix_mask(len), len};
+  if (prefix.network != *addr) {
+    return std::string(what) + " " + std::string(text) + " has host bits set (did you mean " +
+           format_prefix(prefix) + "?)";
+  }
+  return prefix;
+}
+
+uint32_t prefix_mask(int len) {
+  // A shift by 32 is undefined, hence /0 apart.
+  return len <= 0 ? 0 : ~uint32_t{0} << (32 - len);
+}
+
+bool prefix_contains(const VpcPrefix& prefix, uint32_t addr) {
+  return (addr & prefix_mask(prefix.len)) == prefix.network;
+}
+
+bool prefixes_overlap(const VpcPrefix& a, const VpcPrefix& b) {
+  const uint32_t mask = prefix_mask(std::min(a.len, b.len));
+  return (a.network & mask) == (b.network & mask);
+}
+
+std::string mac_expectation(std::string_view what) {
+  return std::string(what) + " must be a MAC address such as 52:54:00:12:34:56";
+}
+
+Parsed<std::array<uint8_t, 6>> parse_mac(std::string_view text, std::string_view what) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::array<uint8_t, 6> mac{};
+  // "xx:xx:xx:xx:xx:xx": 17 characters, a ':' after each pair but the last.
+  bool valid = text.size() == 17;
+  for (size_t i = 0; valid && i < mac.size(); ++i) {
+    const int high = hex(text[3 * i]);
+    const int low = hex(text[3 * i + 1]);
+    valid = high >= 0 && low >= 0 && (i == 5 || text[3 * i + 2] == ':');
+    mac[i] = static_cast<uint8_t>(high * 16 + low);
+  }
+  if (!valid) return mac_expectation(what) + ", found " + quote(text);
+  return mac;
+}
+
+std::optional<std::string> unicast_mac_error(const std::array<uint8_t, 6>& mac) {
+  auto all = [&](uint8_t byte) {
+    return std::all_of(mac.begin(), mac.end(), [&](uint8_t b) { return b == byte; });
+  };
+  if (all(0x00)) return format_mac(mac) + " is all zeros, not an interface's address";
+  if (all(0xff)) return format_mac(mac) + " is the broadcast address";
+  if ((mac[0] & 1) != 0) {
+    return format_mac(mac) + " is a multicast address (the low bit of its first byte is set)";
+  }
+  return std::nullopt;
+}
+
+std::string format_ipv4(uint32_t addr) {
+  return std::to_string(addr >> 24) + "." + std::to_string((addr >> 16) & 0xff) + "." +
+         std::to_string((addr >> 8) & 0xff) + "." + std::to_string(addr & 0xff);
+}
+
+std::string format_prefix(const VpcPrefix& prefix) {
+  return format_ipv4(prefix.network) + "/" + std::to_string(prefix.len);
+}
+
+std::string format_mac(const std::array<uint8_t, 6>& mac) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < mac.size(); ++i) {
+    if (i > 0) out += ':';
+    out += kHex[mac[i] >> 4];
+    out += kHex[mac[i] & 0xf];
+  }
+  return out;
+}
+
 std::optional<std::string> node_name_error(std::string_view name, std::string_view what) {
   if (name.size() > kMaxNodeNameLen) {
     return std::string(what) + " " + quote(name) + " is too long (" + std::to_string(name.size()) +

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +14,7 @@
 #include <thread>
 
 #include "ctl/control.h"
+#include "lab/vpc_expand.h"
 #include "labreal/process.h"
 
 namespace vnet::labreal {
@@ -562,7 +564,100 @@ std::optional<cmd::CmdOutput> RealLab::host_command(const std::string& node,
 labrun::CheckResult RealLab::run_check(const lab::CheckSpec& check) {
   int timeout_ms = check.timeout_ns ? static_cast<int>(*check.timeout_ns / 1'000'000)
                                     : options_.default_timeout_ms;
-  return labrun::evaluate_check(check, exec(check.node, check.run, timeout_ms));
+  if (check.during.empty()) {
+    return labrun::evaluate_check(check, exec(check.node, check.run, timeout_ms));
+  }
+  // The check's command runs in its own thread; the actions run here at their times.
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point start = Clock::now();
+  cmd::CmdOutput out;
+  std::atomic<bool> done{false};
+  std::thread runner([&] {
+    out = exec(check.node, check.run, timeout_ms);
+    done = true;
+  });
+  std::string notes;
+  std::vector<std::string> failures;
+  size_t missed = 0;
+  for (const lab::DuringAction& a : check.during) {
+    std::this_thread::sleep_until(start + std::chrono::nanoseconds(a.at_ns));
+    if (done) {
+      ++missed;
+      continue;
+    }
+    std::string what = a.run.empty() ? fmt::format("migrate {} to {}", a.migrate, a.to)
+                                     : fmt::format("{}: {}", a.node, a.run);
+    cmd::CmdOutput o;
+    std::string err;
+    if (a.run.empty()) {
+      err = migrate(a);
+    } else {
+      o = exec(a.node, a.run, timeout_ms);
+      if (o.status != 0) {
+        err = fmt::format("exit status {}{}", o.status, o.err.empty() ? "" : ": " + o.err);
+      }
+    }
+    while (!err.empty() && err.back() == '\n') err.pop_back();
+    double at = std::chrono::duration<double>(Clock::now() - start).count();
+    notes += fmt::format("--- during +{:.3f}s {} ---\n{}{}", at, what, o.out, o.err);
+    if (!err.empty()) {
+      failures.push_back(fmt::format("during (line {}) {} failed: {}", a.loc.line, what, err));
+    }
+  }
+  runner.join();
+  out.out += notes;
+  labrun::CheckResult r = labrun::evaluate_check(check, std::move(out));
+  if (missed != 0) {
+    failures.push_back(
+        fmt::format("{} of the `during` actions never ran: the command ended first", missed));
+  }
+  for (const std::string& f : failures) {
+    r.passed = false;
+    r.why += (r.why.empty() ? "" : "; ") + f;
+  }
+  return r;
+}
+
+std::string RealLab::migrate(const lab::DuringAction& a) {
+  auto [vm, net] = spec_.vpcs.find_vm(a.migrate);
+  if (vm == nullptr) return fmt::format("{} is not a VM of `vpcs`", a.migrate);
+  auto& place = vm_place_[a.migrate];
+  if (place.first.empty()) place = {vm->host, vm->port};
+  if (place.first == a.to) return fmt::format("{} is on {} already", a.migrate, a.to);
+  std::string from_ns = namespace_name(spec_, place.first);
+  std::string to_ns = namespace_name(spec_, a.to);
+  std::string port = a.port.empty() ? place.second : a.port;
+  auto port_op = [&](const std::string& ns, const char* op, const std::string& dev) {
+    ctl::Response r = ctl::call(ctl::socket_path(ns), ctl::Request{"port", dev, op}, 5000);
+    return r.status == 0 ? std::string() : r.err;
+  };
+  // The VM's cable moves: the host end of its veth leaves the old vnetd and its namespace, and
+  // the new host's vnetd takes it.
+  if (auto e = port_op(from_ns, "detach", place.second); !e.empty()) return e;
+  if (auto e = sh({"ip", "-n", from_ns, "link", "set", "dev", place.second, "netns", to_ns});
+      !e.empty()) {
+    return e;
+  }
+  if (port != place.second) {
+    if (auto e = sh({"ip", "-n", to_ns, "link", "set", "dev", place.second, "name", port});
+        !e.empty()) {
+      return e;
+    }
+  }
+  if (auto e = sh({"ip", "-n", to_ns, "link", "set", "dev", port, "up"}); !e.empty()) return e;
+  if (auto e = port_op(to_ns, "attach", port); !e.empty()) return e;
+  std::string errors;
+  for (const auto& [node, line] :
+       lab::migration_lines(spec_.vpcs, *net, *vm, place.first, place.second, a.to, port)) {
+    cmd::CmdOutput o = exec(node, line, 5000);
+    if (o.status != 0) errors += fmt::format("{}: `{}`: {}", node, line, o.err);
+  }
+  // The old host forgets the device, as a TAP goes with its VM.
+  cmd::CmdOutput o = exec(place.first, "ip link del dev " + place.second, 5000);
+  if (o.status != 0)
+    errors += fmt::format("{}: ip link del dev {}: {}", place.first, place.second, o.err);
+  place = {a.to, port};
+  return errors;
 }
 
 }  // namespace vnet::labreal

@@ -20,6 +20,7 @@
 // idempotent.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -61,7 +62,11 @@ class RealLab {
   RealLab() = default;
   // The host-reaching commands of a linux node's line, or nullopt for an ordinary line.
   std::optional<cmd::CmdOutput> host_command(const std::string& node, const std::string& line);
+  // A `during: migrate` action: the host end of the VM's veth moves to the new host's namespace
+  // and vnetd (port detach/attach), then every host's tables change; "" or the errors.
+  std::string migrate(const lab::DuringAction& action);
   lab::LabSpec spec_;
+  std::map<std::string, std::pair<std::string, std::string>> vm_place_;  // VM -> host, port
   RealOptions options_;
 };
 

@@ -6,6 +6,7 @@
 
 #include "cmd/driver.h"
 #include "cmd/shell.h"
+#include "lab/vpc_expand.h"
 #include "sim/learning_bridge.h"
 #include "sim/node_element.h"
 
@@ -21,14 +22,37 @@ class SimDriver : public cmd::Driver {
   uint64_t now_ns() const override { return sim_.now_ns(); }
   uint64_t advance_until(uint64_t t_ns, const std::function<bool()>& stop) override {
     // Commands change nodes outside the simulator's events: re-read their deadlines.
-    for (sim::ElementId id : ids_) sim_.refresh_timer(id);
+    refresh();
+    // A check's `during:` actions run between events, at their time, outside the simulator's
+    // loop (they may change the topology).
+    while (!actions_.empty() && actions_.begin()->first <= t_ns) {
+      if (sim_.run_until(actions_.begin()->first, stop)) return sim_.now_ns();
+      std::function<void()> fn = std::move(actions_.begin()->second);
+      actions_.erase(actions_.begin());
+      fn();
+      refresh();
+    }
     sim_.run_until(t_ns, stop);
     return sim_.now_ns();
   }
+  // Runs fn when virtual time reaches at_ns, in order of time, then of scheduling.
+  void schedule(uint64_t at_ns, std::function<void()> fn) {
+    actions_.emplace(at_ns, std::move(fn));
+  }
+  // Forgets the actions not reached; returns how many.
+  size_t clear_actions() {
+    size_t n = actions_.size();
+    actions_.clear();
+    return n;
+  }
 
  private:
+  void refresh() {
+    for (sim::ElementId id : ids_) sim_.refresh_timer(id);
+  }
   sim::Sim& sim_;
   std::vector<sim::ElementId> ids_;
+  std::multimap<uint64_t, std::function<void()>> actions_;
 };
 
 // Collects a node's trace records under its name.
@@ -123,6 +147,9 @@ std::variant<std::unique_ptr<Lab>, std::string> Lab::deploy(const lab::LabSpec& 
   // One driver for the whole lab: any node's probe runs every node's events.
   auto driver = std::make_shared<SimDriver>(sim);
   lab->driver_ = driver;
+  for (const lab::VpcNetSpec& net : spec.vpcs.networks) {
+    for (const lab::VpcVmSpec& vm : net.vms) lab->vm_place_[vm.node] = {vm.host, vm.port};
+  }
   // Bridges need their port count up front: one port per link endpoint on them.
   std::map<std::string, int> bridge_ports;
   for (const lab::LinkSpec& l : spec.links) {
@@ -228,7 +255,96 @@ std::variant<std::unique_ptr<Lab>, std::string> Lab::deploy(const lab::LabSpec& 
 }
 
 CheckResult Lab::run_check(const lab::CheckSpec& check) {
-  return evaluate_check(check, run(check.node, check.run));
+  if (check.during.empty()) return evaluate_check(check, run(check.node, check.run));
+  auto* driver = static_cast<SimDriver*>(driver_.get());
+  uint64_t start = sim_->now_ns();
+  std::string notes;
+  std::vector<std::string> failures;
+  for (const lab::DuringAction& a : check.during) {
+    driver->schedule(start + a.at_ns, [this, &a, &notes, &failures, start] {
+      std::string what = a.run.empty() ? fmt::format("migrate {} to {}", a.migrate, a.to)
+                                       : fmt::format("{}: {}", a.node, a.run);
+      cmd::CmdOutput o;
+      std::string err = a.run.empty() ? migrate(a) : std::string();
+      if (!a.run.empty()) {
+        o = run(a.node, a.run);
+        if (o.status != 0) {
+          err = fmt::format("exit status {}{}", o.status, o.err.empty() ? "" : ": " + o.err);
+        }
+      }
+      while (!err.empty() && err.back() == '\n') err.pop_back();
+      notes += fmt::format("--- during +{:.3f}s {} ---\n{}{}",
+                           static_cast<double>(sim_->now_ns() - start) / 1e9, what, o.out, o.err);
+      if (!err.empty())
+        failures.push_back(fmt::format("during (line {}) {} failed: {}", a.loc.line, what, err));
+    });
+  }
+  cmd::CmdOutput out = run(check.node, check.run);
+  size_t missed = driver->clear_actions();
+  out.out += notes;
+  CheckResult r = evaluate_check(check, std::move(out));
+  if (missed != 0) {
+    failures.push_back(
+        fmt::format("{} of the `during` actions never ran: the command ended at "
+                    "+{:.3f}s",
+                    missed, static_cast<double>(sim_->now_ns() - start) / 1e9));
+  }
+  for (const std::string& f : failures) {
+    r.passed = false;
+    r.why += (r.why.empty() ? "" : "; ") + f;
+  }
+  return r;
+}
+
+std::string Lab::migrate(const lab::DuringAction& a) {
+  auto [vm, net] = spec_.vpcs.find_vm(a.migrate);
+  if (vm == nullptr) return fmt::format("{} is not a VM of `vpcs`", a.migrate);
+  auto& place = vm_place_[a.migrate];
+  if (place.first == a.to) return fmt::format("{} is on {} already", a.migrate, a.to);
+  NodeRec* from = nullptr;
+  NodeRec* to = nullptr;
+  for (auto& rec : nodes_) {
+    if (rec->name == place.first) from = rec.get();
+    if (rec->name == a.to) to = rec.get();
+  }
+  if (from == nullptr || to == nullptr || !from->element || !to->element) {
+    return "the hosts are not vnet nodes";
+  }
+  std::string port = a.port.empty() ? place.second : a.port;
+  stack::Node& old_node = from->element->node();
+  const stack::Device* old_dev = old_node.device_by_name(place.second);
+  if (old_dev == nullptr) return fmt::format("{} has no {}", from->name, place.second);
+  int old_ifindex = old_dev->ifindex;
+  std::optional<sim::LinkId> link = sim_->link_at(from->id, old_ifindex);
+  if (!link) return fmt::format("{}:{} is not linked", from->name, place.second);
+  // The VM's cable moves: a new port on the new host, the same MTU.
+  auto created = to->element->add_link_port(port);
+  if (!created.status.ok()) {
+    return fmt::format("{}: cannot create {}: {}", to->name, port,
+                       stack::errno_text(created.status.err));
+  }
+  stack::Node& new_node = to->element->node();
+  (void)new_node.link_set_mtu(created.ifindex, old_dev->mtu);
+  (void)new_node.link_set_up(created.ifindex, true);
+  to->ports.push_back(created.ifindex);
+  const sim::Link& l = sim_->link(*link);
+  int side = l.endpoint(0) == sim::LinkEndpoint{from->id, old_ifindex} ? 0 : 1;
+  if (auto err = sim_->move_link_end(*link, side, to->id, created.ifindex)) {
+    return fmt::format("cannot move the link: {}", sim::to_string(*err));
+  }
+  // The tables, on every host; then the old port goes (its device with it).
+  std::string errors;
+  for (const auto& [node, line] :
+       lab::migration_lines(spec_.vpcs, *net, *vm, place.first, place.second, a.to, port)) {
+    cmd::CmdOutput o = run(node, line);
+    if (o.status != 0) errors += fmt::format("{}: `{}`: {}", node, line, o.err);
+  }
+  (void)old_node.link_del(old_ifindex);
+  std::erase(from->ports, old_ifindex);
+  sync_ports(*from);
+  sync_ports(*to);
+  place = {a.to, port};
+  return errors;
 }
 
 CheckResult evaluate_check(const lab::CheckSpec& check, cmd::CmdOutput output) {

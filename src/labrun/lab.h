@@ -10,6 +10,7 @@
 //   auto out = (*lab)->run("client", "ping -c 3 198.51.100.10");
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -74,6 +75,9 @@ class Lab {
   Lab() = default;
   struct NodeRec;
   void sync_ports(NodeRec& rec);
+  // A `during: migrate` action: moves the VM's link to the new host and updates every host's
+  // tables; returns the errors, empty on success.
+  std::string migrate(const lab::DuringAction& action);
 
   lab::LabSpec spec_;
   std::unique_ptr<sim::Sim> sim_;
@@ -81,6 +85,8 @@ class Lab {
   std::vector<TraceLine> trace_;
   bool tracing_ = false;
   std::shared_ptr<cmd::Driver> driver_;
+  // Where each VM of `vpcs` is now: its host and the host's port.
+  std::map<std::string, std::pair<std::string, std::string>> vm_place_;
 };
 
 // A check's verdict from what its command did: exit status against `expect`, and every

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <set>
 
 #include "labrun/lab.h"
 
@@ -133,6 +134,58 @@ std::vector<std::string> Lab::lint() {
                 "packet sizes",
                 where, d.mtu, fd.mtu, hop_name, fd.name));
           }
+        }
+      }
+    }
+  }
+  // vSwitch hosts: a VM's MTU must leave room for the outer IPv4 header and the keyed GRE header
+  // on the underlay towards every other host its route_table names.
+  for (const std::string& name : node_names()) {
+    stack::Node* nd = node(name);
+    const vpc::VSwitch* vs = nd != nullptr ? nd->vswitch_if_loaded() : nullptr;
+    if (vs == nullptr || vs->ports().empty()) continue;
+    std::set<uint32_t> hosts;
+    for (const auto& [k, r] : vs->routes().sorted()) {
+      if (r.host != vs->local()) hosts.insert(r.host.value());
+    }
+    for (const auto& [ix, port] : vs->ports()) {
+      // The VM's end of the port's link.
+      int vm_mtu = 0;
+      std::string vm_name;
+      for (const lab::LinkSpec& l : spec_.links) {
+        for (int side = 0; side < 2; ++side) {
+          const lab::LinkEndpoint& here = side == 0 ? l.a : l.b;
+          const lab::LinkEndpoint& there = side == 0 ? l.b : l.a;
+          if (here.node != name || here.ifname != port.name) continue;
+          stack::Node* vm = node(there.node);
+          const stack::Device* d = vm != nullptr ? vm->device_by_name(there.ifname) : nullptr;
+          if (d != nullptr) {
+            vm_mtu = d->mtu;
+            vm_name = there.to_string();
+          }
+        }
+      }
+      if (vm_mtu == 0) continue;
+      for (uint32_t h : hosts) {
+        stack::RouteQuery q;
+        q.dst = net::Ipv4Addr(h);
+        q.src = vs->local();
+        stack::RouteAnswer a;
+        if (nd->route_get(q, &a) != 0) {
+          warnings.push_back(fmt::format("node {}: vSwitch has no underlay route to host {}", name,
+                                         q.dst.to_string()));
+          continue;
+        }
+        const stack::Device* out = nd->device(a.oif);
+        int under = out != nullptr ? out->mtu : 1500;
+        if (vm_mtu + vpc::VSwitch::kOverhead > under) {
+          warnings.push_back(fmt::format(
+              "node {}: vm {} ({}, port {}) has MTU {}: + {} bytes of outer IPv4 and keyed GRE = "
+              "{} > {}, the MTU of {} towards host {}: its full-size packets with DF get "
+              "fragmentation-needed (set the VM's mtu to {})",
+              name, port.ip.to_string(), vm_name, port.name, vm_mtu, vpc::VSwitch::kOverhead,
+              vm_mtu + vpc::VSwitch::kOverhead, under, out != nullptr ? out->name : "?",
+              q.dst.to_string(), under - vpc::VSwitch::kOverhead));
         }
       }
     }

@@ -90,6 +90,7 @@ class Link {
 
   // ---- used by Sim ----
   void set_props(const LinkProps& props) { props_ = props; }
+  void set_endpoint(int side, LinkEndpoint endpoint) { endpoints_[side] = endpoint; }
   // Runt, MTU, queue and loss checks for a frame sent in `direction` at now_ns; counts the drop
   // it returns.  Otherwise *depart_ns is when its last bit leaves (now_ns without a rate).
   std::optional<DropReason> admit(int direction, std::span<const std::byte> frame, uint64_t now_ns,

@@ -135,6 +135,31 @@ SimResult<LinkId> Sim::connect(ElementId a, int a_port, ElementId b, int b_port,
   return id;
 }
 
+std::optional<SimError> Sim::move_link_end(LinkId id, int side, ElementId element, int port) {
+  if (id.index >= links_.size()) return SimError::UnknownLink;
+  if (side != 0 && side != 1) return SimError::BadPort;
+  if (!valid(element)) return SimError::UnknownElement;
+  if (!valid_port(element, port)) return SimError::BadPort;
+  if (link_at(element, port)) return SimError::PortInUse;
+  Link& link = links_[id.index];
+  LinkEndpoint old = link.endpoint(side);
+  Slot& old_slot = slot(old.element);
+  port_for_write(old_slot, old.port).link = kNoIndex;
+  link.set_endpoint(side, LinkEndpoint{element, port});
+  Slot& new_slot = slot(element);
+  port_for_write(new_slot, port).link = id.index;
+  if (pcap_directory_) open_capture(new_slot, port);
+  old_slot.element->set_carrier(old.port, false);
+  reschedule(old_slot);
+  const LinkEndpoint& far = link.endpoint(1 - side);
+  new_slot.element->set_carrier(port, admin_up(far));
+  reschedule(new_slot);
+  Slot& far_slot = slot(far.element);
+  far_slot.element->set_carrier(far.port, admin_up(LinkEndpoint{element, port}));
+  reschedule(far_slot);
+  return std::nullopt;
+}
+
 std::optional<SimError> Sim::set_link_props(LinkId id, LinkProps props) {
   if (id.index >= links_.size()) return SimError::UnknownLink;
   if (auto error = validate(props)) return error;
@@ -309,7 +334,9 @@ void Sim::deliver(const Event& event) {
   bool delivered = true;
   if (event.link != kNoIndex) {
     Link& link = links_[event.link];
-    if (!admin_up(link.endpoint(0)) || !admin_up(link.endpoint(1))) {
+    const LinkEndpoint& receiver = link.endpoint(1 - event.direction);
+    if (receiver.element.index != event.element || receiver.port != event.port ||
+        !admin_up(link.endpoint(0)) || !admin_up(link.endpoint(1))) {
       link.count_drop(event.direction, DropReason::Down);
       drop(DropReason::Down, event.element, event.port, event.link, frame.size());
       delivered = false;

@@ -103,6 +103,12 @@ class Sim {
   // New MTU/delay/loss for frames transmitted from now on; frames in flight keep their arrival.
   [[nodiscard]] std::optional<SimError> set_link_props(LinkId id, LinkProps props);
   const Link& link(LinkId id) const { return links_.at(id.index); }
+  // Re-plugs one end of a link (side 0 or 1) into (element, port), as a VM's virtual cable
+  // moves to another host: the old port loses its carrier and is free again, the new one gets
+  // the far end's carrier.  Frames in flight towards the old end are dropped as "down" when
+  // they arrive; frames towards the other end still arrive.
+  [[nodiscard]] std::optional<SimError> move_link_end(LinkId id, int side, ElementId element,
+                                                      int port);
   size_t link_count() const { return links_.size(); }
   std::optional<LinkId> link_at(ElementId element, int port) const;
 

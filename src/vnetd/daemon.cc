@@ -71,27 +71,8 @@ std::variant<std::unique_ptr<Daemon>, std::string> Daemon::create(const DaemonOp
   std::vector<std::string> names = options.ports.empty() ? namespace_interfaces() : options.ports;
   if (names.empty()) return std::string("no interfaces to own (only lo in this namespace)");
   for (const std::string& name : names) {
-    auto opened = dataplane::PacketPort::open(name, options.port_options);
-    if (auto* e = std::get_if<std::string>(&opened)) return *e;
-    Port p;
-    p.port = std::move(std::get<std::unique_ptr<dataplane::PacketPort>>(opened));
-    stack::Status s = d->node_.link_add_external(name, p.port->mac());
-    if (!s.ok()) return name + ": " + stack::errno_text(s.err);
-    const stack::Device* dev = d->node_.device_by_name(name);
-    p.node_ifindex = dev->ifindex;
-    d->node_.link_set_mtu(p.node_ifindex, p.port->mtu());
-    d->node_.link_set_up(p.node_ifindex, true);
-    d->node_.set_carrier(p.node_ifindex, p.port->carrier());
-    spdlog::info("{}: owns {} (ifindex {}, {} , mtu {}, carrier {})", options.name, name,
-                 p.port->ifindex(), p.port->mac().to_string(), p.port->mtu(),
-                 p.port->carrier() ? "up" : "down");
-    d->ports_.push_back(std::move(p));
-  }
-  for (Port& p : d->ports_) {
-    if (d->by_node_ifindex_.size() <= static_cast<size_t>(p.node_ifindex)) {
-      d->by_node_ifindex_.resize(static_cast<size_t>(p.node_ifindex) + 1, nullptr);
-    }
-    d->by_node_ifindex_[static_cast<size_t>(p.node_ifindex)] = &p;
+    std::string err = d->open_port(name);
+    if (!err.empty()) return err;
   }
 
   // The control socket.
@@ -116,19 +97,6 @@ std::variant<std::unique_ptr<Daemon>, std::string> Daemon::create(const DaemonOp
   d->listen_fd_ = fd;
 
   Daemon* self = d.get();
-  for (Port& p : d->ports_) {
-    Port* pp = &p;
-    d->loop_.add(p.port->fd(), [self, pp](uint32_t events) {
-      if (events & EPOLLERR) {
-        // The interface went down: read the socket error or epoll reports it forever.
-        int e = pp->port->clear_error();
-        if (e != 0) {
-          spdlog::debug("{}: {}: {}", self->options_.name, pp->port->name(), std::strerror(e));
-        }
-      }
-      self->on_port_readable(*pp);
-    });
-  }
   d->loop_.add(
       fd, [self](uint32_t) { self->accept_control(); }, /*nestable=*/false);
   d->loop_.set_on_timer([self] { self->node_.run_timers(self->loop_.now_ns()); });
@@ -142,6 +110,59 @@ std::variant<std::unique_ptr<Daemon>, std::string> Daemon::create(const DaemonOp
   }
   d->after_batch();
   return d;
+}
+
+std::string Daemon::open_port(const std::string& name) {
+  for (const Port& p : ports_) {
+    if (p.port->name() == name) return name + ": owned already";
+  }
+  auto opened = dataplane::PacketPort::open(name, options_.port_options);
+  if (auto* e = std::get_if<std::string>(&opened)) return *e;
+  Port p;
+  p.port = std::move(std::get<std::unique_ptr<dataplane::PacketPort>>(opened));
+  // A device the node has already (a port detached and attached again) is reused.
+  if (node_.device_by_name(name) == nullptr) {
+    stack::Status s = node_.link_add_external(name, p.port->mac());
+    if (!s.ok()) return name + ": " + stack::errno_text(s.err);
+  }
+  const stack::Device* dev = node_.device_by_name(name);
+  p.node_ifindex = dev->ifindex;
+  (void)node_.link_set_mtu(p.node_ifindex, p.port->mtu());
+  (void)node_.link_set_up(p.node_ifindex, true);
+  node_.set_carrier(p.node_ifindex, p.port->carrier());
+  spdlog::info("{}: owns {} (ifindex {}, {} , mtu {}, carrier {})", options_.name, name,
+               p.port->ifindex(), p.port->mac().to_string(), p.port->mtu(),
+               p.port->carrier() ? "up" : "down");
+  ports_.push_back(std::move(p));
+  Port* pp = &ports_.back();
+  if (by_node_ifindex_.size() <= static_cast<size_t>(pp->node_ifindex)) {
+    by_node_ifindex_.resize(static_cast<size_t>(pp->node_ifindex) + 1, nullptr);
+  }
+  by_node_ifindex_[static_cast<size_t>(pp->node_ifindex)] = pp;
+  loop_.add(pp->port->fd(), [this, pp](uint32_t events) {
+    if (events & EPOLLERR) {
+      // The interface went down: read the socket error or epoll reports it forever.
+      int e = pp->port->clear_error();
+      if (e != 0) spdlog::debug("{}: {}: {}", options_.name, pp->port->name(), std::strerror(e));
+    }
+    on_port_readable(*pp);
+  });
+  return {};
+}
+
+std::string Daemon::close_port(const std::string& name) {
+  for (auto it = ports_.begin(); it != ports_.end(); ++it) {
+    if (it->port->name() != name) continue;
+    it->port->flush();
+    loop_.remove(it->port->fd());
+    by_node_ifindex_[static_cast<size_t>(it->node_ifindex)] = nullptr;
+    // The node keeps the device, without carrier, until `ip link del` (a TAP whose VM left).
+    node_.set_carrier(it->node_ifindex, false);
+    spdlog::info("{}: released {}", options_.name, name);
+    ports_.erase(it);
+    return {};
+  }
+  return name + ": not a port of this vnetd";
 }
 
 void Daemon::on_port_readable(Port& p) {
@@ -300,6 +321,17 @@ ctl::Response Daemon::handle(const ctl::Request& req) {
   } else if (req.op == "stats") {
     for (Port& p : ports_) p.port->update_kernel_stats();
     r.out = options_.name + ":\n" + stats_text();
+  } else if (req.op == "port") {
+    // attach NAME: own an interface that appeared in the namespace (a migrated VM's cable);
+    // detach NAME: let go of it before it moves away.
+    std::string err = req.arg == "attach"   ? open_port(req.line)
+                      : req.arg == "detach" ? close_port(req.line)
+                                            : "usage: port attach|detach NAME";
+    after_batch();
+    if (!err.empty()) {
+      r.status = 1;
+      r.err = "vnetd: " + err + "\n";
+    }
   } else if (req.op == "ping") {
     r.out = "pong\n";
   } else if (req.op == "stop") {

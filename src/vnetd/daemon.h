@@ -5,12 +5,14 @@
 //   flushed after every batch of events; node timers -> a timerfd at node.next_deadline_ns().
 // Commands arrive on a Unix control socket (ctl/control.h): exec (the node's shell: ip,
 // iptables, ping, …, printing exactly what the simulator prints), trace on|off|show|clear,
-// stats, stop.  SIGTERM and SIGINT stop it cleanly (the socket file is removed).
+// stats, port attach|detach NAME (an interface that moves between namespaces), stop.  SIGTERM and
+// SIGINT stop it cleanly (the socket file is removed).
 //
 // Example: vnetd --name lab-r1 --socket /run/vnet/lab-r1.sock --ports eth0,eth1
 #pragma once
 
 #include <deque>
+#include <list>
 #include <memory>
 #include <string>
 #include <variant>
@@ -69,6 +71,9 @@ class Daemon : public stack::NodeIo, public cmd::Driver {
     std::deque<stack::TraceRecord> records_;
   };
 
+  // Owns an interface through AF_PACKET (its node device is created, or reused); "" or why not.
+  std::string open_port(const std::string& name);
+  std::string close_port(const std::string& name);
   void on_port_readable(Port& p);
   void after_batch();
   void check_carrier();
@@ -79,7 +84,7 @@ class Daemon : public stack::NodeIo, public cmd::Driver {
   EventLoop loop_;
   stack::Node node_;
   std::unique_ptr<cmd::Shell> shell_;
-  std::vector<Port> ports_;
+  std::list<Port> ports_;               // stable addresses: the event loop's callbacks hold them
   std::vector<Port*> by_node_ifindex_;  // node ifindex -> port
   int listen_fd_ = -1;
   std::unique_ptr<TraceRing> trace_;

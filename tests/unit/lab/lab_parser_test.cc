@@ -439,6 +439,64 @@ checks:
   EXPECT_EQ(spec.checks[1].timeout_ns, 3'600'000'000'000u);
 }
 
+// `during`: commands and migrations at times after the check's command starts, sorted by time
+// (file order for equal times); a migration's names are checked against `vpcs`, which may come
+// later in the file.
+TEST(ParseLabTest, DuringActionsAreSortedByTime) {
+  const LabSpec spec = parse_ok(R"(name: x
+topology:
+  nodes:
+    host1: {kind: vnet}
+    host2: {kind: vnet}
+    vm1: {kind: linux}
+    vm2: {kind: linux}
+  links:
+    - endpoints: ["vm1:eth0", "host1:vm1p"]
+    - endpoints: ["vm2:eth0", "host1:vm2p"]
+checks:
+  - node: vm1
+    run: ping -c 300 -i 0.01 10.0.1.142
+    timeout: 10s
+    during:
+      - at: 1500ms
+        migrate: vm2
+        to: host2
+        port: vm2p
+      - {at: 1s, node: host1, run: vpc show}
+      - {at: 0s, node: vm1, run: "true"}
+      - {at: 1.5s, node: host2, run: vpc show}
+      - {at: 1s, migrate: vm1, to: host2}
+  - {node: vm1, run: "true", during: }
+vpcs:
+  hosts: {host1: 10.10.1.9, host2: 10.10.1.10}
+  networks:
+    - id: 6289
+      vms: [{node: vm1, ip: 10.0.1.141}, {node: vm2, ip: 10.0.1.142}]
+)");
+  ASSERT_EQ(spec.checks.size(), 2u);
+  std::vector<std::string> actions;
+  for (const DuringAction& action : spec.checks[0].during) {
+    std::string text = std::to_string(action.at_ns) + " @" + std::to_string(action.loc.line) + ":" +
+                       std::to_string(action.loc.column) + " ";
+    if (action.migrate.empty()) {
+      text += "run on " + action.node + ": " + action.run;
+    } else {
+      text += "migrate " + action.migrate + " to " + action.to + " port '" + action.port + "'";
+      EXPECT_EQ(action.node, "");
+      EXPECT_EQ(action.run, "");
+    }
+    actions.push_back(text);
+  }
+  EXPECT_EQ(actions, (std::vector<std::string>{
+                         "0 @21:9 run on vm1: true",
+                         "1000000000 @20:9 run on host1: vpc show",
+                         "1000000000 @23:9 migrate vm1 to host2 port ''",
+                         "1500000000 @16:9 migrate vm2 to host2 port 'vm2p'",
+                         "1500000000 @22:9 run on host2: vpc show",
+                     }));
+  EXPECT_TRUE(spec.checks[1].during.empty());
+}
+
 TEST(ParseLabTest, ErrorsPointAtTheOffendingNode) {
   const std::string head = "name: x\ntopology:\n  nodes:\n    h:\n      kind: linux\n";
   // An explicit null is placed where it is written.

@@ -136,6 +136,112 @@ TEST(U64Test, WholeRange) {
   EXPECT_EQ(error_of(parse_u64("", "seed")), hint + "''");
 }
 
+TEST(U32Test, VpcIdRange) {
+  EXPECT_EQ(std::get<uint32_t>(parse_u32("0", "vpc id")), 0u);
+  EXPECT_EQ(std::get<uint32_t>(parse_u32("4294967295", "vpc id")), UINT32_MAX);
+  const std::string hint = "vpc id must be an integer from 0 to 4294967295, found ";
+  EXPECT_EQ(error_of(parse_u32("4294967296", "vpc id")), hint + "'4294967296'");
+  EXPECT_EQ(error_of(parse_u32("99999999999999999999999", "vpc id")),
+            hint + "'99999999999999999999999'");
+  EXPECT_EQ(error_of(parse_u32("0x10", "vpc id")), hint + "'0x10'");
+  EXPECT_EQ(error_of(parse_u32("", "vpc id")), hint + "''");
+}
+
+TEST(Ipv4Test, StrictDottedQuad) {
+  EXPECT_EQ(std::get<uint32_t>(parse_ipv4("10.0.1.141", "ip")), 0x0a00018du);
+  EXPECT_EQ(std::get<uint32_t>(parse_ipv4("0.0.0.0", "ip")), 0u);
+  EXPECT_EQ(std::get<uint32_t>(parse_ipv4("255.255.255.255", "ip")), UINT32_MAX);
+  const std::string hint = "ip must be an IPv4 address such as 192.0.2.10, found ";
+  for (const std::string text :
+       {"", "10.0.1", "10.0.1.1.1", "10.0.1.256", "010.0.1.1", "10.0.1.01", "10.0.1.", ".10.0.1",
+        "10..1.1", "1e1.0.0.1", "10.0.1.1/24", " 10.0.1.1", "0x0a.0.1.1", "167772161", "10.0.1.-1",
+        "10.0.1.1000"}) {
+    EXPECT_EQ(error_of(parse_ipv4(text, "ip")), hint + quote(text)) << text;
+  }
+  EXPECT_EQ(format_ipv4(0x0a00018d), "10.0.1.141");
+  EXPECT_EQ(format_ipv4(UINT32_MAX), "255.255.255.255");
+}
+
+TEST(Ipv4Test, UnicastAddresses) {
+  for (const std::string text :
+       {"1.0.0.0", "10.0.1.141", "126.255.255.255", "128.0.0.1", "223.255.255.255", "192.0.2.10"}) {
+    EXPECT_EQ(unicast_ipv4_error(std::get<uint32_t>(parse_ipv4(text, "ip"))), std::nullopt) << text;
+  }
+  const std::string why =
+      " is not a unicast address (0.0.0.0/8, 127.0.0.0/8, 224.0.0.0/4 and 240.0.0.0/4 are "
+      "refused)";
+  for (const std::string text : {"0.0.0.0", "0.1.2.3", "127.0.0.1", "224.0.0.1", "239.255.255.255",
+                                 "240.0.0.1", "255.255.255.255"}) {
+    EXPECT_EQ(unicast_ipv4_error(std::get<uint32_t>(parse_ipv4(text, "ip"))), text + why) << text;
+  }
+}
+
+TEST(PrefixTest, ParsesAndRefusesHostBits) {
+  EXPECT_EQ(std::get<VpcPrefix>(parse_ipv4_prefix("10.0.1.0/24", "subnet")),
+            (VpcPrefix{0x0a000100, 24}));
+  EXPECT_EQ(std::get<VpcPrefix>(parse_ipv4_prefix("0.0.0.0/0", "subnet")), (VpcPrefix{0, 0}));
+  EXPECT_EQ(std::get<VpcPrefix>(parse_ipv4_prefix("10.0.1.141/32", "subnet")),
+            (VpcPrefix{0x0a00018d, 32}));
+  EXPECT_EQ(error_of(parse_ipv4_prefix("10.0.1.1/24", "subnet")),
+            "subnet 10.0.1.1/24 has host bits set (did you mean 10.0.1.0/24?)");
+  EXPECT_EQ(error_of(parse_ipv4_prefix("10.0.1.1/0", "subnet")),
+            "subnet 10.0.1.1/0 has host bits set (did you mean 0.0.0.0/0?)");
+  const std::string hint = "subnet must be an IPv4 prefix such as 10.0.1.0/24, found ";
+  for (const std::string text :
+       {"10.0.1.0", "10.0.1.0/", "10.0.1.0/33", "10.0.1.0/024", "10.0.1.0/100", "10.0.1/24", "/24",
+        "10.0.1.0/24/1", "10.0.1.0/-1", "10.0.1.0 /24"}) {
+    EXPECT_EQ(error_of(parse_ipv4_prefix(text, "subnet")), hint + quote(text)) << text;
+  }
+  EXPECT_EQ(format_prefix({0x0a000100, 24}), "10.0.1.0/24");
+}
+
+TEST(PrefixTest, ContainsAndOverlaps) {
+  const VpcPrefix net24{0x0a000100, 24};
+  const VpcPrefix net16{0x0a000000, 16};
+  const VpcPrefix other{0x0a000200, 24};
+  const VpcPrefix all{0, 0};
+  EXPECT_TRUE(prefix_contains(net24, 0x0a000100));
+  EXPECT_TRUE(prefix_contains(net24, 0x0a0001ff));
+  EXPECT_FALSE(prefix_contains(net24, 0x0a000200));
+  EXPECT_TRUE(prefix_contains(all, 0xdeadbeef));
+  EXPECT_TRUE(prefix_contains({0x0a00018d, 32}, 0x0a00018d));
+  EXPECT_FALSE(prefix_contains({0x0a00018d, 32}, 0x0a00018c));
+  EXPECT_TRUE(prefixes_overlap(net24, net16));
+  EXPECT_TRUE(prefixes_overlap(net16, net24));
+  EXPECT_TRUE(prefixes_overlap(net24, net24));
+  EXPECT_FALSE(prefixes_overlap(net24, other));
+  EXPECT_TRUE(prefixes_overlap(all, other));
+  EXPECT_EQ(prefix_mask(0), 0u);
+  EXPECT_EQ(prefix_mask(24), 0xffffff00u);
+  EXPECT_EQ(prefix_mask(32), UINT32_MAX);
+}
+
+TEST(MacTest, ParsesColonSeparatedHex) {
+  using Mac = std::array<uint8_t, 6>;
+  EXPECT_EQ(std::get<Mac>(parse_mac("52:54:00:12:34:56", "mac")),
+            (Mac{0x52, 0x54, 0x00, 0x12, 0x34, 0x56}));
+  EXPECT_EQ(std::get<Mac>(parse_mac("52:54:00:AB:cd:Ef", "mac")),
+            (Mac{0x52, 0x54, 0x00, 0xab, 0xcd, 0xef}));
+  const std::string hint = "mac must be a MAC address such as 52:54:00:12:34:56, found ";
+  for (const std::string text : {"", "52:54:00:12:34", "52:54:00:12:34:56:78", "52-54-00-12-34-56",
+                                 "5254.0012.3456", "525400123456", "52:54:00:12:34:5g",
+                                 "2:54:00:12:34:56", "52:54:00:12:34:56 ", "52:54:00:12:34::6"}) {
+    EXPECT_EQ(error_of(parse_mac(text, "mac")), hint + quote(text)) << text;
+  }
+  EXPECT_EQ(format_mac(Mac{0x52, 0x54, 0x00, 0xab, 0xcd, 0xef}), "52:54:00:ab:cd:ef");
+}
+
+TEST(MacTest, UnicastOnly) {
+  using Mac = std::array<uint8_t, 6>;
+  EXPECT_EQ(unicast_mac_error(Mac{0x52, 0x54, 0, 0, 0, 1}), std::nullopt);
+  EXPECT_EQ(unicast_mac_error(Mac{0x02, 0, 0, 0, 0, 0}), std::nullopt);  // locally administered
+  EXPECT_EQ(unicast_mac_error(Mac{}), "00:00:00:00:00:00 is all zeros, not an interface's address");
+  EXPECT_EQ(unicast_mac_error(Mac{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}),
+            "ff:ff:ff:ff:ff:ff is the broadcast address");
+  EXPECT_EQ(unicast_mac_error(Mac{0x33, 0x33, 0, 0, 0, 1}),
+            "33:33:00:00:00:01 is a multicast address (the low bit of its first byte is set)");
+}
+
 TEST(NodeNameTest, DockerContainerNameRule) {
   for (const std::string& name : std::vector<std::string>{"r1", "R1", "1", "core-router.lab_1",
                                                           "a--", std::string(64, 'x')}) {
