@@ -169,7 +169,7 @@ CmdOutput ping(Node& node, Driver& driver, const Args& argv) {
   CmdOutput o;
   long count = 4;  // no Ctrl-C in the simulator: a bare ping sends four, like -c 4
   double interval = 1.0, timeout = 10.0, deadline = 0;
-  bool have_timeout = false, quiet = false;
+  bool have_timeout = false, quiet = false, broadcast = false;
   long size = 56;
   int ttl = -1;
   std::string pmtu = "want";
@@ -215,6 +215,8 @@ CmdOutput ping(Node& node, Driver& driver, const Args& argv) {
       bind = resolve_bind(node, value());
     } else if (a == "-q") {
       quiet = true;
+    } else if (a == "-b") {
+      broadcast = true;
     } else if (a == "-n" || a == "-4" || a == "-D" || a == "-U" || a == "-v") {
     } else if (!a.empty() && a[0] == '-') {
       throw ProbeExit{fmt::format("ping: invalid option -- '{}'\n", a.substr(1, 1)), 2};
@@ -228,6 +230,16 @@ CmdOutput ping(Node& node, Driver& driver, const Args& argv) {
   if (deadline > 0 && count == 4) count = 1L << 30;
 
   stack::RouteAnswer route = connect_route(node, driver, *dst, bind, "ping: ");
+  // iputils: a broadcast destination needs -b (SO_BROADCAST), and is warned about.
+  if (route.broadcast || dst->is_limited_broadcast()) {
+    if (!broadcast) {
+      throw ProbeExit{
+          "ping: Do you want to ping broadcast? Then -b. If not, check your local firewall "
+          "rules\n",
+          2};
+    }
+    o.err += "WARNING: pinging broadcast address\n";
+  }
   Ipv4Addr source = bind && !bind->src.is_unspecified() ? bind->src : route.prefsrc;
   if (bind) {
     o.out += fmt::format("PING {0} ({0}) from {1} {2}: {3}({4}) bytes of data.\n", target,

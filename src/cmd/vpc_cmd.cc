@@ -354,7 +354,8 @@ class VpcCommand {
     std::string s = fmt::format("{} host {}", Ipv4Addr(ip).to_string(), r.host.to_string());
     if (with_vpc) s += fmt::format(" vpc {}", vpc);
     if (r.moved && r.moved_until_ns > node_.now_ns()) {
-      s += fmt::format(" moved grace {}", duration_text(r.moved_until_ns - node_.now_ns()));
+      s += fmt::format(" moved grace {:.3f}s",
+                       static_cast<double>(r.moved_until_ns - node_.now_ns()) / 1e9);
     } else if (r.moved) {
       s += " moved";
     }
@@ -480,6 +481,19 @@ class VpcCommand {
       js.set("routes", static_cast<uint64_t>(vs.routes().size()));
       js.set("neighs", static_cast<uint64_t>(vs.neighs().size()));
       js.set("table_bytes", static_cast<uint64_t>(vs.table_bytes()));
+      // The node's vSwitch drops, by reason (every one is also in `vnet lab stats`).
+      std::string drops;
+      Json jd = Json::object();
+      for (size_t r = 0; r < static_cast<size_t>(stack::DropReason::kCount); ++r) {
+        auto reason = static_cast<stack::DropReason>(r);
+        std::string name = stack::drop_reason_name(reason);
+        uint64_t n = node_.drops().get(reason);
+        if (n == 0 || name.rfind("VPC_", 0) != 0) continue;
+        drops += fmt::format(" {} {}", name, n);
+        jd.set(name, n);
+      }
+      text += "  drops" + (drops.empty() ? std::string(" none") : drops) + "\n";
+      js.set("drops", std::move(jd));
       top.set("stats", std::move(js));
     }
     // Group the tables by VPC.

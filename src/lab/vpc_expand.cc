@@ -1,5 +1,7 @@
 #include "lab/vpc_expand.h"
 
+#include <algorithm>
+
 #include <map>
 #include <string_view>
 
@@ -130,6 +132,28 @@ std::vector<std::pair<std::string, std::string>> migration_lines(
   lines.emplace_back(from_host, "vpc port del " + from_port);
   lines.emplace_back(from_host, "vpc neigh del " + format_ipv4(vm.ip) + vpc_suffix(net.id));
   return lines;
+}
+
+std::map<std::string, std::vector<VmPlace>> migration_places(const LabSpec& spec) {
+  std::map<std::string, std::vector<VmPlace>> places;
+  std::map<std::string, VmPlace> now;
+  for (const CheckSpec& check : spec.checks) {
+    for (const DuringAction& a : check.during) {
+      if (a.migrate.empty()) continue;
+      auto [vm, net] = spec.vpcs.find_vm(a.migrate);
+      if (vm == nullptr) continue;
+      auto it = now.find(a.migrate);
+      if (it == now.end()) {
+        it = now.emplace(a.migrate, VmPlace{vm->host, vm->port}).first;
+        places[a.migrate].push_back(it->second);
+      }
+      VmPlace next{a.to, a.port.empty() ? it->second.port : a.port};
+      std::vector<VmPlace>& list = places[a.migrate];
+      if (std::find(list.begin(), list.end(), next) == list.end()) list.push_back(next);
+      it->second = next;
+    }
+  }
+  return places;
 }
 
 }  // namespace vnet::lab

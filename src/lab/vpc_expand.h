@@ -19,6 +19,7 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -66,5 +67,16 @@ std::string format_grace(uint64_t ns);
 std::vector<std::pair<std::string, std::string>> migration_lines(
     const VpcSpec& vpcs, const VpcNetSpec& net, const VpcVmSpec& vm, const std::string& from_host,
     const std::string& from_port, const std::string& to_host, const std::string& to_port);
+
+// Where each VM named by a `during: migrate` action can be: its host and port at deploy time,
+// then each action's destination in check order (an action without `port` keeps the port name
+// it had), without repeats.  The runners create these ports up front (with --real, a "cable"
+// that reaches each of them), so a migration only switches which one carries the VM.
+struct VmPlace {
+  std::string host;
+  std::string port;
+  bool operator==(const VmPlace&) const = default;
+};
+std::map<std::string, std::vector<VmPlace>> migration_places(const LabSpec& spec);
 
 }  // namespace vnet::lab

@@ -155,16 +155,36 @@ void terminate(const std::vector<pid_t>& pids) {
   for (pid_t p : pids) kill(p, SIGKILL);
 }
 
+// A link's bandwidth, on one end's egress: a token bucket whose burst is 10 ms of the rate (at
+// least two full frames) and whose queue holds `queue` full-size frames.
+std::string tbf(const std::string& ns, const std::string& dev, const lab::LinkSpec& l) {
+  uint64_t frame = static_cast<uint64_t>(l.mtu.value_or(1500)) + 14;
+  uint64_t burst = std::max<uint64_t>(2 * frame, l.rate_bps / 8 / 100);
+  std::string e = sh({"ip", "netns", "exec", ns, "tc", "qdisc", "add", "dev", dev, "root", "tbf",
+                      "rate", std::to_string(l.rate_bps) + "bit", "burst", std::to_string(burst),
+                      "limit", std::to_string(frame * l.queue)});
+  return e.empty() ? e : "rate: " + e;
+}
+
 }  // namespace
 
 std::string RealLab::namespace_name(const lab::LabSpec& spec, const std::string& node) {
   return spec.name + "-" + node;
 }
 
+std::string RealLab::cable_namespace(const lab::LabSpec& spec, const std::string& vm) {
+  // '~' is in no node name, so no node's namespace can be called this.
+  return namespace_name(spec, vm) + "~cable";
+}
+
 std::vector<std::string> RealLab::down(const lab::LabSpec& spec) {
   std::vector<std::string> removed;
-  for (const lab::NodeSpec& n : spec.nodes) {
-    std::string ns = namespace_name(spec, n.name);
+  std::vector<std::string> namespaces;
+  for (const lab::NodeSpec& n : spec.nodes) namespaces.push_back(namespace_name(spec, n.name));
+  for (const auto& [vm, places] : lab::migration_places(spec)) {
+    namespaces.push_back(cable_namespace(spec, vm));
+  }
+  for (const std::string& ns : namespaces) {
     if (!owned(spec, ns)) {
       if (netns_exists(ns)) {
         removed.push_back("nothing of " + ns + ": the namespace exists but lab " + spec.name +
@@ -233,8 +253,8 @@ std::variant<std::unique_ptr<RealLab>, std::string> RealLab::up(const lab::LabSp
     }
   }
   for (const lab::LinkSpec& l : spec.links) {
-    if (l.delay_ns || l.loss || l.rate_bps) {
-      return fmt::format("{}: link delay, loss and rate need tc netem, which this kernel lacks",
+    if (l.delay_ns || l.loss) {
+      return fmt::format("{}: link delay and loss need tc netem, which this kernel lacks",
                          loc_text(l.loc));
     }
   }
@@ -285,10 +305,26 @@ std::variant<std::unique_ptr<RealLab>, std::string> RealLab::up(const lab::LabSp
       }
     }
   }
-  // Links: veth pairs created directly in their namespaces.
+  // Links: veth pairs created directly in their namespaces.  A VM that migrates has a cable
+  // instead (below).
+  const auto places = lab::migration_places(spec);
+  auto cabled = [&](const lab::LinkSpec& l) {
+    for (const auto& [vm, list] : places) {
+      auto [v, net] = spec.vpcs.find_vm(vm);
+      const lab::LinkEndpoint* ends[2] = {&l.a, &l.b};
+      for (int k = 0; k < 2; ++k) {
+        if (ends[k]->node == v->node && ends[k]->ifname == v->ifname &&
+            ends[1 - k]->node == v->host && ends[1 - k]->ifname == v->port) {
+          return true;
+        }
+      }
+    }
+    return false;
+  };
   for (const lab::LinkSpec& l : spec.links) {
+    if (cabled(l)) continue;
     std::string na = namespace_name(spec, l.a.node), nb = namespace_name(spec, l.b.node);
-    std::vector<std::string> add = {"ip", "link", "add", l.a.ifname, "netns", na};
+    std::vector<std::string> add = {"ip", "link", "add", "name", l.a.ifname, "netns", na};
     if (l.mtu) add.insert(add.end(), {"mtu", std::to_string(*l.mtu)});
     add.insert(add.end(), {"type", "veth", "peer", "name", l.b.ifname, "netns", nb});
     if (l.mtu) add.insert(add.end(), {"mtu", std::to_string(*l.mtu)});
@@ -296,12 +332,72 @@ std::variant<std::unique_ptr<RealLab>, std::string> RealLab::up(const lab::LabSp
     for (const auto& [ns, ep] : {std::pair{na, l.a}, std::pair{nb, l.b}}) {
       const lab::NodeSpec* node = spec.find_node(ep.node);
       if (node && node->kind == lab::NodeKind::Bridge) {
-        if (auto e = sh({"ip", "-n", ns, "link", "set", ep.ifname, "master", kBridgeDevice});
+        if (auto e = sh({"ip", "-n", ns, "link", "set", "dev", ep.ifname, "master", kBridgeDevice});
             !e.empty()) {
           return fail(e);
         }
       }
-      if (auto e = sh({"ip", "-n", ns, "link", "set", ep.ifname, "up"}); !e.empty()) return fail(e);
+      if (auto e = sh({"ip", "-n", ns, "link", "set", "dev", ep.ifname, "up"}); !e.empty())
+        return fail(e);
+      if (l.rate_bps != 0) {
+        if (auto e = tbf(ns, ep.ifname, l); !e.empty()) return fail(loc_text(l.loc) + ": " + e);
+      }
+    }
+  }
+  // A migrating VM's cable: a namespace with a bridge, its VM's interface on one port, and one
+  // port to each host it will visit (vnet lab's migration_places()), each ending in that host's
+  // vSwitch port.  Learning is off, so the bridge floods every frame to the ports that forward,
+  // and only the VM's current host forwards: a migration flips two port states (migrate()).
+  for (const auto& [vm_node, list] : places) {
+    auto [vm, net] = spec.vpcs.find_vm(vm_node);
+    const lab::LinkSpec* link = nullptr;
+    for (const lab::LinkSpec& l : spec.links) {
+      if (cabled(l) && (l.a.node == vm_node || l.b.node == vm_node)) link = &l;
+    }
+    std::string cns = cable_namespace(spec, vm_node);
+    std::ofstream(owner_mark(spec, cns)) << vm_node << " (cable)\n";
+    std::vector<std::string> mtu;
+    if (link->mtu) mtu = {"mtu", std::to_string(*link->mtu)};
+    auto veth = [&](const std::string& a, const std::string& ans, const std::string& b,
+                    const std::string& bns) {
+      std::vector<std::string> add = {"ip", "link", "add", "name", a, "netns", ans};
+      add.insert(add.end(), mtu.begin(), mtu.end());
+      add.insert(add.end(), {"type", "veth", "peer", "name", b, "netns", bns});
+      add.insert(add.end(), mtu.begin(), mtu.end());
+      return sh(add);
+    };
+    std::vector<std::string> cable_ports = {"vm"};
+    for (size_t i = 0; i < list.size(); ++i) cable_ports.push_back("h" + std::to_string(i));
+    std::vector<std::string> steps;
+    for (auto e :
+         {sh({"ip", "netns", "add", cns}), sh({"ip", "-n", cns, "link", "set", "lo", "up"}),
+          sh({"ip", "-n", cns, "link", "add", kBridgeDevice, "type", "bridge"}),
+          sh({"ip", "-n", cns, "link", "set", "dev", kBridgeDevice, "up"}),
+          veth(vm->ifname, namespace_name(spec, vm_node), "vm", cns),
+          sh({"ip", "-n", namespace_name(spec, vm_node), "link", "set", "dev", vm->ifname,
+              "up"})}) {
+      if (!e.empty()) return fail(loc_text(link->loc) + ": cable: " + e);
+    }
+    for (size_t i = 0; i < list.size(); ++i) {
+      std::string hns = namespace_name(spec, list[i].host);
+      for (auto e : {veth(cable_ports[i + 1], cns, list[i].port, hns),
+                     sh({"ip", "-n", hns, "link", "set", "dev", list[i].port, "up"})}) {
+        if (!e.empty()) return fail(loc_text(link->loc) + ": cable: " + e);
+      }
+    }
+    for (const std::string& p : cable_ports) {
+      for (auto e : {sh({"ip", "-n", cns, "link", "set", "dev", p, "master", kBridgeDevice}),
+                     sh({"ip", "-n", cns, "link", "set", "dev", p, "type", "bridge_slave",
+                         "learning", "off"}),
+                     sh({"ip", "-n", cns, "link", "set", "dev", p, "up"})}) {
+        if (!e.empty()) return fail(loc_text(link->loc) + ": cable: " + e);
+      }
+    }
+    if (link->rate_bps != 0) {
+      for (const auto& [ns, dev] : {std::pair{namespace_name(spec, vm_node), vm->ifname},
+                                    std::pair{cns, std::string("vm")}}) {
+        if (auto e = tbf(ns, dev, *link); !e.empty()) return fail(loc_text(link->loc) + ": " + e);
+      }
     }
   }
   // Wait for the links' carriers: the kernel reports IFF_RUNNING through linkwatch, up to a
@@ -325,6 +421,17 @@ std::variant<std::unique_ptr<RealLab>, std::string> RealLab::up(const lab::LabSp
     if (all_up) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+  // Each cable forwards to its VM's first host only.  (Set once the carriers are up: a port
+  // whose carrier comes up is put back into forwarding.)
+  for (const auto& [vm_node, list] : places) {
+    for (size_t i = 1; i < list.size(); ++i) {
+      if (auto e = sh({"ip", "-n", cable_namespace(spec, vm_node), "link", "set", "dev",
+                       "h" + std::to_string(i), "type", "bridge_slave", "state", "0"});
+          !e.empty()) {
+        return fail("cable of " + vm_node + ": " + e);
+      }
+    }
+  }
   // vnetd for vnet nodes.
   for (const lab::NodeSpec& n : spec.nodes) {
     if (n.kind != lab::NodeKind::Vnet) continue;
@@ -337,6 +444,14 @@ std::variant<std::unique_ptr<RealLab>, std::string> RealLab::up(const lab::LabSp
     for (const lab::LinkSpec& l : spec.links) {
       for (const lab::LinkEndpoint* ep : {&l.a, &l.b}) {
         if (ep->node == n.name) ports += (ports.empty() ? "" : ",") + ep->ifname;
+      }
+    }
+    for (const auto& [vm_node, list] : places) {
+      for (size_t i = 1; i < list.size(); ++i) {
+        if (list[i].host == n.name &&
+            ("," + ports + ",").find("," + list[i].port + ",") == std::string::npos) {
+          ports += (ports.empty() ? "" : ",") + list[i].port;
+        }
       }
     }
     std::vector<std::string> argv = {"ip",
@@ -624,38 +739,34 @@ std::string RealLab::migrate(const lab::DuringAction& a) {
   auto& place = vm_place_[a.migrate];
   if (place.first.empty()) place = {vm->host, vm->port};
   if (place.first == a.to) return fmt::format("{} is on {} already", a.migrate, a.to);
-  std::string from_ns = namespace_name(spec_, place.first);
-  std::string to_ns = namespace_name(spec_, a.to);
   std::string port = a.port.empty() ? place.second : a.port;
-  auto port_op = [&](const std::string& ns, const char* op, const std::string& dev) {
-    ctl::Response r = ctl::call(ctl::socket_path(ns), ctl::Request{"port", dev, op}, 5000);
-    return r.status == 0 ? std::string() : r.err;
+  const std::vector<lab::VmPlace> list = lab::migration_places(spec_)[a.migrate];
+  auto index = [&](const std::string& host, const std::string& dev) {
+    auto it = std::find(list.begin(), list.end(), lab::VmPlace{host, dev});
+    return it == list.end() ? -1 : static_cast<int>(it - list.begin());
   };
-  // The VM's cable moves: the host end of its veth leaves the old vnetd and its namespace, and
-  // the new host's vnetd takes it.
-  if (auto e = port_op(from_ns, "detach", place.second); !e.empty()) return e;
-  if (auto e = sh({"ip", "-n", from_ns, "link", "set", "dev", place.second, "netns", to_ns});
-      !e.empty()) {
-    return e;
-  }
-  if (port != place.second) {
-    if (auto e = sh({"ip", "-n", to_ns, "link", "set", "dev", place.second, "name", port});
-        !e.empty()) {
-      return e;
-    }
-  }
-  if (auto e = sh({"ip", "-n", to_ns, "link", "set", "dev", port, "up"}); !e.empty()) return e;
-  if (auto e = port_op(to_ns, "attach", port); !e.empty()) return e;
+  int from = index(place.first, place.second), to = index(a.to, port);
+  if (from < 0 || to < 0) return fmt::format("{} has no cable to {}:{}", a.migrate, a.to, port);
+  auto lines = lab::migration_lines(spec_.vpcs, *net, *vm, place.first, place.second, a.to, port);
   std::string errors;
-  for (const auto& [node, line] :
-       lab::migration_lines(spec_.vpcs, *net, *vm, place.first, place.second, a.to, port)) {
-    cmd::CmdOutput o = exec(node, line, 5000);
-    if (o.status != 0) errors += fmt::format("{}: `{}`: {}", node, line, o.err);
+  auto run = [&](size_t i) {
+    cmd::CmdOutput o = exec(lines[i].first, lines[i].second, 5000);
+    if (o.status != 0) {
+      errors += fmt::format("{}: `{}`: {}", lines[i].first, lines[i].second, o.err);
+    }
+  };
+  // The new host's neigh_table and port first, then the cable switches over (one `ip -batch`:
+  // the new host's port forwards, the old one's stops), then every route_table, then the old
+  // host forgets the VM.  The VM is cut off only between the switch and the route changes.
+  for (size_t i = 0; i < 2 && i < lines.size(); ++i) run(i);
+  std::string batch = state_dir(spec_) + "/" + a.migrate + ".cable";
+  std::ofstream(batch) << fmt::format(
+      "link set dev h{} type bridge_slave state 3\nlink set dev h{} type bridge_slave state 0\n",
+      to, from);
+  if (auto e = sh({"ip", "-n", cable_namespace(spec_, a.migrate), "-batch", batch}); !e.empty()) {
+    return errors + e;
   }
-  // The old host forgets the device, as a TAP goes with its VM.
-  cmd::CmdOutput o = exec(place.first, "ip link del dev " + place.second, 5000);
-  if (o.status != 0)
-    errors += fmt::format("{}: ip link del dev {}: {}", place.first, place.second, o.err);
+  for (size_t i = 2; i < lines.size(); ++i) run(i);
   place = {a.to, port};
   return errors;
 }

@@ -52,6 +52,8 @@ class RealLab {
   static std::vector<std::string> down(const lab::LabSpec& spec);
 
   static std::string namespace_name(const lab::LabSpec& spec, const std::string& node);
+  // The namespace of a migrating VM's cable (a bridge joining it to every host it visits).
+  static std::string cable_namespace(const lab::LabSpec& spec, const std::string& vm);
 
   cmd::CmdOutput exec(const std::string& node, const std::string& line, int timeout_ms = -1);
   // A linux node's line with its private paths (/var/www/html, /tmp/) substituted.
@@ -62,8 +64,8 @@ class RealLab {
   RealLab() = default;
   // The host-reaching commands of a linux node's line, or nullopt for an ordinary line.
   std::optional<cmd::CmdOutput> host_command(const std::string& node, const std::string& line);
-  // A `during: migrate` action: the host end of the VM's veth moves to the new host's namespace
-  // and vnetd (port detach/attach), then every host's tables change; "" or the errors.
+  // A `during: migrate` action: the new host's tables, the VM's cable switched over to the new
+  // host's port, every host's route_table, the old host's tables; "" or the errors.
   std::string migrate(const lab::DuringAction& action);
   lab::LabSpec spec_;
   std::map<std::string, std::pair<std::string, std::string>> vm_place_;  // VM -> host, port

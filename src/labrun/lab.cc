@@ -231,6 +231,25 @@ std::variant<std::unique_ptr<Lab>, std::string> Lab::deploy(const lab::LabSpec& 
                          l.a.to_string(), l.b.to_string(), sim::to_string(link.error()));
     }
   }
+  // The ports a migrating VM will be plugged into, on each host it will visit, made now (with
+  // the MTU of its link) as the --real lab makes them, so a migration only moves the cable.
+  for (const auto& [vm, places] : lab::migration_places(spec)) {
+    std::optional<int> mtu;
+    for (const lab::LinkSpec& l : spec.links) {
+      if (l.a.node == vm || l.b.node == vm) mtu = mtu ? mtu : l.mtu;
+    }
+    for (size_t i = 1; i < places.size(); ++i) {
+      NodeRec* rec = by_name.at(places[i].host);
+      if (rec->element->node().device_by_name(places[i].port) != nullptr) continue;
+      auto r = rec->element->add_link_port(places[i].port);
+      if (!r.status.ok()) {
+        return fmt::format("{}: {}: cannot create {} for {} to migrate to: {}", spec.vpcs.loc.file,
+                           places[i].host, places[i].port, vm, stack::errno_text(r.status.err));
+      }
+      if (mtu) (void)rec->element->node().link_set_mtu(r.ifindex, *mtu);
+      rec->ports.push_back(r.ifindex);
+    }
+  }
   // Deploy state: lo and every link endpoint up, no addresses (containerlab's veths are up).
   for (auto& rec : lab->nodes_) {
     if (!rec->element) continue;
@@ -311,36 +330,26 @@ std::string Lab::migrate(const lab::DuringAction& a) {
     return "the hosts are not vnet nodes";
   }
   std::string port = a.port.empty() ? place.second : a.port;
-  stack::Node& old_node = from->element->node();
-  const stack::Device* old_dev = old_node.device_by_name(place.second);
-  if (old_dev == nullptr) return fmt::format("{} has no {}", from->name, place.second);
-  int old_ifindex = old_dev->ifindex;
-  std::optional<sim::LinkId> link = sim_->link_at(from->id, old_ifindex);
-  if (!link) return fmt::format("{}:{} is not linked", from->name, place.second);
-  // The VM's cable moves: a new port on the new host, the same MTU.
-  auto created = to->element->add_link_port(port);
-  if (!created.status.ok()) {
-    return fmt::format("{}: cannot create {}: {}", to->name, port,
-                       stack::errno_text(created.status.err));
+  const stack::Device* old_dev = from->element->node().device_by_name(place.second);
+  const stack::Device* new_dev = to->element->node().device_by_name(port);
+  if (old_dev == nullptr || new_dev == nullptr) {
+    return fmt::format("no port {} on {} or {} on {}", place.second, from->name, port, to->name);
   }
-  stack::Node& new_node = to->element->node();
-  (void)new_node.link_set_mtu(created.ifindex, old_dev->mtu);
-  (void)new_node.link_set_up(created.ifindex, true);
-  to->ports.push_back(created.ifindex);
+  std::optional<sim::LinkId> link = sim_->link_at(from->id, old_dev->ifindex);
+  if (!link) return fmt::format("{}:{} is not linked", from->name, place.second);
+  // The VM's cable moves to the port made for it at deploy time.
   const sim::Link& l = sim_->link(*link);
-  int side = l.endpoint(0) == sim::LinkEndpoint{from->id, old_ifindex} ? 0 : 1;
-  if (auto err = sim_->move_link_end(*link, side, to->id, created.ifindex)) {
+  int side = l.endpoint(0) == sim::LinkEndpoint{from->id, old_dev->ifindex} ? 0 : 1;
+  if (auto err = sim_->move_link_end(*link, side, to->id, new_dev->ifindex)) {
     return fmt::format("cannot move the link: {}", sim::to_string(*err));
   }
-  // The tables, on every host; then the old port goes (its device with it).
+  // The tables, on every host.
   std::string errors;
   for (const auto& [node, line] :
        lab::migration_lines(spec_.vpcs, *net, *vm, place.first, place.second, a.to, port)) {
     cmd::CmdOutput o = run(node, line);
     if (o.status != 0) errors += fmt::format("{}: `{}`: {}", node, line, o.err);
   }
-  (void)old_node.link_del(old_ifindex);
-  std::erase(from->ports, old_ifindex);
   sync_ports(*from);
   sync_ports(*to);
   place = {a.to, port};

@@ -113,18 +113,12 @@ std::variant<std::unique_ptr<Daemon>, std::string> Daemon::create(const DaemonOp
 }
 
 std::string Daemon::open_port(const std::string& name) {
-  for (const Port& p : ports_) {
-    if (p.port->name() == name) return name + ": owned already";
-  }
   auto opened = dataplane::PacketPort::open(name, options_.port_options);
   if (auto* e = std::get_if<std::string>(&opened)) return *e;
   Port p;
   p.port = std::move(std::get<std::unique_ptr<dataplane::PacketPort>>(opened));
-  // A device the node has already (a port detached and attached again) is reused.
-  if (node_.device_by_name(name) == nullptr) {
-    stack::Status s = node_.link_add_external(name, p.port->mac());
-    if (!s.ok()) return name + ": " + stack::errno_text(s.err);
-  }
+  stack::Status s = node_.link_add_external(name, p.port->mac());
+  if (!s.ok()) return name + ": " + stack::errno_text(s.err);
   const stack::Device* dev = node_.device_by_name(name);
   p.node_ifindex = dev->ifindex;
   (void)node_.link_set_mtu(p.node_ifindex, p.port->mtu());
@@ -148,21 +142,6 @@ std::string Daemon::open_port(const std::string& name) {
     on_port_readable(*pp);
   });
   return {};
-}
-
-std::string Daemon::close_port(const std::string& name) {
-  for (auto it = ports_.begin(); it != ports_.end(); ++it) {
-    if (it->port->name() != name) continue;
-    it->port->flush();
-    loop_.remove(it->port->fd());
-    by_node_ifindex_[static_cast<size_t>(it->node_ifindex)] = nullptr;
-    // The node keeps the device, without carrier, until `ip link del` (a TAP whose VM left).
-    node_.set_carrier(it->node_ifindex, false);
-    spdlog::info("{}: released {}", options_.name, name);
-    ports_.erase(it);
-    return {};
-  }
-  return name + ": not a port of this vnetd";
 }
 
 void Daemon::on_port_readable(Port& p) {
@@ -321,17 +300,6 @@ ctl::Response Daemon::handle(const ctl::Request& req) {
   } else if (req.op == "stats") {
     for (Port& p : ports_) p.port->update_kernel_stats();
     r.out = options_.name + ":\n" + stats_text();
-  } else if (req.op == "port") {
-    // attach NAME: own an interface that appeared in the namespace (a migrated VM's cable);
-    // detach NAME: let go of it before it moves away.
-    std::string err = req.arg == "attach"   ? open_port(req.line)
-                      : req.arg == "detach" ? close_port(req.line)
-                                            : "usage: port attach|detach NAME";
-    after_batch();
-    if (!err.empty()) {
-      r.status = 1;
-      r.err = "vnetd: " + err + "\n";
-    }
   } else if (req.op == "ping") {
     r.out = "pong\n";
   } else if (req.op == "stop") {

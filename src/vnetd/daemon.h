@@ -5,7 +5,7 @@
 //   flushed after every batch of events; node timers -> a timerfd at node.next_deadline_ns().
 // Commands arrive on a Unix control socket (ctl/control.h): exec (the node's shell: ip,
 // iptables, ping, …, printing exactly what the simulator prints), trace on|off|show|clear,
-// stats, port attach|detach NAME (an interface that moves between namespaces), stop.  SIGTERM and
+// stats, stop.  SIGTERM and
 // SIGINT stop it cleanly (the socket file is removed).
 //
 // Example: vnetd --name lab-r1 --socket /run/vnet/lab-r1.sock --ports eth0,eth1
@@ -71,9 +71,8 @@ class Daemon : public stack::NodeIo, public cmd::Driver {
     std::deque<stack::TraceRecord> records_;
   };
 
-  // Owns an interface through AF_PACKET (its node device is created, or reused); "" or why not.
+  // Owns an interface through AF_PACKET (its node device is created); "" or why not.
   std::string open_port(const std::string& name);
-  std::string close_port(const std::string& name);
   void on_port_readable(Port& p);
   void after_batch();
   void check_carrier();
