@@ -9,9 +9,18 @@
 // an established connection (a connection-table hit) or as the SYN of a new one (scheduling,
 // a new entry and its timer).  Its peer is the same TCP segment forwarded plainly.
 //
+// BM_Vpc is a VPC host's vSwitch holding 100,000 VMs in 10,000 VPCs (ten each, the same ten
+// addresses in every VPC) on 1,000 hosts, and 64 local VM ports in 64 VPCs: a VM's UDP datagram
+// is encapsulated in GRE keyed by its VPC towards the destination VM's host (encap), or a
+// keyed GRE packet from the underlay is decapsulated to a local VM (decap), or a VM's datagram
+// goes to another VM on this host (local).  Frames cycle over the 64 ports and over
+// destinations spread through the tables, so the lookups are not all cache hits.  Its peer is
+// BM_Forward/plain, in the same run.  Counters: the tables' bytes per mapping.
+//
 //   build-bench/bench/datapath_bench
 #include <benchmark/benchmark.h>
 
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -20,6 +29,7 @@
 #include "wire/checksum.h"
 #include "wire/endian.h"
 #include "wire/ethernet.h"
+#include "wire/gre.h"
 #include "wire/ipv4.h"
 #include "wire/tcp.h"
 #include "wire/udp.h"
@@ -217,6 +227,160 @@ void BM_Ipvs(benchmark::State& state, Lb mode) {
   state.counters["bytes_out_per_pkt"] =
       static_cast<double>(io.bytes) / static_cast<double>(std::max<uint64_t>(io.frames, 1));
 }
+
+enum class Vpc { Encap, Decap, Local };
+
+constexpr uint32_t kVpcs = 10'000, kVmsPerVpc = 10, kHosts = 1000, kLocalPorts = 64;
+
+// VM k (0..9) of VPC v: 10.0.0.(k+2) everywhere; on host (v * 10 + k) % kHosts, which is this
+// host (10.10.0.2) for the local ones.
+Ipv4Addr vm_ip(uint32_t k) {
+  return Ipv4Addr(0x0a000002 + k);
+}
+Ipv4Addr host_ip(uint32_t h) {
+  return Ipv4Addr(0x0a0a0002 + h);
+}
+MacAddr vm_mac(uint32_t v, uint32_t k) {
+  return MacAddr(0x52, 0x54, static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v),
+                 static_cast<uint8_t>(k), 1);
+}
+
+std::vector<std::byte> vm_frame(MacAddr src_mac, Ipv4Addr src, Ipv4Addr dst) {
+  std::vector<std::byte> f = udp_frame(dst);
+  vnet::wire::EthernetRepr eth{vnet::vpc::VSwitch::default_mac(), src_mac,
+                               vnet::wire::EtherType::Ipv4};
+  (void)eth.emit(f);
+  vnet::wire::Ipv4Repr ip;
+  ip.source = src;
+  ip.destination = dst;
+  ip.protocol = vnet::wire::IpProtocol::Udp;
+  ip.ttl = 64;
+  ip.payload_len = 8 + 64;
+  (void)ip.emit(std::span(f).subspan(14));
+  vnet::wire::UdpRepr udp{40000, 5001, 64};
+  (void)udp.emit(std::span(f).subspan(34), ip.source, ip.destination);
+  return f;
+}
+
+// A keyed GRE packet from host `from` to this host carrying a VM-to-VM datagram.
+std::vector<std::byte> gre_frame(uint32_t key, Ipv4Addr from, Ipv4Addr src, Ipv4Addr dst) {
+  std::vector<std::byte> inner = vm_frame(MacAddr(2, 0, 0, 0, 9, 9), src, dst);
+  inner.erase(inner.begin(), inner.begin() + 14);
+  std::vector<std::byte> f(14 + 20 + 8 + inner.size());
+  vnet::wire::EthernetRepr eth{MacAddr(2, 0, 0, 0, 0, 1), MacAddr(2, 0, 0, 0, 0, 2),
+                               vnet::wire::EtherType::Ipv4};
+  (void)eth.emit(f);
+  vnet::wire::GreRepr gre;
+  gre.key = key;
+  (void)gre.emit(std::span(f).subspan(34));
+  std::memcpy(f.data() + 42, inner.data(), inner.size());
+  vnet::wire::Ipv4Repr ip;
+  ip.source = from;
+  ip.destination = host_ip(0);
+  ip.protocol = vnet::wire::IpProtocol::Gre;
+  ip.ttl = 64;
+  ip.payload_len = static_cast<uint16_t>(8 + inner.size());
+  (void)ip.emit(std::span(f).subspan(14));
+  return f;
+}
+
+void BM_Vpc(benchmark::State& state, Vpc mode) {
+  Node node;
+  CountingIo io;
+  node.set_io(&io);
+  (void)node.link_add_external("eth0", MacAddr(2, 0, 0, 0, 0, 1));
+  // The hosts are reached through one router (192.0.2.2), so that one permanent neighbour
+  // serves them all; this host's underlay address is on lo.
+  if (!configure(state, node,
+                 {"ip link set dev lo up", "ip link set dev eth0 up",
+                  "ip addr add 10.10.0.2/32 dev lo", "ip addr add 192.0.2.1/24 dev eth0",
+                  "ip neigh add 192.0.2.2 lladdr 02:00:00:00:00:02 dev eth0 nud permanent",
+                  "ip route add 10.10.0.0/16 via 192.0.2.2 src 10.10.0.2"})) {
+    return;
+  }
+  node.set_carrier(node.device_by_name("eth0")->ifindex, true);
+  vnet::vpc::VSwitch& vs = node.vswitch();
+  (void)vs.set_local(host_ip(0));
+  // VPC v's VM k is local when (v * 10 + k) % 1000 == 0 and v < 64 * 100: ports for VM 0 of
+  // VPCs 0, 100, 200, ... (64 of them).
+  std::vector<std::pair<uint32_t, int>> ports;  // (vpc, ifindex)
+  for (uint32_t v = 0; v < kVpcs; ++v) {
+    for (uint32_t k = 0; k < kVmsPerVpc; ++k) {
+      uint32_t h = (v * kVmsPerVpc + k) % kHosts;
+      (void)vs.route_add(v, vm_ip(k), host_ip(h), vnet::vpc::VSwitch::Mode::Add, 0);
+      if (h == 0) (void)vs.neigh_add(v, vm_ip(k), vm_mac(v, k), vnet::vpc::VSwitch::Mode::Add);
+    }
+  }
+  for (uint32_t p = 0; p < kLocalPorts; ++p) {
+    uint32_t v = p * 100;
+    std::string name = "vm" + std::to_string(p);
+    (void)node.link_add_external(name, MacAddr(2, 0, 0, 1, 0, static_cast<uint8_t>(p)));
+    int ix = node.device_by_name(name)->ifindex;
+    node.link_set_up(ix, true);
+    node.set_carrier(ix, true);
+    (void)vs.port_add(ix, name, v, vm_ip(0), vm_mac(v, 0));
+    ports.emplace_back(v, ix);
+  }
+  // Frames: for each port, to VM 1..9 of its VPC (remote), or the decapsulated reverse, or (local)
+  // to VM 0 of the same VPC from a second port of that VPC.
+  struct Item {
+    int ifindex;
+    std::vector<std::byte> frame;
+  };
+  std::vector<Item> items;
+  int eth0 = node.device_by_name("eth0")->ifindex;
+  for (const auto& [v, ix] : ports) {
+    for (uint32_t k = 1; k < kVmsPerVpc; ++k) {
+      switch (mode) {
+        case Vpc::Encap:
+          items.push_back({ix, vm_frame(vm_mac(v, 0), vm_ip(0), vm_ip(k))});
+          break;
+        case Vpc::Decap:
+          items.push_back(
+              {eth0, gre_frame(v, host_ip((v * kVmsPerVpc + k) % kHosts), vm_ip(k), vm_ip(0))});
+          break;
+        case Vpc::Local:
+          break;
+      }
+    }
+  }
+  if (mode == Vpc::Local) {
+    // A second VM (10.0.0.200) in each port's VPC, on this host, sending to VM 0.
+    for (uint32_t p = 0; p < kLocalPorts; ++p) {
+      uint32_t v = ports[p].first;
+      std::string name = "vx" + std::to_string(p);
+      (void)node.link_add_external(name, MacAddr(2, 0, 0, 2, 0, static_cast<uint8_t>(p)));
+      int ix = node.device_by_name(name)->ifindex;
+      node.link_set_up(ix, true);
+      node.set_carrier(ix, true);
+      MacAddr m(0x52, 0x55, 0, 0, 0, static_cast<uint8_t>(p));
+      (void)vs.port_add(ix, name, v, Ipv4Addr(0x0a0000c8), m);
+      items.push_back({ix, vm_frame(m, Ipv4Addr(0x0a0000c8), vm_ip(0))});
+    }
+  }
+  uint64_t now = 0;
+  size_t i = 0;
+  for (auto _ : state) {
+    const Item& it = items[i];
+    node.receive(it.ifindex, it.frame, now);
+    if (++i == items.size()) i = 0;
+    now += 1000;
+  }
+  if (io.frames != static_cast<uint64_t>(state.iterations())) {
+    state.SkipWithError("not every packet was switched");
+  }
+  state.SetItemsProcessed(state.iterations());
+  size_t mappings = vs.routes().size() + vs.neighs().size();
+  state.counters["mappings"] = static_cast<double>(mappings);
+  state.counters["bytes_per_mapping"] =
+      static_cast<double>(vs.table_bytes()) / static_cast<double>(mappings);
+  state.counters["bytes_out_per_pkt"] =
+      static_cast<double>(io.bytes) / static_cast<double>(std::max<uint64_t>(io.frames, 1));
+}
+
+BENCHMARK_CAPTURE(BM_Vpc, encap, Vpc::Encap);
+BENCHMARK_CAPTURE(BM_Vpc, decap, Vpc::Decap);
+BENCHMARK_CAPTURE(BM_Vpc, local, Vpc::Local);
 
 BENCHMARK_CAPTURE(BM_Ipvs, plain_tcp_peer, Lb::PlainTcp);
 BENCHMARK_CAPTURE(BM_Ipvs, dr_established, Lb::DrEstablished);

@@ -31,3 +31,13 @@ echo
 echo "== what the director decided for one curl: vnet trace"
 build/src/cli/vnet trace examples/seed003-lvs-tun.yaml client -- curl -s 192.168.73.120 \
   | grep -E "^-- lvs|ipvs|encap" | head -8 || true
+echo
+echo "== vnet lab run examples/seed004-peering.yaml (VPC peering: vpc 6289 pings vpc 6774 over GRE)"
+build/src/cli/vnet lab run examples/seed004-peering.yaml
+echo
+echo "== the vSwitch's decisions for the seed's example: vnet trace"
+build/src/cli/vnet trace examples/seed004-peering.yaml vm1 -- ping -c 1 172.16.0.47 \
+  | grep -E "^-- host|vpc  |encap|decap" | head -12 || true
+echo
+echo "== vnet lab run examples/seed004-migration.yaml (a VM migrates while a 10 ms ping runs)"
+build/src/cli/vnet lab run examples/seed004-migration.yaml

@@ -21,6 +21,7 @@
 #include <set>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "fib/fib.h"
@@ -481,6 +482,9 @@ class Node {
   Status check_nexthop(fib::NextHop& nh, uint32_t table_id, uint8_t route_scope) const;
   bool valid_prefsrc(const fib::Route& route, Ipv4Addr prefsrc) const;
   void resolve_rule_devices();
+  // Every device's addresses, counted by address: is_local_address() in one lookup.
+  void note_local(Ipv4Addr addr, int delta);
+  std::unordered_map<uint32_t, int> local_addrs_;
 
   std::map<int, Device> devices_;
   int next_ifindex_ = 2;

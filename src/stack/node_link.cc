@@ -282,6 +282,7 @@ Status Node::link_set_up(int ifindex, bool up) {
       lo_addr.scope = scope::kHost;
       lo_addr.label = d->name;
       d->addrs.push_back(lo_addr);
+      note_local(lo_addr.local, 1);
       sysctls_.mark_all_set(d->name);  // ipv4_devconf_setall(), as for a netlink address
     }
     update_carrier(*d);
@@ -368,6 +369,7 @@ Status Node::addr_add(int ifindex, IfAddr ifa, bool replace) {
   }
   size_t pos = (ifa.flags & ifa_flags::kSecondary) ? dev->addrs.size() : last_primary;
   dev->addrs.insert(dev->addrs.begin() + static_cast<ptrdiff_t>(pos), ifa);
+  note_local(ifa.local, 1);
   // fib_inetaddr_event(NETDEV_UP): the address's routes (only the local one on a down
   // device), and dead multipath nexthops on the device come back.
   fib_add_ifaddr(*dev, ifa);
@@ -390,6 +392,7 @@ Status Node::addr_del(int ifindex, Ipv4Addr local, int prefixlen, std::optional<
     IfAddr victim = a;
     bool primary = !(victim.flags & ifa_flags::kSecondary);
     dev->addrs.erase(dev->addrs.begin() + static_cast<ptrdiff_t>(i));
+    note_local(victim.local, -1);
     // __inet_del_ifa(): without promote_secondaries, a primary takes its secondaries along.
     std::vector<IfAddr> secondaries;
     if (primary) {
@@ -416,6 +419,7 @@ Status Node::addr_del(int ifindex, Ipv4Addr local, int prefixlen, std::optional<
             return {};
           }
           secondaries.push_back(*it);
+          note_local(it->local, -1);
           it = dev->addrs.erase(it);
         } else {
           ++it;
@@ -578,12 +582,13 @@ void Node::fib_del_ifaddr(const Device& dev, const IfAddr& ifa, const IfAddr* ip
 }
 
 bool Node::is_local_address(Ipv4Addr addr) const {
-  for (const auto& [i, d] : devices_) {
-    for (const IfAddr& a : d.addrs) {
-      if (a.local == addr) return true;
-    }
-  }
-  return false;
+  return local_addrs_.count(addr.value()) != 0;
+}
+
+void Node::note_local(Ipv4Addr addr, int delta) {
+  auto it = local_addrs_.try_emplace(addr.value(), 0).first;
+  it->second += delta;
+  if (it->second <= 0) local_addrs_.erase(it);
 }
 
 fib::RouteType Node::addr_type(Ipv4Addr addr, uint32_t table_id, int ifindex) const {

@@ -209,18 +209,18 @@ void Node::vpc_forward(uint32_t vpc_id, std::vector<std::byte> packet, vpc::VmPo
     return;
   }
   uint32_t peer = sr->peer;
-  trace(TraceStage::Vpc, [&] {
-    return fmt::format("subnet_route vpc {}: {} -> peer vpc {}", vpc_id, sr->prefix.to_string(),
-                       peer);
-  });
   const vpc::SubnetRoute* back = vs.subnet_route(peer, src);
   if (back == nullptr || back->peer != vpc_id) {
     vpc_drop(from, DropReason::VpcPeering,
-             fmt::format("peer vpc {} has no subnet_route back to {} in vpc {}: peering needs "
-                         "both sides",
-                         peer, src.to_string(), vpc_id));
+             fmt::format("subnet_route vpc {}: {} -> peer vpc {}, which has no subnet_route back "
+                         "to {} in vpc {}: peering needs both sides",
+                         vpc_id, sr->prefix.to_string(), peer, src.to_string(), vpc_id));
     return;
   }
+  trace(TraceStage::Vpc, [&] {
+    return fmt::format("subnet_route vpc {}: {} -> peer vpc {} (whose {} leads back)", vpc_id,
+                       sr->prefix.to_string(), peer, back->prefix.to_string());
+  });
   if (switch_in(peer, peer)) return;
   vpc_drop(from, DropReason::VpcNoRoute,
            fmt::format("peer vpc {}: route_table has no {} (peering is not transitive: its "

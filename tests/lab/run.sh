@@ -39,6 +39,16 @@ golden() {  # name node probe...
 golden trace-delivered h1 ping -c 1 198.51.100.20
 golden trace-dropped h2 ping -c 1 -W 1 -I 203.0.113.5 198.51.100.1
 
+# Seed 004: every vSwitch decision of the seed's peering example, hop by hop (proxy ARP,
+# route_table miss, subnet_route to the peer VPC, GRE with key 6774, decapsulation, neigh_table).
+vpc_trace=$("$vnet" trace examples/seed004-peering.yaml vm1 -- ping -c 1 172.16.0.47 2>&1 || true)
+if [[ "${VNET_UPDATE_GOLDEN:-0}" == 1 ]]; then printf '%s\n' "$vpc_trace" > tests/lab/golden/trace-vpc-peering.txt; fi
+if diff <(printf '%s\n' "$vpc_trace") tests/lab/golden/trace-vpc-peering.txt > "/tmp/vnet-golden-$$.diff"; then
+  ok "trace golden trace-vpc-peering"
+else
+  cat "/tmp/vnet-golden-$$.diff"; bad "trace golden trace-vpc-peering"
+fi
+
 # Seed 001: the asymmetric ping's drop is explained by rp_filter on the server.
 seed_trace=$("$vnet" trace examples/seed001-multinic.yaml client -- ping -c 1 -W 1 110.100.1.2 2>&1 || true)
 if grep -q "drop      IP_RPFILTER (rp_filter 1: 103.100.1.201 is not reachable back through eth3)" <<< "$seed_trace" &&
@@ -53,6 +63,15 @@ fi
 for lab in examples/*.yaml; do
   if "$vnet" lab lint "$lab" > /dev/null; then ok "lint $lab: clean"; else "$vnet" lab lint "$lab"; bad "lint $lab"; fi
 done
+if "$vnet" lab run tests/lab/vpc-mtu.yaml > "/tmp/vnet-lab-$$.log" 2>&1; then ok "lab tests/lab/vpc-mtu.yaml ($(tail -1 "/tmp/vnet-lab-$$.log"))"; else
+  cat "/tmp/vnet-lab-$$.log"; bad "lab tests/lab/vpc-mtu.yaml"; fi
+vpc_lint=$("$vnet" lab lint tests/lab/vpc-mtu.yaml 2>&1) && vpc_lint_rc=0 || vpc_lint_rc=$?
+if [[ "${VNET_UPDATE_GOLDEN:-0}" == 1 ]]; then printf '%s\n' "$vpc_lint" > tests/lab/golden/lint-vpc-mtu.txt; fi
+if ((vpc_lint_rc == 1)) && diff <(printf '%s\n' "$vpc_lint") tests/lab/golden/lint-vpc-mtu.txt; then
+  ok "lint finds the VM whose MTU leaves no room for keyed GRE (exit 1, golden output)"
+else
+  bad "lint vpc-mtu"
+fi
 lint_out=$("$vnet" lab lint tests/lab/lint-mtu.yaml 2>&1) && lint_rc=0 || lint_rc=$?
 if [[ "${VNET_UPDATE_GOLDEN:-0}" == 1 ]]; then printf '%s\n' "$lint_out" > tests/lab/golden/lint-mtu.txt; fi
 if ((lint_rc == 1)) && diff <(printf '%s\n' "$lint_out") tests/lab/golden/lint-mtu.txt; then
@@ -87,7 +106,8 @@ tshark_clean() {
 if command -v tshark > /dev/null; then
   pcaps=$(mktemp -d)
   trap 'rm -rf "$pcaps" /tmp/vnet-lab-$$.log /tmp/vnet-golden-$$.diff' EXIT
-  for lab in seed001-multinic seed000-ipip seed000-gre vxlan-overlay seed003-lvs-tun lvs-nat; do
+  for lab in seed001-multinic seed000-ipip seed000-gre vxlan-overlay seed003-lvs-tun lvs-nat \
+    seed004-vpc0 seed004-vpc seed004-peering; do
     mkdir -p "$pcaps/$lab"
     "$vnet" lab run "examples/$lab.yaml" --pcap "$pcaps/$lab" > /dev/null
     if n=$(tshark_clean "$pcaps/$lab"); then ok "tshark decodes the $n pcaps of $lab cleanly"; else bad "pcaps of $lab"; fi
@@ -124,6 +144,30 @@ if command -v tshark > /dev/null; then
     echo "nat_client=$nat_client"; bad "LVS-NAT client link"; fi
   vnis=$(tshark -r "$pcaps/vxlan-overlay/vtep1-eth0.pcap" -Y vxlan -T fields -e vxlan.vni 2> /dev/null | sort -u | tr '\n' ' ')
   if [[ "$vnis" == "42 43 " ]]; then ok "VXLAN: tshark decodes VNIs $vnis"; else echo "vnis: $vnis"; bad "VXLAN VNIs"; fi
+  # Seed 004: the vSwitch answers the VMs' ARP itself, so the underlay carries only the hosts'
+  # own ARP; GRE carries the VPC id as its key (the destination VPC's across a peering).
+  p4=$pcaps/seed004-vpc0
+  under_arp=$(tshark -r "$p4/host1-eth0.pcap" -Y arp -T fields -e arp.dst.proto_ipv4 2> /dev/null | sort -u | tr '\n' ' ')
+  proxy=$(tshark -r "$p4/vm1-eth0.pcap" -Y 'arp.opcode == 2' -T fields -e arp.src.hw_mac -e eth.src 2> /dev/null | sort -u | tr '\t\n' ' ;')
+  keys0=$(tshark -r "$p4/host1-eth0.pcap" -Y gre -T fields -e gre.key 2> /dev/null | sort -u | tr '\n' ' ')
+  if [[ "$under_arp" == "10.10.1.10 10.10.1.9 " && "$proxy" == "ee:ff:ff:ff:ff:ff ee:ff:ff:ff:ff:ff;" && "$keys0" == "0x00000000 " ]]; then
+    ok "seed 004 VPC0: the VM's ARP is answered by the vSwitch (ee:ff:ff:ff:ff:ff), the underlay only resolves the hosts; GRE key 0"
+  else
+    echo "under_arp=$under_arp proxy=$proxy keys=$keys0"; bad "seed 004 VPC0 pcap"
+  fi
+  keys=$(tshark -r "$pcaps/seed004-vpc/host1-eth0.pcap" -Y gre -T fields -e gre.key 2> /dev/null | sort -u | tr '\n' ' ')
+  bcast=$(tshark -r "$pcaps/seed004-vpc/host1-eth0.pcap" -Y 'eth.dst == ff:ff:ff:ff:ff:ff && !(arp.dst.proto_ipv4 == 10.10.1.10 || arp.dst.proto_ipv4 == 10.10.1.9)' 2> /dev/null | wc -l)
+  if [[ "$keys" == "0x00000064 0x000000c8 " ]] && ((bcast == 0)); then
+    ok "seed 004 VPCs: GRE keys 100 and 200 on the underlay, no VM broadcast left the host"
+  else
+    echo "keys=$keys bcast=$bcast"; bad "seed 004 VPC pcap"
+  fi
+  peer=$(tshark -r "$pcaps/seed004-peering/host86-eth0.pcap" -Y gre -T fields -e gre.key -e ip.dst 2> /dev/null | sort -u | tr '\t\n' ' ;')
+  if [[ "$peer" == "0x00001891 10.174.233.86,10.0.1.141;0x00001a76 10.174.233.87,172.16.0.47;" ]]; then
+    ok "seed 004 peering: VM1 -> VM2 leaves with key 6774 (the destination VPC), the replies with 6289"
+  else
+    echo "peer=$peer"; bad "seed 004 peering pcap"
+  fi
 else
   echo "SKIP pcap check: tshark is not installed"
 fi
