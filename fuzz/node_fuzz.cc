@@ -5,7 +5,9 @@
 // MASQUERADE, so fuzzed packets reach scheduling, the connection table, every transmitter and
 // the NAT reply path.  The input's first byte picks the interface; the rest is one frame.  A few
 // fixed frames prefixes (Ethernet to our MAC, broadcast) are mixed in by the second byte so the
-// fuzzer reaches ARP and IPv4 quickly.
+// fuzzer reaches ARP and IPv4 quickly.  It is also a VPC host: two VM ports (vm1, vm2) of a
+// vSwitch with overlapping VPCs, a peering and a migrated VM, and keyed GRE to 192.0.2.1 reaches
+// its decapsulation.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -60,6 +62,30 @@ struct Router {
              "ipvsadm -a -u 198.51.100.10:53 -r 192.0.2.12 -m",
              "ipvsadm -a -u 198.51.100.10:53 -r 192.0.2.10 -i",
              "sysctl -qw net.ipv4.vs.expire_nodest_conn=1 net.ipv4.vs.nat_icmp_send=1",
+             // A vSwitch: two VM ports in two VPCs sharing an address, a peering, routes to a
+             // remote host, a moved VM.
+             "ip link add vm1 type veth peer name vm1p",
+             "ip link add vm2 type veth peer name vm2p",
+             "ip link set vm1 up",
+             "ip link set vm1p up",
+             "ip link set vm2 up",
+             "ip link set vm2p up",
+             "vpc local 192.0.2.1",
+             "vpc add 100 subnet 10.0.1.0/24",
+             "vpc add 200 subnet 10.0.1.0/24",
+             "vpc add 300 subnet 172.16.0.0/16",
+             "vpc route add 10.0.1.10 host 192.0.2.1 vpc 100",
+             "vpc route add 10.0.1.20 host 192.0.2.7 vpc 100",
+             "vpc route add 10.0.1.10 host 192.0.2.1 vpc 200",
+             "vpc route add 172.16.0.47 host 192.0.2.8 vpc 300",
+             "vpc route add 10.0.1.30 host 192.0.2.1 vpc 100",
+             "vpc route change 10.0.1.30 host 192.0.2.9 vpc 100",
+             "vpc neigh add 10.0.1.10 lladdr 52:54:00:00:00:01 vpc 100",
+             "vpc neigh add 10.0.1.10 lladdr 52:54:00:00:00:02 vpc 200",
+             "vpc port add vm1 vm 10.0.1.10 vpc 100",
+             "vpc port add vm2 vm 10.0.1.10 vpc 200",
+             "vpc subnet-route add 172.16.0.0/16 peer 300 vpc 100",
+             "vpc subnet-route add 10.0.1.0/24 peer 100 vpc 300",
          }) {
       sh.run(line);
     }
@@ -80,10 +106,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const vnet::stack::Device* dev = r->node.device(ifindex);
   uint8_t mode = data[1] % 4;
   if (dev != nullptr && mode != 0) {
-    // Prefix a plausible Ethernet header: to our MAC or broadcast, EtherType IPv4 or ARP.
+    // Prefix a plausible Ethernet header: to our MAC or broadcast, EtherType IPv4 or ARP; on a
+    // VM port from the VM's MAC to the vSwitch's, so frames get past port security.
     vnet::net::MacAddr dst = mode == 1 ? dev->mac : vnet::net::MacAddr::broadcast();
+    vnet::net::MacAddr src(2, 2, 2, 2, 2, 2);
+    if (const vnet::vpc::VmPort* port = r->node.vswitch_if_loaded()->port(ifindex)) {
+      if (mode == 1) dst = r->node.vswitch_if_loaded()->mac();
+      src = port->mac;
+    }
     for (int i = 0; i < 6; ++i) frame.push_back(static_cast<std::byte>(dst[i]));
-    for (int i = 0; i < 6; ++i) frame.push_back(std::byte{0x02});
+    for (int i = 0; i < 6; ++i) frame.push_back(static_cast<std::byte>(src[i]));
     frame.push_back(std::byte{0x08});
     frame.push_back(mode == 3 ? std::byte{0x06} : std::byte{0x00});
   }

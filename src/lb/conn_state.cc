@@ -7,9 +7,9 @@ namespace vnet::lb {
 namespace {
 
 using S = TcpConnState;
-constexpr S sNO = S::None, sES = S::Established, sSS = S::SynSent, sSR = S::SynRecv,
-            sFW = S::FinWait, sTW = S::TimeWait, sCL = S::Close, sCW = S::CloseWait,
-            sLA = S::LastAck, sLI = S::Listen, sSA = S::SynAck;
+[[maybe_unused]] constexpr S sNO = S::None, sES = S::Established, sSS = S::SynSent,
+                             sSR = S::SynRecv, sFW = S::FinWait, sTW = S::TimeWait, sCL = S::Close,
+                             sCW = S::CloseWait, sLA = S::LastAck, sLI = S::Listen, sSA = S::SynAck;
 
 using Row = std::array<S, 11>;  // indexed by the current state
 

@@ -20,14 +20,14 @@ using net::Ipv4Addr;
 
 // include/net/tcp.h
 constexpr uint64_t kMs = 1'000'000;
-constexpr uint64_t kRtoMinUs = 200'000;         // TCP_RTO_MIN
-constexpr uint64_t kRtoMaxUs = 120'000'000;     // TCP_RTO_MAX
-constexpr uint64_t kTimeoutInitUs = 1'000'000;  // TCP_TIMEOUT_INIT
-constexpr uint64_t kTimeWaitNs = 60'000 * kMs;  // TCP_TIMEWAIT_LEN
-constexpr uint64_t kDelackMinNs = 40 * kMs;     // TCP_DELACK_MIN
-constexpr uint64_t kDelackMaxNs = 200 * kMs;    // TCP_DELACK_MAX
-constexpr uint32_t kInitCwnd = 10;              // TCP_INIT_CWND
-constexpr int kMaxQuickAcks = 16;               // TCP_MAX_QUICKACKS
+constexpr uint64_t kRtoMinUs = 200'000;                        // TCP_RTO_MIN
+constexpr uint64_t kRtoMaxUs = 120'000'000;                    // TCP_RTO_MAX
+constexpr uint64_t kTimeoutInitUs = 1'000'000;                 // TCP_TIMEOUT_INIT
+constexpr uint64_t kTimeWaitNs = 60'000 * kMs;                 // TCP_TIMEWAIT_LEN
+constexpr uint64_t kDelackMinNs = 40 * kMs;                    // TCP_DELACK_MIN
+[[maybe_unused]] constexpr uint64_t kDelackMaxNs = 200 * kMs;  // TCP_DELACK_MAX (not used yet)
+constexpr uint32_t kInitCwnd = 10;                             // TCP_INIT_CWND
+constexpr int kMaxQuickAcks = 16;                              // TCP_MAX_QUICKACKS
 constexpr size_t kMaxSackBlocks = 4;
 
 // Sequence-space comparisons (before()/after()).
