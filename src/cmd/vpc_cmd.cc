@@ -110,11 +110,16 @@ class VpcCommand {
     return *a;
   }
   static Prefix prefix(const std::string& text) {
+    // The length is required (a bare address would be a /32, rarely what a subnet means).
     auto p = Prefix::parse_iproute2(text);
     if (!p || text.find('/') == std::string::npos) {
       throw Usage{fmt::format("Error: prefix \"{}\" is invalid: A.B.C.D/LEN expected.", text)};
     }
     return *p;
+  }
+  // A prefix as the commands read it back: always with its length.
+  static std::string cidr(const Prefix& p) {
+    return fmt::format("{}/{}", p.addr().to_string(), p.len());
   }
   static MacAddr mac(const std::string& text) {
     auto m = MacAddr::parse(text);
@@ -307,7 +312,22 @@ class VpcCommand {
       return result(vs.subnet_route_add(id, p, vpc_id(need(kv, "peer"))));
     }
     auto kv = keywords({"peer", "vpc"});
-    return result(vs.subnet_route_del(vpc_id(need(kv, "vpc")), p));
+    uint32_t id = vpc_id(need(kv, "vpc"));
+    if (kv.count("peer")) {
+      // Like `route del ... host H`: only the entry to that peer.
+      const vpc::SubnetRoute* sr = nullptr;
+      if (auto it = vs.vpcs().find(id); it != vs.vpcs().end()) {
+        for (const vpc::SubnetRoute& r : it->second.subnet_routes) {
+          if (r.prefix == p) sr = &r;
+        }
+      }
+      uint32_t peer = vpc_id(kv["peer"]);
+      if (sr == nullptr || sr->peer != peer) {
+        return result(
+            {-ESRCH, fmt::format("vpc {} has no subnet_route for {} peer {}", id, cidr(p), peer)});
+      }
+    }
+    return result(vs.subnet_route_del(id, p));
   }
 
   CmdOutput port() {
@@ -350,25 +370,25 @@ class VpcCommand {
     return !filter || *filter == vpc;
   }
 
-  std::string route_line(uint32_t vpc, uint32_t ip, const vpc::Route& r, bool with_vpc) const {
-    std::string s = fmt::format("{} host {}", Ipv4Addr(ip).to_string(), r.host.to_string());
+  std::string route_line(uint32_t vpc, uint32_t ip, Ipv4Addr host, bool with_vpc) const {
+    std::string s = fmt::format("{} host {}", Ipv4Addr(ip).to_string(), host.to_string());
     if (with_vpc) s += fmt::format(" vpc {}", vpc);
-    if (r.moved && r.moved_until_ns > node_.now_ns()) {
-      s += fmt::format(" moved grace {:.3f}s",
-                       static_cast<double>(r.moved_until_ns - node_.now_ns()) / 1e9);
-    } else if (r.moved) {
+    std::optional<uint64_t> moved = node_.vswitch_if_loaded()->moved_until(vpc, Ipv4Addr(ip));
+    if (moved && *moved > node_.now_ns()) {
+      s += fmt::format(" moved grace {:.3f}s", static_cast<double>(*moved - node_.now_ns()) / 1e9);
+    } else if (moved) {
       s += " moved";
     }
     return s + "\n";
   }
-  Json route_json(uint32_t vpc, uint32_t ip, const vpc::Route& r, bool with_vpc) const {
+  Json route_json(uint32_t vpc, uint32_t ip, Ipv4Addr host, bool with_vpc) const {
     Json j = Json::object();
     j.set("dst", Ipv4Addr(ip).to_string());
-    j.set("host", r.host.to_string());
+    j.set("host", host.to_string());
     if (with_vpc) j.set("vpc", vpc);
-    if (r.moved) {
+    if (std::optional<uint64_t> moved = node_.vswitch_if_loaded()->moved_until(vpc, Ipv4Addr(ip))) {
       j.set("moved", Json::boolean(true));
-      uint64_t left = r.moved_until_ns > node_.now_ns() ? r.moved_until_ns - node_.now_ns() : 0;
+      uint64_t left = *moved > node_.now_ns() ? *moved - node_.now_ns() : 0;
       j.set("grace_left_ms", left / 1'000'000);
     }
     return j;
@@ -405,9 +425,9 @@ class VpcCommand {
     for (const auto& [id, v] : node_.vswitch_if_loaded()->vpcs()) {
       if (!match(filter, id)) continue;
       for (const vpc::SubnetRoute& sr : v.subnet_routes) {
-        text += fmt::format("{} peer {} vpc {}\n", sr.prefix.to_string(), sr.peer, id);
+        text += fmt::format("{} peer {} vpc {}\n", cidr(sr.prefix), sr.peer, id);
         Json j = Json::object();
-        j.set("dst", sr.prefix.to_string());
+        j.set("dst", cidr(sr.prefix));
         j.set("peer", sr.peer);
         j.set("vpc", id);
         arr.push(std::move(j));
@@ -497,7 +517,7 @@ class VpcCommand {
       top.set("stats", std::move(js));
     }
     // Group the tables by VPC.
-    std::map<uint32_t, std::vector<std::pair<uint32_t, vpc::Route>>> routes;
+    std::map<uint32_t, std::vector<std::pair<uint32_t, Ipv4Addr>>> routes;
     for (const auto& [k, r] : vs.routes().sorted()) routes[k.vpc].emplace_back(k.ip, r);
     std::map<uint32_t, std::vector<std::pair<uint32_t, MacAddr>>> neighs;
     for (const auto& [k, m] : vs.neighs().sorted()) neighs[k.vpc].emplace_back(k.ip, m);
@@ -507,8 +527,8 @@ class VpcCommand {
       std::string subnets;
       Json js = Json::array();
       for (const Prefix& p : v.subnets) {
-        subnets += " " + p.to_string();
-        js.push(p.to_string());
+        subnets += " " + cidr(p);
+        js.push(cidr(p));
       }
       text += fmt::format("vpc {}{}{}\n", id, subnets.empty() ? "" : " subnets", subnets);
       Json jv = Json::object();
@@ -531,9 +551,9 @@ class VpcCommand {
       jv.set("neigh_table", std::move(jn));
       Json js2 = Json::array();
       for (const vpc::SubnetRoute& sr : v.subnet_routes) {
-        text += fmt::format("  subnet-route {} peer {}\n", sr.prefix.to_string(), sr.peer);
+        text += fmt::format("  subnet-route {} peer {}\n", cidr(sr.prefix), sr.peer);
         Json j = Json::object();
-        j.set("dst", sr.prefix.to_string());
+        j.set("dst", cidr(sr.prefix));
         j.set("peer", sr.peer);
         js2.push(std::move(j));
       }

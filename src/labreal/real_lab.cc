@@ -368,8 +368,7 @@ std::variant<std::unique_ptr<RealLab>, std::string> RealLab::up(const lab::LabSp
     };
     std::vector<std::string> cable_ports = {"vm"};
     for (size_t i = 0; i < list.size(); ++i) cable_ports.push_back("h" + std::to_string(i));
-    std::vector<std::string> steps;
-    for (auto e :
+    for (const std::string& e :
          {sh({"ip", "netns", "add", cns}), sh({"ip", "-n", cns, "link", "set", "lo", "up"}),
           sh({"ip", "-n", cns, "link", "add", kBridgeDevice, "type", "bridge"}),
           sh({"ip", "-n", cns, "link", "set", "dev", kBridgeDevice, "up"}),
@@ -380,16 +379,18 @@ std::variant<std::unique_ptr<RealLab>, std::string> RealLab::up(const lab::LabSp
     }
     for (size_t i = 0; i < list.size(); ++i) {
       std::string hns = namespace_name(spec, list[i].host);
-      for (auto e : {veth(cable_ports[i + 1], cns, list[i].port, hns),
-                     sh({"ip", "-n", hns, "link", "set", "dev", list[i].port, "up"})}) {
+      for (const std::string& e :
+           {veth(cable_ports[i + 1], cns, list[i].port, hns),
+            sh({"ip", "-n", hns, "link", "set", "dev", list[i].port, "up"})}) {
         if (!e.empty()) return fail(loc_text(link->loc) + ": cable: " + e);
       }
     }
     for (const std::string& p : cable_ports) {
-      for (auto e : {sh({"ip", "-n", cns, "link", "set", "dev", p, "master", kBridgeDevice}),
-                     sh({"ip", "-n", cns, "link", "set", "dev", p, "type", "bridge_slave",
-                         "learning", "off"}),
-                     sh({"ip", "-n", cns, "link", "set", "dev", p, "up"})}) {
+      for (const std::string& e :
+           {sh({"ip", "-n", cns, "link", "set", "dev", p, "master", kBridgeDevice}),
+            sh({"ip", "-n", cns, "link", "set", "dev", p, "type", "bridge_slave", "learning",
+                "off"}),
+            sh({"ip", "-n", cns, "link", "set", "dev", p, "up"})}) {
         if (!e.empty()) return fail(loc_text(link->loc) + ": cable: " + e);
       }
     }

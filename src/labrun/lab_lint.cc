@@ -146,7 +146,7 @@ std::vector<std::string> Lab::lint() {
     if (vs == nullptr || vs->ports().empty()) continue;
     std::set<uint32_t> hosts;
     for (const auto& [k, r] : vs->routes().sorted()) {
-      if (r.host != vs->local()) hosts.insert(r.host.value());
+      if (r != vs->local()) hosts.insert(r.value());
     }
     for (const auto& [ix, port] : vs->ports()) {
       // The VM's end of the port's link.

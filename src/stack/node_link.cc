@@ -336,6 +336,7 @@ Status Node::link_set_name(int ifindex, const std::string& name) {
     if (a.label == d->name) a.label = name;
   }
   d->name = name;
+  if (vswitch_) vswitch_->rename_port(ifindex, name);
   resolve_rule_devices();
   return {};
 }

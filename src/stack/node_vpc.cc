@@ -182,20 +182,20 @@ void Node::vpc_forward(uint32_t vpc_id, std::vector<std::byte> packet, vpc::VmPo
       if (vpc_deliver(vpc, *to, packet)) ++vs.stats().local_switched;
       return true;
     }
-    const vpc::Route* r = vs.route(vpc, dst);
-    if (r == nullptr) return false;
+    const Ipv4Addr* host = vs.route(vpc, dst);
+    if (host == nullptr) return false;
     trace(TraceStage::Vpc, [&] {
       return fmt::format("route_table vpc {}: {} hit: host {}", vpc, dst.to_string(),
-                         r->host.to_string());
+                         host->to_string());
     });
-    if (r->host == vs.local()) {
+    if (*host == vs.local()) {
       vpc_drop(
           from, DropReason::VpcUnknownVm,
           fmt::format("route_table puts vm {} of vpc {} on this host, which has no port for it",
                       dst.to_string(), vpc));
       return true;
     }
-    vpc_encap(key, r->host, std::move(packet), from);
+    vpc_encap(key, *host, std::move(packet), from);
     return true;
   };
   if (switch_in(vpc_id, vpc_id)) return;
@@ -392,30 +392,30 @@ bool Node::vpc_gre_rcv(Device& in, std::span<const std::byte> packet) {
     (void)vpc_deliver(key, *to, pkt);
     return true;
   }
-  const vpc::Route* r = vs.route(key, dst);
-  if (r != nullptr && r->host != vs.local() && r->moved) {
-    if (now_ns_ < r->moved_until_ns) {
+  const Ipv4Addr* host = vs.route(key, dst);
+  std::optional<uint64_t> moved = vs.moved_until(key, dst);
+  if (host != nullptr && *host != vs.local() && moved) {
+    if (now_ns_ < *moved) {
       ++vs.stats().stale_forwarded;
       trace(TraceStage::Vpc, [&] {
         return fmt::format(
             "route_table vpc {}: vm {} moved to host {}: forwarding stale traffic ({:.3f} s of "
             "grace left)",
-            key, dst.to_string(), r->host.to_string(),
-            static_cast<double>(r->moved_until_ns - now_ns_) / 1e9);
+            key, dst.to_string(), host->to_string(), static_cast<double>(*moved - now_ns_) / 1e9);
       });
-      vpc_encap(key, r->host, std::move(pkt), nullptr);
+      vpc_encap(key, *host, std::move(pkt), nullptr);
       return true;
     }
     drop(DropReason::VpcMigrated,
          fmt::format("vm {} of vpc {} moved to host {}; the grace time is over", dst.to_string(),
-                     key, r->host.to_string()),
+                     key, host->to_string()),
          &in);
     return true;
   }
   drop(DropReason::VpcUnknownVm,
-       r != nullptr && r->host != vs.local()
+       host != nullptr && *host != vs.local()
            ? fmt::format("vm {} of vpc {} is on host {}, not here", dst.to_string(), key,
-                         r->host.to_string())
+                         host->to_string())
            : fmt::format("no port for vm {} of vpc {} on this host", dst.to_string(), key),
        &in);
   return true;

@@ -35,16 +35,19 @@ struct VpcIp {
   static VpcIp unpack(uint64_t k) {
     return VpcIp{static_cast<uint32_t>(k >> 32), static_cast<uint32_t>(k)};
   }
-  auto operator<=>(const VpcIp&) const = default;
+  auto operator<=>(const VpcIp&) const = default;  // NOLINT(modernize-use-nullptr): clang-tidy 14
 };
 
 template <typename V>
 class VpcMapReference {
  public:
-  // Inserts; false (and no change) if the key is present.
-  bool insert(VpcIp k, V v) { return map_.emplace(k, std::move(v)).second; }
+  // Inserts; false (and no change) if the key is present, or is the reserved key (vpc
+  // 4294967295's 255.255.255.255, which neither map stores).
+  bool insert(VpcIp k, V v) { return !reserved(k) && map_.emplace(k, std::move(v)).second; }
   // Inserts or overwrites.
-  void assign(VpcIp k, V v) { map_[k] = std::move(v); }
+  void assign(VpcIp k, V v) {
+    if (!reserved(k)) map_[k] = std::move(v);
+  }
   bool erase(VpcIp k) { return map_.erase(k) > 0; }
   const V* find(VpcIp k) const {
     auto it = map_.find(k);
@@ -69,6 +72,7 @@ class VpcMapReference {
   size_t memory_bytes() const { return map_.size() * (sizeof(std::pair<const VpcIp, V>) + 32); }
 
  private:
+  static bool reserved(VpcIp k) { return k.packed() == UINT64_MAX; }
   std::map<VpcIp, V> map_;
 };
 
@@ -77,8 +81,10 @@ class VpcMap {
  public:
   VpcMap() { slots_.resize(kMinSlots); }
 
+  // The reserved key (kEmpty) is never stored: insert refuses it, find and erase see nothing.
   bool insert(VpcIp k, V v) {
     uint64_t key = k.packed();
+    if (key == kEmpty) return false;
     size_t i = probe(key);
     if (slots_[i].key == key) return false;
     if ((size_ + 1) * 4 > slots_.size() * 3) {
@@ -91,6 +97,7 @@ class VpcMap {
     return true;
   }
   void assign(VpcIp k, V v) {
+    if (k.packed() == kEmpty) return;
     if (V* cur = find(k)) {
       *cur = std::move(v);
     } else {
@@ -99,6 +106,7 @@ class VpcMap {
   }
   bool erase(VpcIp k) {
     uint64_t key = k.packed();
+    if (key == kEmpty) return false;
     size_t i = probe(key);
     if (slots_[i].key != key) return false;
     erase_slot(i);
@@ -106,6 +114,7 @@ class VpcMap {
   }
   const V* find(VpcIp k) const {
     uint64_t key = k.packed();
+    if (key == kEmpty) return nullptr;
     const Slot& s = slots_[probe(key)];
     return s.key == key ? &s.value : nullptr;
   }

@@ -87,6 +87,8 @@ Status VSwitch::vpc_del(uint32_t id) {
   if (vpcs_.erase(id) == 0) return error(-ENOENT, fmt::format("no vpc {}", id));
   routes_.erase_vpc(id);
   neighs_.erase_vpc(id);
+  moved_.erase(moved_.lower_bound(VpcIp{id, 0}),
+               id == UINT32_MAX ? moved_.end() : moved_.lower_bound(VpcIp{id + 1, 0}));
   port_by_vm_.erase_vpc(id);
   for (auto it = ports_.begin(); it != ports_.end();) {
     it = it->second.vpc == id ? ports_.erase(it) : std::next(it);
@@ -100,40 +102,35 @@ Status VSwitch::route_add(uint32_t vpc, Ipv4Addr ip, Ipv4Addr host, Mode mode, u
   if (host.is_unspecified() || host.is_multicast() || host == Ipv4Addr(0xffffffff)) {
     return error(-EINVAL, fmt::format("{} is not a host address", host.to_string()));
   }
-  Route* cur = routes_.find({vpc, ip.value()});
+  VpcIp key{vpc, ip.value()};
+  Ipv4Addr* cur = routes_.find(key);
   if (cur != nullptr && mode == Mode::Add) {
     return error(-EEXIST, fmt::format("route_table has {} in vpc {}", ip.to_string(), vpc));
   }
   if (cur == nullptr && mode == Mode::Change) {
     return error(-ENOENT, fmt::format("route_table has no {} in vpc {}", ip.to_string(), vpc));
   }
-  Route r;
-  r.host = host;
-  if (cur != nullptr) {
-    r.moved = cur->moved;
-    r.moved_until_ns = cur->moved_until_ns;
-    // The VM leaves this host: stale traffic still arriving is forwarded for the grace time.
-    if (!local_.is_unspecified() && cur->host == local_ && host != local_) {
-      r.moved = true;
-      r.moved_until_ns = now_ns + grace_ns_;
-    }
+  if (!local_.is_unspecified()) {
     if (host == local_) {
-      r.moved = false;
-      r.moved_until_ns = 0;
+      moved_.erase(key);
+    } else if (cur != nullptr && *cur == local_) {
+      // The VM leaves this host: stale traffic still arriving is forwarded for the grace time.
+      moved_[key] = now_ns + grace_ns_;
     }
   }
   vpc_ref(vpc);
-  routes_.assign({vpc, ip.value()}, r);
+  routes_.assign(key, host);
   return {};
 }
 
 Status VSwitch::route_del(uint32_t vpc, Ipv4Addr ip, std::optional<Ipv4Addr> host) {
-  const Route* cur = routes_.find({vpc, ip.value()});
-  if (cur == nullptr || (host && cur->host != *host)) {
+  const Ipv4Addr* cur = routes_.find({vpc, ip.value()});
+  if (cur == nullptr || (host && *cur != *host)) {
     return error(-ESRCH, fmt::format("route_table has no {}{} in vpc {}", ip.to_string(),
                                      host ? " host " + host->to_string() : "", vpc));
   }
   routes_.erase({vpc, ip.value()});
+  moved_.erase({vpc, ip.value()});
   return {};
 }
 

@@ -52,14 +52,6 @@ struct VmPort {
   uint64_t rx_packets = 0, tx_packets = 0, dropped = 0;
 };
 
-struct Route {
-  Ipv4Addr host;
-  // Nonzero: this host had the VM until the route moved it; traffic for it is forwarded to
-  // `host` until then.
-  uint64_t moved_until_ns = 0;
-  bool moved = false;  // the route moved away from this host at some time
-};
-
 struct SubnetRoute {
   Prefix prefix;
   uint32_t peer = 0;
@@ -105,6 +97,7 @@ class VSwitch {
   // ---- configuration ----
   Status vpc_add(uint32_t id, const std::vector<Prefix>& subnets);
   Status vpc_del(uint32_t id);
+  // A change that moves a VM away from this host (its route said `local`) starts its grace time.
   Status route_add(uint32_t vpc, Ipv4Addr ip, Ipv4Addr host, Mode mode, uint64_t now_ns);
   // host: only when it matches.
   Status route_del(uint32_t vpc, Ipv4Addr ip, std::optional<Ipv4Addr> host);
@@ -116,8 +109,11 @@ class VSwitch {
   Status port_add(int ifindex, const std::string& name, uint32_t vpc, Ipv4Addr ip,
                   std::optional<MacAddr> mac);
   Status port_del(int ifindex);
-  // The port's device went away.
+  // The port's device went away, or was renamed.
   void forget_port(int ifindex);
+  void rename_port(int ifindex, const std::string& name) {
+    if (VmPort* p = port(ifindex)) p->name = name;
+  }
 
   // ---- lookups (the packet path) ----
   const VmPort* port(int ifindex) const {
@@ -127,7 +123,14 @@ class VSwitch {
                : nullptr;
   }
   VmPort* port(int ifindex) { return const_cast<VmPort*>(std::as_const(*this).port(ifindex)); }
-  const Route* route(uint32_t vpc, Ipv4Addr ip) const { return routes_.find({vpc, ip.value()}); }
+  // The VM's host in route_table, or nullptr.
+  const Ipv4Addr* route(uint32_t vpc, Ipv4Addr ip) const { return routes_.find({vpc, ip.value()}); }
+  // For a VM whose route moved it away from this host: when its grace time ends (forwarding
+  // stale traffic to the new host until then).  nullopt if it never lived here, or came back.
+  std::optional<uint64_t> moved_until(uint32_t vpc, Ipv4Addr ip) const {
+    auto it = moved_.find({vpc, ip.value()});
+    return it == moved_.end() ? std::nullopt : std::optional(it->second);
+  }
   const MacAddr* neigh(uint32_t vpc, Ipv4Addr ip) const { return neighs_.find({vpc, ip.value()}); }
   VmPort* local_port(uint32_t vpc, Ipv4Addr ip) {
     const int* ix = port_by_vm_.find({vpc, ip.value()});
@@ -140,7 +143,7 @@ class VSwitch {
   // ---- views ----
   const std::map<uint32_t, Vpc>& vpcs() const { return vpcs_; }
   const std::map<int, VmPort>& ports() const { return ports_; }
-  const VpcMap<Route>& routes() const { return routes_; }
+  const VpcMap<Ipv4Addr>& routes() const { return routes_; }
   const VpcMap<MacAddr>& neighs() const { return neighs_; }
   VSwitchStats& stats() { return stats_; }
   const VSwitchStats& stats() const { return stats_; }
@@ -157,7 +160,10 @@ class VSwitch {
   MacAddr mac_ = default_mac();
   uint64_t grace_ns_ = kDefaultGraceNs;
   std::map<uint32_t, Vpc> vpcs_;
-  VpcMap<Route> routes_;
+  VpcMap<Ipv4Addr> routes_;
+  // Moved-away VMs only (few): the grace time's end.  Kept out of routes_ so that a route_table
+  // slot is 16 bytes.
+  std::map<VpcIp, uint64_t> moved_;
   VpcMap<MacAddr> neighs_;
   std::map<int, VmPort> ports_;
   VpcMap<int> port_by_vm_;
