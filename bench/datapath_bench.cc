@@ -50,13 +50,16 @@ struct CountingIo : vnet::stack::NodeIo {
 
 enum class Path { Plain, Ipip, Gre, Vxlan, Masquerade };
 
-std::vector<std::byte> udp_frame(Ipv4Addr dst) {
+// A UDP datagram with a 64-byte payload, from 198.51.100.2 (or src) to dst, in an Ethernet frame
+// (from the gateway's client to its eth1 unless given).
+std::vector<std::byte> udp_frame(Ipv4Addr dst, Ipv4Addr src = *Ipv4Addr::parse("198.51.100.2"),
+                                 MacAddr eth_dst = MacAddr(2, 0, 0, 0, 1, 1),
+                                 MacAddr eth_src = MacAddr(2, 0, 0, 0, 1, 2)) {
   std::vector<std::byte> f(14 + 20 + 8 + 64);
-  vnet::wire::EthernetRepr eth{MacAddr(2, 0, 0, 0, 1, 1), MacAddr(2, 0, 0, 0, 1, 2),
-                               vnet::wire::EtherType::Ipv4};
+  vnet::wire::EthernetRepr eth{eth_dst, eth_src, vnet::wire::EtherType::Ipv4};
   (void)eth.emit(f);
   vnet::wire::Ipv4Repr ip;
-  ip.source = *Ipv4Addr::parse("198.51.100.2");
+  ip.source = src;
   ip.destination = dst;
   ip.protocol = vnet::wire::IpProtocol::Udp;
   ip.ttl = 64;
@@ -246,20 +249,7 @@ MacAddr vm_mac(uint32_t v, uint32_t k) {
 }
 
 std::vector<std::byte> vm_frame(MacAddr src_mac, Ipv4Addr src, Ipv4Addr dst) {
-  std::vector<std::byte> f = udp_frame(dst);
-  vnet::wire::EthernetRepr eth{vnet::vpc::VSwitch::default_mac(), src_mac,
-                               vnet::wire::EtherType::Ipv4};
-  (void)eth.emit(f);
-  vnet::wire::Ipv4Repr ip;
-  ip.source = src;
-  ip.destination = dst;
-  ip.protocol = vnet::wire::IpProtocol::Udp;
-  ip.ttl = 64;
-  ip.payload_len = 8 + 64;
-  (void)ip.emit(std::span(f).subspan(14));
-  vnet::wire::UdpRepr udp{40000, 5001, 64};
-  (void)udp.emit(std::span(f).subspan(34), ip.source, ip.destination);
-  return f;
+  return udp_frame(dst, src, vnet::vpc::VSwitch::default_mac(), src_mac);
 }
 
 // A keyed GRE packet from host `from` to this host carrying a VM-to-VM datagram.

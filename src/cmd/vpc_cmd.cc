@@ -470,8 +470,9 @@ class VpcCommand {
   CmdOutput show_local() const {
     const vpc::VSwitch& vs = *node_.vswitch_if_loaded();
     Json j = Json::object();
-    j.set("local", vs.local().to_string());
-    return emit(vs.local().to_string() + "\n", j);
+    bool none = vs.local().is_unspecified();
+    j.set("local", none ? Json::null() : Json(vs.local().to_string()));
+    return emit((none ? std::string("none") : vs.local().to_string()) + "\n", j);
   }
 
   CmdOutput show_all() {

@@ -772,6 +772,38 @@ class Parser {
                                    host_suggestion(migration.to, spec));
       }
     }
+    // Each port a VM migrates to must be free on its host: not an interface of one of the
+    // host's links, and not a port another VM migrates to (the runners make these ports).
+    std::map<std::string, lab::VmPlace> now;
+    std::map<std::pair<std::string, std::string>, std::string> taken;  // (host, port) -> VM
+    for (const auto& [vm, places] : migration_places(spec)) {
+      for (const lab::VmPlace& p : places) taken.emplace(std::pair{p.host, p.port}, vm);
+    }
+    for (const CheckSpec& check : spec.checks) {
+      for (const DuringAction& a : check.during) {
+        if (a.migrate.empty()) continue;
+        auto [vm, net] = spec.vpcs.find_vm(a.migrate);
+        auto it = now.try_emplace(a.migrate, lab::VmPlace{vm->host, vm->port}).first;
+        lab::VmPlace next{a.to, a.port.empty() ? it->second.port : a.port};
+        bool own = next == lab::VmPlace{vm->host, vm->port};
+        for (const LinkSpec& l : spec.links) {
+          for (const LinkEndpoint* e : {&l.a, &l.b}) {
+            if (!own && e->node == next.host && e->ifname == next.port) {
+              fail(a.loc, "cannot migrate " + quote(a.migrate) + " to " + quote(next.host) +
+                              ": it has an interface " + quote(next.port) + " already (line " +
+                              std::to_string(e->loc.line) + "); give the VM a 'port' of its own");
+            }
+          }
+        }
+        auto owner = taken.find(std::pair{next.host, next.port});
+        if (owner != taken.end() && owner->second != a.migrate) {
+          fail(a.loc, "cannot migrate " + quote(a.migrate) + " to " + quote(next.host) + ": port " +
+                          quote(next.port) + " is " + quote(owner->second) +
+                          "'s; give the VM a 'port' of its own");
+        }
+        it->second = next;
+      }
+    }
   }
 
   static std::string host_suggestion(std::string_view word, const LabSpec& spec) {

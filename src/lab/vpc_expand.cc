@@ -122,14 +122,18 @@ std::vector<std::pair<std::string, std::string>> migration_lines(
   std::vector<std::pair<std::string, std::string>> lines;
   const VpcHostSpec* to = vpcs.find_host(to_host);
   if (to == nullptr) return lines;
-  // The new port first, so the VM is reachable there before any host sends its traffic there.
+  // The new port first, so the VM is reachable there before any host sends its traffic there;
+  // then the old host, which must stop delivering to the port the VM left and forward instead
+  // (its grace time); then every other host; the old host's neigh_table entry last.
+  const std::string change = "vpc route change " + format_ipv4(vm.ip) + " host " +
+                             format_ipv4(to->addr) + vpc_suffix(net.id);
   lines.emplace_back(to_host, neigh_add(net, vm));
   lines.emplace_back(to_host, port_add(net, vm, to_port));
-  for (const VpcHostSpec& host : vpcs.hosts) {
-    lines.emplace_back(host.node, "vpc route change " + format_ipv4(vm.ip) + " host " +
-                                      format_ipv4(to->addr) + vpc_suffix(net.id));
-  }
+  lines.emplace_back(from_host, change);
   lines.emplace_back(from_host, "vpc port del " + from_port);
+  for (const VpcHostSpec& host : vpcs.hosts) {
+    if (host.node != from_host) lines.emplace_back(host.node, change);
+  }
   lines.emplace_back(from_host, "vpc neigh del " + format_ipv4(vm.ip) + vpc_suffix(net.id));
   return lines;
 }

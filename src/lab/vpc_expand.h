@@ -58,10 +58,10 @@ std::string format_grace(uint64_t ns);
 // to_port), as (node, line) in order: on to_host
 //   vpc neigh add IP lladdr MAC vpc ID
 //   vpc port add TOPORT vm IP vpc ID lladdr MAC
-// then on every host, in `hosts` order,
+// on from_host (so that it forwards rather than delivers to the port the VM left)
 //   vpc route change IP host TOADDR vpc ID
-// then on from_host
 //   vpc port del FROMPORT
+// then the same route change on every other host, in `hosts` order, and on from_host
 //   vpc neigh del IP vpc ID
 // Empty when to_host is not a host of `vpcs`.
 std::vector<std::pair<std::string, std::string>> migration_lines(

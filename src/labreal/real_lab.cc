@@ -184,6 +184,16 @@ std::vector<std::string> RealLab::down(const lab::LabSpec& spec) {
   for (const auto& [vm, places] : lab::migration_places(spec)) {
     namespaces.push_back(cable_namespace(spec, vm));
   }
+  // And any cable this lab made that the file no longer names (an edited `during:`).
+  std::error_code list_ec;
+  for (const auto& e : fs::directory_iterator("/run/netns", list_ec)) {
+    std::string ns = e.path().filename().string();
+    if (ns.rfind(spec.name + "-", 0) == 0 && ns.size() > 6 &&
+        ns.compare(ns.size() - 6, 6, "~cable") == 0 &&
+        std::find(namespaces.begin(), namespaces.end(), ns) == namespaces.end()) {
+      namespaces.push_back(ns);
+    }
+  }
   for (const std::string& ns : namespaces) {
     if (!owned(spec, ns)) {
       if (netns_exists(ns)) {
@@ -370,6 +380,9 @@ std::variant<std::unique_ptr<RealLab>, std::string> RealLab::up(const lab::LabSp
     for (size_t i = 0; i < list.size(); ++i) cable_ports.push_back("h" + std::to_string(i));
     for (const std::string& e :
          {sh({"ip", "netns", "add", cns}), sh({"ip", "-n", cns, "link", "set", "lo", "up"}),
+          // No IPv6 here either: the bridge would send DAD/MLD/RS frames into the VM's port.
+          sh({"ip", "netns", "exec", cns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1",
+              "net.ipv6.conf.default.disable_ipv6=1"}),
           sh({"ip", "-n", cns, "link", "add", kBridgeDevice, "type", "bridge"}),
           sh({"ip", "-n", cns, "link", "set", "dev", kBridgeDevice, "up"}),
           veth(vm->ifname, namespace_name(spec, vm_node), "vm", cns),
@@ -403,11 +416,15 @@ std::variant<std::unique_ptr<RealLab>, std::string> RealLab::up(const lab::LabSp
   }
   // Wait for the links' carriers: the kernel reports IFF_RUNNING through linkwatch, up to a
   // second after both ends are up, and vnetd takes its ports' carrier from it.
+  // The cables' ports too: a bridge port whose carrier comes up later is put back into
+  // forwarding, undoing the state set below.
+  std::vector<std::string> wait_in;
+  for (const lab::NodeSpec& n : spec.nodes) wait_in.push_back(namespace_name(spec, n.name));
+  for (const auto& [vm_node, list] : places) wait_in.push_back(cable_namespace(spec, vm_node));
   for (int attempt = 0; attempt < 60; ++attempt) {
     bool all_up = true;
-    for (const lab::NodeSpec& n : spec.nodes) {
-      cmd::CmdOutput o = run_process(
-          {"ip", "-n", namespace_name(spec, n.name), "-o", "link", "show"}, kSetupTimeoutMs);
+    for (const std::string& ns : wait_in) {
+      cmd::CmdOutput o = run_process({"ip", "-n", ns, "-o", "link", "show"}, kSetupTimeoutMs);
       size_t pos = 0;
       while (pos < o.out.size()) {
         size_t end = o.out.find('\n', pos);
@@ -692,8 +709,8 @@ labrun::CheckResult RealLab::run_check(const lab::CheckSpec& check) {
     out = exec(check.node, check.run, timeout_ms);
     done = true;
   });
-  std::string notes;
-  std::vector<std::string> failures;
+  auto seconds = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
+  labrun::DuringLog log;
   size_t missed = 0;
   for (const lab::DuringAction& a : check.during) {
     std::this_thread::sleep_until(start + std::chrono::nanoseconds(a.at_ns));
@@ -701,37 +718,13 @@ labrun::CheckResult RealLab::run_check(const lab::CheckSpec& check) {
       ++missed;
       continue;
     }
-    std::string what = a.run.empty() ? fmt::format("migrate {} to {}", a.migrate, a.to)
-                                     : fmt::format("{}: {}", a.node, a.run);
-    cmd::CmdOutput o;
-    std::string err;
-    if (a.run.empty()) {
-      err = migrate(a);
-    } else {
-      o = exec(a.node, a.run, timeout_ms);
-      if (o.status != 0) {
-        err = fmt::format("exit status {}{}", o.status, o.err.empty() ? "" : ": " + o.err);
-      }
-    }
-    while (!err.empty() && err.back() == '\n') err.pop_back();
-    double at = std::chrono::duration<double>(Clock::now() - start).count();
-    notes += fmt::format("--- during +{:.3f}s {} ---\n{}{}", at, what, o.out, o.err);
-    if (!err.empty()) {
-      failures.push_back(fmt::format("during (line {}) {} failed: {}", a.loc.line, what, err));
-    }
+    log.run_action(
+        a, seconds(),
+        [&](const std::string& n, const std::string& l) { return exec(n, l, timeout_ms); },
+        [this](const lab::DuringAction& m) { return migrate(m); });
   }
   runner.join();
-  out.out += notes;
-  labrun::CheckResult r = labrun::evaluate_check(check, std::move(out));
-  if (missed != 0) {
-    failures.push_back(
-        fmt::format("{} of the `during` actions never ran: the command ended first", missed));
-  }
-  for (const std::string& f : failures) {
-    r.passed = false;
-    r.why += (r.why.empty() ? "" : "; ") + f;
-  }
-  return r;
+  return log.verdict(check, std::move(out), missed, seconds());
 }
 
 std::string RealLab::migrate(const lab::DuringAction& a) {

@@ -234,9 +234,12 @@ std::variant<std::unique_ptr<Lab>, std::string> Lab::deploy(const lab::LabSpec& 
   // The ports a migrating VM will be plugged into, on each host it will visit, made now (with
   // the MTU of its link) as the --real lab makes them, so a migration only moves the cable.
   for (const auto& [vm, places] : lab::migration_places(spec)) {
+    // The MTU of the VM's link to its host.
     std::optional<int> mtu;
     for (const lab::LinkSpec& l : spec.links) {
-      if (l.a.node == vm || l.b.node == vm) mtu = mtu ? mtu : l.mtu;
+      for (const lab::LinkEndpoint* e : {&l.a, &l.b}) {
+        if (e->node == places[0].host && e->ifname == places[0].port) mtu = l.mtu;
+      }
     }
     for (size_t i = 1; i < places.size(); ++i) {
       NodeRec* rec = by_name.at(places[i].host);
@@ -277,36 +280,51 @@ CheckResult Lab::run_check(const lab::CheckSpec& check) {
   if (check.during.empty()) return evaluate_check(check, run(check.node, check.run));
   auto* driver = static_cast<SimDriver*>(driver_.get());
   uint64_t start = sim_->now_ns();
-  std::string notes;
-  std::vector<std::string> failures;
+  auto seconds = [&] { return static_cast<double>(sim_->now_ns() - start) / 1e9; };
+  DuringLog log;
   for (const lab::DuringAction& a : check.during) {
-    driver->schedule(start + a.at_ns, [this, &a, &notes, &failures, start] {
-      std::string what = a.run.empty() ? fmt::format("migrate {} to {}", a.migrate, a.to)
-                                       : fmt::format("{}: {}", a.node, a.run);
-      cmd::CmdOutput o;
-      std::string err = a.run.empty() ? migrate(a) : std::string();
-      if (!a.run.empty()) {
-        o = run(a.node, a.run);
-        if (o.status != 0) {
-          err = fmt::format("exit status {}{}", o.status, o.err.empty() ? "" : ": " + o.err);
-        }
-      }
-      while (!err.empty() && err.back() == '\n') err.pop_back();
-      notes += fmt::format("--- during +{:.3f}s {} ---\n{}{}",
-                           static_cast<double>(sim_->now_ns() - start) / 1e9, what, o.out, o.err);
-      if (!err.empty())
-        failures.push_back(fmt::format("during (line {}) {} failed: {}", a.loc.line, what, err));
+    driver->schedule(start + a.at_ns, [this, &a, &log, &seconds] {
+      log.run_action(
+          a, seconds(), [this](const std::string& n, const std::string& l) { return run(n, l); },
+          [this](const lab::DuringAction& m) { return migrate(m); });
     });
   }
   cmd::CmdOutput out = run(check.node, check.run);
   size_t missed = driver->clear_actions();
-  out.out += notes;
+  return log.verdict(check, std::move(out), missed, seconds());
+}
+
+void DuringLog::run_action(
+    const lab::DuringAction& a, double at_s,
+    const std::function<cmd::CmdOutput(const std::string&, const std::string&)>& run,
+    const std::function<std::string(const lab::DuringAction&)>& migrate) {
+  std::string what = a.run.empty() ? fmt::format("migrate {} to {}", a.migrate, a.to)
+                                   : fmt::format("{}: {}", a.node, a.run);
+  cmd::CmdOutput o;
+  std::string err;
+  if (a.run.empty()) {
+    err = migrate(a);
+  } else {
+    o = run(a.node, a.run);
+    if (o.status != 0) {
+      err = fmt::format("exit status {}{}", o.status, o.err.empty() ? "" : ": " + o.err);
+    }
+  }
+  while (!err.empty() && err.back() == '\n') err.pop_back();
+  notes_ += fmt::format("--- during +{:.3f}s {} ---\n{}{}", at_s, what, o.out, o.err);
+  if (!err.empty()) {
+    failures_.push_back(fmt::format("during (line {}) {} failed: {}", a.loc.line, what, err));
+  }
+}
+
+CheckResult DuringLog::verdict(const lab::CheckSpec& check, cmd::CmdOutput out, size_t missed,
+                               double ended_s) const {
+  out.out += notes_;
   CheckResult r = evaluate_check(check, std::move(out));
+  std::vector<std::string> failures = failures_;
   if (missed != 0) {
-    failures.push_back(
-        fmt::format("{} of the `during` actions never ran: the command ended at "
-                    "+{:.3f}s",
-                    missed, static_cast<double>(sim_->now_ns() - start) / 1e9));
+    failures.push_back(fmt::format(
+        "{} of the `during` actions never ran: the command ended at +{:.3f}s", missed, ended_s));
   }
   for (const std::string& f : failures) {
     r.passed = false;

@@ -10,6 +10,7 @@
 //   auto out = (*lab)->run("client", "ping -c 3 198.51.100.10");
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -87,6 +88,24 @@ class Lab {
   std::shared_ptr<cmd::Driver> driver_;
   // Where each VM of `vpcs` is now: its host and the host's port.
   std::map<std::string, std::pair<std::string, std::string>> vm_place_;
+};
+
+// A check's `during:` actions as they ran, for both runners: each one's output under a header
+// line, and what failed.  run_action() performs one, given how to run a command line on a node
+// and how to migrate a VM.
+class DuringLog {
+ public:
+  void run_action(const lab::DuringAction& action, double at_s,
+                  const std::function<cmd::CmdOutput(const std::string&, const std::string&)>& run,
+                  const std::function<std::string(const lab::DuringAction&)>& migrate);
+  // The check's verdict on `out` with the actions' output appended; their failures, and the
+  // `missed` actions that never ran (the command ended first), fail it.
+  CheckResult verdict(const lab::CheckSpec& check, cmd::CmdOutput out, size_t missed,
+                      double ended_s) const;
+
+ private:
+  std::string notes_;
+  std::vector<std::string> failures_;
 };
 
 // A check's verdict from what its command did: exit status against `expect`, and every

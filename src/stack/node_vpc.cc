@@ -32,7 +32,10 @@ namespace vnet::stack {
 
 namespace {
 
-constexpr int kMaxXmitDepth = 4;  // as tunnel_output's dev_xmit_recursion limit
+// As tunnel_output's dev_xmit_recursion limit: an outer packet that reached a vSwitch port or
+// tunnel synchronously would come back here.
+constexpr int kMaxXmitDepth = 4;
+constexpr int kMinMtu = 68;
 
 std::string flow_text(const wire::Ipv4ConstView& ip) {
   return fmt::format("{} -> {}", ip.source().to_string(), ip.destination().to_string());
@@ -135,14 +138,19 @@ void Node::vpc_arp(Device& dev, vpc::VmPort& port, std::span<const std::byte> by
                          sip.to_string()));
     return;
   }
-  if (arp.operation != wire::ArpOperation::Request || sip.is_unspecified() || tip == sip) {
+  bool unicast_target = !tip.is_unspecified() && !tip.is_limited_broadcast() &&
+                        !tip.is_multicast() && (tip.value() >> 24) != 127;
+  if (arp.operation != wire::ArpOperation::Request || sip.is_unspecified() || tip == sip ||
+      !unicast_target) {
     // Replies, duplicate-address probes and gratuitous ARP stay here: answering a probe for the
-    // VM's own address would tell it the address is taken.
+    // VM's own address would tell it the address is taken.  Requests for multicast, broadcast
+    // or loopback targets go unanswered, as arp_process() ignores them.
     ++vswitch_->stats().arp_consumed;
     trace(TraceStage::Vpc, [&] {
       const char* what = arp.operation != wire::ArpOperation::Request ? "reply"
                          : sip.is_unspecified()                       ? "probe"
-                                                                      : "gratuitous ARP";
+                         : tip == sip                                 ? "gratuitous ARP"
+                                                                      : "request";
       return fmt::format("{}: arp {} for {} from vm {} kept on the host (not answered)", dev.name,
                          what, tip.to_string(), port.ip.to_string());
     });
@@ -246,14 +254,19 @@ bool Node::vpc_deliver(uint32_t vpc_id, vpc::VmPort& to, std::vector<std::byte>&
   return true;
 }
 
-void Node::vpc_icmp_to_vm(vpc::VmPort& vm, std::span<const std::byte> offending, uint8_t type,
-                          uint8_t code, uint32_t info) {
+void Node::vpc_frag_needed_to_vm(vpc::VmPort& vm, std::span<const std::byte> offending,
+                                 uint32_t mtu) {
+  // As __icmp_send(): never about a non-first fragment or an ICMP error.
   wire::Ipv4ConstView ip(offending);
+  if (ip.fragment_offset_bytes() != 0) return;
+  if (ip.protocol() == wire::IpProtocol::Icmp && !ip.payload().empty()) {
+    auto t = static_cast<uint8_t>(ip.payload()[0]);
+    if (t != 0 && t != 8 && t != 13 && t != 14 && t != 15 && t != 16 && t != 17 && t != 18) return;
+  }
   size_t quote = std::min<size_t>(offending.size(), 576 - 20 - 8);
   wire::IcmpRepr icmp =
-      wire::IcmpRepr::destination_unreachable(static_cast<wire::UnreachableCode>(code),
-                                              offending.first(quote), static_cast<uint16_t>(info));
-  (void)type;
+      wire::IcmpRepr::destination_unreachable(wire::UnreachableCode::FragmentationNeeded,
+                                              offending.first(quote), static_cast<uint16_t>(mtu));
   std::vector<std::byte> out(20 + icmp.buffer_len());
   (void)icmp.emit(std::span(out).subspan(20));
   wire::Ipv4Repr h;
@@ -267,12 +280,11 @@ void Node::vpc_icmp_to_vm(vpc::VmPort& vm, std::span<const std::byte> offending,
   h.identification = ip_ident_++;
   (void)h.emit(out);
   trace(TraceStage::Icmp, [&] {
-    return fmt::format("vSwitch: icmp type {} code {} mtu {} to vm {}", type, code, info,
+    return fmt::format("vSwitch: icmp fragmentation-needed mtu {} to vm {}", mtu,
                        vm.ip.to_string());
   });
-  const MacAddr mac = vm.mac;
   ++vm.tx_packets;
-  transmit_frame(vm.ifindex, mac, static_cast<uint16_t>(wire::EtherType::Ipv4), out,
+  transmit_frame(vm.ifindex, vm.mac, static_cast<uint16_t>(wire::EtherType::Ipv4), out,
                  vswitch_->mac());
 }
 
@@ -303,7 +315,11 @@ void Node::vpc_encap(uint32_t key, Ipv4Addr host, std::vector<std::byte> inner, 
       return fmt::format("vpc gre key {}: {} bytes with DF > path mtu {} ({} - {})", key,
                          inner.size(), mtu, mtu + vpc::VSwitch::kOverhead, vpc::VSwitch::kOverhead);
     });
-    if (from != nullptr) vpc_icmp_to_vm(*from, inner, 3, 4, static_cast<uint32_t>(mtu));
+    // (Traffic forwarded in a grace time has no port here to answer: a VM behind another
+    // host gets no fragmentation-needed for it.)
+    if (from != nullptr) {
+      vpc_frag_needed_to_vm(*from, inner, static_cast<uint32_t>(std::max(mtu, kMinMtu)));
+    }
     vpc_drop(from, DropReason::PktTooBig,
              fmt::format("vpc gre key {}: needs fragmentation, mtu {}", key, mtu));
     return;
@@ -330,7 +346,6 @@ void Node::vpc_encap(uint32_t key, Ipv4Addr host, std::vector<std::byte> inner, 
   h.identification = ip_ident_++;
   h.dont_fragment = in.dont_fragment();
   (void)h.emit(outer);
-  ++vs.stats().encapsulated;
   trace(TraceStage::Encap, [&] {
     const Device* o = device(route.oif);
     return fmt::format("vpc gre key {}: outer {} -> {} proto 47, inner {}, via {}{}", key,
@@ -341,6 +356,7 @@ void Node::vpc_encap(uint32_t key, Ipv4Addr host, std::vector<std::byte> inner, 
     vpc_drop(from, DropReason::TunnelDeadLoop, "vSwitch: encapsulations nested too deep");
     return;
   }
+  ++vs.stats().encapsulated;
   ++xmit_depth_;
   (void)ip_local_out(std::move(outer), route);
   --xmit_depth_;
@@ -353,24 +369,41 @@ bool Node::vpc_gre_rcv(Device& in, std::span<const std::byte> packet) {
     return false;
   }
   wire::GreConstView gre(outer.payload());
-  if (gre.check() || !gre.key_present() || gre.protocol_type() != 0x0800 ||
-      gre.sequence_present()) {
+  if (gre.check() || !gre.key_present() || gre.protocol_type() != 0x0800) {
     return false;  // not the vSwitch's encapsulation: the ordinary GRE path decides
   }
+  // A sequence number is accepted and ignored (as OVS's flow-based GRE does); a checksum, when
+  // present, must be right.
   uint32_t key = gre.key();
-  if (!gre.verify_checksum()) {
-    drop(DropReason::TunnelCsum, fmt::format("vpc gre key {}: bad GRE checksum", key), &in);
-    return true;
-  }
   if (!vs.known_vpc(key)) {
+    // A keyed gre device of the host's own (`ip tunnel add ... key K local ADDR`) takes it.
+    std::string how;
+    if (module_loaded("ip_gre")) {
+      const Device* t = ip_tunnel_lookup(LinkKind::Gre, in.ifindex, outer.source(),
+                                         outer.destination(), key, &how);
+      if (t != nullptr && t->tunnel && !t->tunnel->fallback) return false;
+    }
     drop(DropReason::VpcUnknownKey,
          fmt::format("GRE key {} from {}: no such vpc here", key, outer.source().to_string()), &in);
+    return true;
+  }
+  if (!gre.verify_checksum()) {
+    drop(DropReason::TunnelCsum, fmt::format("vpc gre key {}: bad GRE checksum", key), &in);
     return true;
   }
   wire::Ipv4ConstView inner(gre.payload());
   if (auto err = inner.check()) {
     drop(DropReason::IpInhdr,
          std::string("vpc gre: bad inner IPv4 header: ") + wire::to_string(*err), &in);
+    return true;
+  }
+  // ECN (RFC 6040's decapsulation, INET_ECN_decapsulate()): congestion marked on the underlay
+  // is passed on to an ECN-capable inner packet; a Not-ECT inner packet so marked is dropped.
+  bool outer_ce = (outer.tos() & 3) == 3;
+  if (outer_ce && (inner.tos() & 3) == 0) {
+    // (ip_tunnel_rcv() counts it as an rx_frame_error of the tunnel.)
+    drop(DropReason::TunnelInvalidHdr,
+         fmt::format("vpc gre key {}: congestion experienced on a Not-ECT packet", key), &in);
     return true;
   }
   ++vs.stats().decapsulated;
@@ -388,6 +421,10 @@ bool Node::vpc_gre_rcv(Device& in, std::span<const std::byte> packet) {
     return true;
   }
   std::vector<std::byte> pkt(gre.payload().begin(), gre.payload().begin() + inner.total_len());
+  if (outer_ce && (inner.tos() & 3) != 3) {
+    pkt[1] = static_cast<std::byte>(inner.tos() | 3);
+    wire::Ipv4View(pkt).fill_checksum();
+  }
   if (vpc::VmPort* to = vs.local_port(key, dst)) {
     (void)vpc_deliver(key, *to, pkt);
     return true;
@@ -395,7 +432,20 @@ bool Node::vpc_gre_rcv(Device& in, std::span<const std::byte> packet) {
   const Ipv4Addr* host = vs.route(key, dst);
   std::optional<uint64_t> moved = vs.moved_until(key, dst);
   if (host != nullptr && *host != vs.local() && moved) {
+    // Never back where it came from, and a stale forward is a hop (TTL), so two hosts whose
+    // tables point at each other cannot bounce a packet for the whole grace time.
+    if (*host == outer.source() || inner.ttl() <= 1) {
+      drop(DropReason::VpcMigrated,
+           *host == outer.source()
+               ? fmt::format("vm {} of vpc {} moved to host {}, which sent this: not sent back",
+                             dst.to_string(), key, host->to_string())
+               : fmt::format("vm {} of vpc {} moved to host {}: TTL exhausted", dst.to_string(),
+                             key, host->to_string()),
+           &in);
+      return true;
+    }
     if (now_ns_ < *moved) {
+      wire::Ipv4View(pkt).set_ttl(static_cast<uint8_t>(inner.ttl() - 1));
       ++vs.stats().stale_forwarded;
       trace(TraceStage::Vpc, [&] {
         return fmt::format(

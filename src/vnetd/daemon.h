@@ -5,8 +5,7 @@
 //   flushed after every batch of events; node timers -> a timerfd at node.next_deadline_ns().
 // Commands arrive on a Unix control socket (ctl/control.h): exec (the node's shell: ip,
 // iptables, ping, …, printing exactly what the simulator prints), trace on|off|show|clear,
-// stats, stop.  SIGTERM and
-// SIGINT stop it cleanly (the socket file is removed).
+// stats, stop.  SIGTERM and SIGINT stop it cleanly (the socket file is removed).
 //
 // Example: vnetd --name lab-r1 --socket /run/vnet/lab-r1.sock --ports eth0,eth1
 #pragma once

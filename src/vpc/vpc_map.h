@@ -7,7 +7,7 @@
 //   * VpcMap: open addressing with linear probing over one array of {key, value} slots, the key
 //     packed as vpc << 32 | ip, hashed with splitmix64's finaliser; deletion shifts the following
 //     entries back (no tombstones), so a lookup of an absent key stops at the first empty slot.
-//     The table doubles when it is 3/4 full and never shrinks below 16 slots.  A lookup is one
+//     The table starts at 16 slots, doubles when it is 3/4 full and never shrinks.  A lookup is one
 //     hash and, at the usual load, one or two cache lines.
 // Lookup cost depends only on the keys stored (configuration), not on the keys looked up
 // (packets), so traffic cannot make probe chains longer.
@@ -146,14 +146,7 @@ class VpcMap {
   // The key no entry may have: VPC 4294967295's 255.255.255.255 (a broadcast address is never
   // a VM's).
   static constexpr uint64_t kEmpty = UINT64_MAX;
-
- private:
-  static constexpr size_t kMinSlots = 16;
-  struct Slot {
-    uint64_t key = kEmpty;
-    V value{};
-  };
-
+  // A packed key's hash; its home slot is hash & (capacity - 1).
   static uint64_t hash(uint64_t x) {
     // splitmix64's finaliser.
     x ^= x >> 30;
@@ -163,6 +156,14 @@ class VpcMap {
     x ^= x >> 31;
     return x;
   }
+
+ private:
+  static constexpr size_t kMinSlots = 16;
+  struct Slot {
+    uint64_t key = kEmpty;
+    V value{};
+  };
+
   size_t mask() const { return slots_.size() - 1; }
   // The slot holding key, or the empty slot where it would go.
   size_t probe(uint64_t key) const {

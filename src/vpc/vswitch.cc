@@ -93,6 +93,10 @@ Status VSwitch::vpc_del(uint32_t id) {
   for (auto it = ports_.begin(); it != ports_.end();) {
     it = it->second.vpc == id ? ports_.erase(it) : std::next(it);
   }
+  // Its peers' routes to it go with it.
+  for (auto& [other, v] : vpcs_) {
+    std::erase_if(v.subnet_routes, [id = id](const SubnetRoute& sr) { return sr.peer == id; });
+  }
   reindex_ports();
   return {};
 }
@@ -174,6 +178,15 @@ Status VSwitch::subnet_route_add(uint32_t vpc, Prefix prefix, uint32_t peer) {
                                  prefix.to_string(), own.to_string(), vpc));
       }
     }
+    // A VPC built from route_table entries alone has no declared subnets: its VMs' addresses
+    // count as its own.
+    for (const auto& [k, host] : routes_.sorted()) {
+      if (k.vpc == vpc && prefix.contains(Ipv4Addr(k.ip))) {
+        return error(-EINVAL, fmt::format("{} covers vm {} of vpc {}: peered subnets must not "
+                                          "overlap",
+                                          prefix.to_string(), Ipv4Addr(k.ip).to_string(), vpc));
+      }
+    }
     for (const SubnetRoute& sr : it->second.subnet_routes) {
       if (sr.prefix == prefix) {
         return error(-EEXIST, fmt::format("vpc {} has a subnet_route for {} (to peer vpc {})", vpc,
@@ -235,6 +248,11 @@ Status VSwitch::port_add(int ifindex, const std::string& name, uint32_t vpc, Ipv
   }
   if (mac->is_zero() || mac->is_multicast()) {
     return error(-EINVAL, fmt::format("{} is not a unicast MAC", mac->to_string()));
+  }
+  if (const MacAddr* n = neighs_.find({vpc, ip.value()}); n != nullptr && *n != *mac) {
+    // Delivery uses neigh_table's MAC and port security the port's: they must agree.
+    return error(-EINVAL, fmt::format("lladdr {} is not neigh_table's {} for {} in vpc {}",
+                                      mac->to_string(), n->to_string(), ip.to_string(), vpc));
   }
   vpc_ref(vpc);
   VmPort p;

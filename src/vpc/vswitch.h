@@ -105,7 +105,7 @@ class VSwitch {
   Status neigh_del(uint32_t vpc, Ipv4Addr ip);
   Status subnet_route_add(uint32_t vpc, Prefix prefix, uint32_t peer);
   Status subnet_route_del(uint32_t vpc, Prefix prefix);
-  // mac: the VM's; unset: its neigh_table entry.
+  // mac: the VM's; unset: its neigh_table entry (which a given one must match, if present).
   Status port_add(int ifindex, const std::string& name, uint32_t vpc, Ipv4Addr ip,
                   std::optional<MacAddr> mac);
   Status port_del(int ifindex);

@@ -329,6 +329,9 @@ const std::vector<BadCase>& bad_cases() {
        "16:18: migrate needs a 'vpcs' section (the hosts and VMs that migrations move between)"},
       {"during_migrate_not_vm",
        "16:27: cannot migrate 'vm3': it is not a VM of vpcs.networks (did you mean 'vm1'?)"},
+      {"during_migrate_port_taken",
+       "17:9: cannot migrate 'vm2' to 'host1': it has an interface 'eth0' already (line 12); "
+       "give the VM a 'port' of its own"},
       {"during_migrate_to_not_host",
        "16:36: cannot migrate 'vm2' to 'hots1': it is not a host of vpcs.hosts (did you mean "
        "'host1'?)"},

@@ -378,10 +378,10 @@ TEST(VpcsTest, MigrationLines) {
   EXPECT_EQ(lines, (std::vector<std::string>{
                        "host3: vpc neigh add 10.0.2.7 lladdr 52:54:00:00:00:02 vpc 6289",
                        "host3: vpc port add vm2new vm 10.0.2.7 vpc 6289 lladdr 52:54:00:00:00:02",
-                       "host1: vpc route change 10.0.2.7 host 10.10.1.11 vpc 6289",
                        "host2: vpc route change 10.0.2.7 host 10.10.1.11 vpc 6289",
-                       "host3: vpc route change 10.0.2.7 host 10.10.1.11 vpc 6289",
                        "host2: vpc port del vm2p",
+                       "host1: vpc route change 10.0.2.7 host 10.10.1.11 vpc 6289",
+                       "host3: vpc route change 10.0.2.7 host 10.10.1.11 vpc 6289",
                        "host2: vpc neigh del 10.0.2.7 vpc 6289",
                    }));
   EXPECT_TRUE(migration_lines(spec.vpcs, *net, *vm, "host2", "vm2p", "vm1", "x").empty());

@@ -122,7 +122,8 @@ TEST_F(VpcCmd, EmptyShow) {
   expect_out("-j neigh show", "[]\n");
   expect_out("-j subnet-route show", "[]\n");
   expect_out("-j port show", "[]\n");
-  expect_out("local", "0.0.0.0\n");
+  expect_out("local", "none\n");
+  expect_out("-j local", "{\"local\":null}\n");
   expect_out("-s show",
              "vswitch local none mac ee:ff:ff:ff:ff:ff grace 2s\n"
              "  arp_proxied 0 arp_consumed 0 local_switched 0 encapsulated 0 decapsulated 0 "
@@ -347,12 +348,12 @@ TEST_F(VpcCmd, DelAndRemoval) {
              "vpc 6774 subnets 172.16.0.0/24 10.0.2.0/24\n"
              "  route 172.16.0.48 host 10.10.1.9\n"
              "  subnet-route 10.0.1.0/24 peer 6289\n");
+  // Deleting 6289 takes 6774's subnet_route to it along.
   ok("del 6289");
   expect_out("show",
              "vswitch local 10.10.1.9 mac ee:ff:ff:ff:ff:ff grace 500ms\n"
              "vpc 6774 subnets 172.16.0.0/24 10.0.2.0/24\n"
-             "  route 172.16.0.48 host 10.10.1.9\n"
-             "  subnet-route 10.0.1.0/24 peer 6289\n");
+             "  route 172.16.0.48 host 10.10.1.9\n");
   expect_out("port show", "");
   // vm1p is an ordinary device again: it can be a port of another VPC.
   ok("port add vm1p vm 10.0.2.7 vpc 6774 lladdr 52:54:00:00:00:07");

@@ -608,7 +608,10 @@ void run_layout(uint64_t seed, size_t probes, uint64_t first_probe_id, Totals& t
       if (target == s.ip || target.is_unspecified()) target = ip("203.0.113.1");
       if (target == s.ip) continue;
       auto sent = fabric.inject(s, vpc::test::arp_request_frame(s.mac, s.ip, target));
-      bool answered = false;
+      // Only unicast targets are answered (arp_process() ignores multicast and loopback).
+      const bool answerable =
+          !target.is_limited_broadcast() && !target.is_multicast() && (target.value() >> 24) != 127;
+      bool answered = !answerable;
       for (const Fabric::Sent& f : sent) {
         auto arp =
             wire::ArpRepr::parse(wire::ArpConstView(wire::EthernetConstView(f.frame).payload()));
@@ -685,17 +688,28 @@ void run_layout(uint64_t seed, size_t probes, uint64_t first_probe_id, Totals& t
     const size_t allowed = l.allowed(from, dst).value_or(kNowhere);
     size_t want = l.delivered(from, dst, fabric.now_ns() + 1000).value_or(kNowhere);
     if (want != allowed) ++t.after_grace_denied;
+    bool via_stale = false;
     for (const Migration& m : l.migrations) {
       if (want != kNowhere && m.vm == want && m.at_ns != 0 && m.stale == s.host &&
           l.vms[want].host != s.host) {
-        ++t.stale_forwarded;
+        via_stale = true;
       }
     }
     // Too big to encapsulate with DF: refused at the sender, whatever the path after it.
     const bool frag_needed = big && df && allowed != kNowhere && l.vms[allowed].host != s.host;
     if (frag_needed) want = kNowhere;
+    // A stale forward is a hop: one less TTL, and nothing with TTL 1 goes on.
+    if (via_stale && want != kNowhere) {
+      if (ttl <= 1) {
+        want = kNowhere;
+      } else {
+        ++t.stale_forwarded;
+      }
+    }
     std::vector<std::byte> packet =
         vpc::test::udp_packet(s.ip, dst, payload, ttl, static_cast<uint16_t>(id), tos, df);
+    std::vector<std::byte> expected = packet;
+    if (via_stale && ttl > 1) wire::Ipv4View(expected).set_ttl(static_cast<uint8_t>(ttl - 1));
     uint64_t drops_before = fabric.drops_total();
     auto sent =
         fabric.inject(s, vpc::test::ether_frame(vswitch_mac, s.mac, wire::EtherType::Ipv4, packet));
@@ -731,8 +745,8 @@ void run_layout(uint64_t seed, size_t probes, uint64_t first_probe_id, Totals& t
         wire::EthernetConstView eth(f.frame);
         bool intact = !eth.check() && eth.destination() == l.vms[want].mac &&
                       eth.source() == vswitch_mac && eth.ethertype() == wire::EtherType::Ipv4 &&
-                      f.frame.size() == 14 + packet.size() &&
-                      std::equal(packet.begin(), packet.end(), f.frame.begin() + 14);
+                      f.frame.size() == 14 + expected.size() &&
+                      std::equal(expected.begin(), expected.end(), f.frame.begin() + 14);
         if (!intact || at_target > 1) {
           ++t.corrupted;
           t.note(what + ": delivered changed or twice", l);

@@ -248,22 +248,12 @@ TEST(VpcMapRandom, MatchesReference) {
   EXPECT_EQ(done, kOps);
 }
 
-// splitmix64's finaliser, the home-slot hash vpc_map.h documents.
-uint64_t home_hash(uint64_t x) {
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebULL;
-  x ^= x >> 31;
-  return x;
-}
-
 // Keys of VPC 6289 whose home slot in a 16-slot table is `home`.
 std::vector<VpcIp> keys_with_home(size_t home, size_t n) {
   std::vector<VpcIp> out;
   for (uint32_t ip = 1; out.size() < n; ++ip) {
     VpcIp k{6289, ip};
-    if ((home_hash(k.packed()) & 15) == home) out.push_back(k);
+    if ((VpcMap<uint32_t>::hash(k.packed()) & 15) == home) out.push_back(k);
   }
   return out;
 }

@@ -412,13 +412,12 @@ TEST(VSwitchVpc, DelRemovesThatVpcOnly) {
   EXPECT_EQ(vs.neigh(6289, ip("10.0.1.141")), nullptr);
   EXPECT_EQ(vs.port(3), nullptr);
   EXPECT_EQ(vs.local_port(6289, ip("10.0.1.141")), nullptr);
-  // VPC 7's equal entries and VPC 6774 untouched (including its subnet_route to 6289).
+  // VPC 7's equal entries and VPC 6774 untouched, but for its subnet_route to 6289, which goes.
   EXPECT_EQ(*vs.route(7, ip("10.0.1.141")), ip("10.10.1.9"));
   EXPECT_EQ(*vs.neigh(7, ip("10.0.1.141")), mac("52:54:00:00:00:07"));
   EXPECT_EQ(vs.local_port(7, ip("10.0.1.141")), vs.port(5));
   EXPECT_EQ(*vs.route(6774, ip("172.16.0.47")), ip("10.10.1.10"));
-  ASSERT_NE(vs.subnet_route(6774, ip("10.0.1.1")), nullptr);
-  EXPECT_EQ(vs.subnet_route(6774, ip("10.0.1.1"))->peer, 6289u);
+  EXPECT_EQ(vs.subnet_route(6774, ip("10.0.1.1")), nullptr);
   EXPECT_EQ(vs.routes().size(), 2u);
   EXPECT_EQ(vs.neighs().size(), 1u);
   EXPECT_EQ(vs.ports().size(), 1u);
@@ -476,6 +475,29 @@ TEST(VSwitchRoute, DelOfReservedKeyIsRefused) {
   EXPECT_EQ(vs.neighs().size(), 0u);
   EXPECT_EQ(vs.route(UINT32_MAX, Ipv4Addr(0xffffffff)), nullptr);
   EXPECT_EQ(dump(vs), before);
+}
+
+// A VPC made by route_table entries alone (no `vpc add ... subnet`) still cannot peer over its
+// own VMs' addresses.
+TEST(VSwitchSubnetRoute, RefusedOverTheVpcsOwnVms) {
+  VSwitch vs;
+  ASSERT_TRUE(vs.route_add(6289, ip("172.16.0.5"), ip("10.10.1.9"), VSwitch::Mode::Add, 0).ok());
+  expect_status(vs.subnet_route_add(6289, pfx("172.16.0.0/16"), 6774), -EINVAL,
+                "172.16.0.0/16 covers vm 172.16.0.5 of vpc 6289: peered subnets must not overlap");
+  EXPECT_TRUE(vs.subnet_route_add(6289, pfx("172.17.0.0/16"), 6774).ok());
+}
+
+// Delivery uses neigh_table's MAC and port security the port's: a port whose MAC is not the
+// VM's neigh_table entry is refused.
+TEST(VSwitchPort, LladdrMustMatchNeighTable) {
+  VSwitch vs;
+  ASSERT_TRUE(
+      vs.neigh_add(6289, ip("10.0.1.5"), mac("52:54:00:00:00:05"), VSwitch::Mode::Add).ok());
+  expect_status(vs.port_add(3, "vm1p", 6289, ip("10.0.1.5"), mac("52:54:00:00:00:06")), -EINVAL,
+                "lladdr 52:54:00:00:00:06 is not neigh_table's 52:54:00:00:00:05 for 10.0.1.5 in "
+                "vpc 6289");
+  EXPECT_TRUE(vs.ports().empty());
+  EXPECT_TRUE(vs.port_add(3, "vm1p", 6289, ip("10.0.1.5"), mac("52:54:00:00:00:05")).ok());
 }
 
 }  // namespace
