@@ -600,8 +600,7 @@ class Node {
   void vpc_forward(uint32_t vpc, std::vector<std::byte> packet, vpc::VmPort* from);
   bool vpc_deliver(uint32_t vpc, vpc::VmPort& to, std::vector<std::byte>& packet);
   void vpc_encap(uint32_t key, Ipv4Addr host, std::vector<std::byte> inner, vpc::VmPort* from);
-  void vpc_frag_needed_to_vm(vpc::VmPort& vm, std::span<const std::byte> offending,
-                             uint32_t mtu);
+  void vpc_frag_needed_to_vm(vpc::VmPort& vm, std::span<const std::byte> offending, uint32_t mtu);
   void vpc_drop(vpc::VmPort* port, DropReason reason, const std::string& why);
   void drop(DropReason reason, const std::string& why, Device* dev = nullptr);
   // Records a trace line; the text is only built when tracing is on (the hot path pays one
