@@ -731,17 +731,17 @@ std::string RealLab::migrate(const lab::DuringAction& a) {
   auto [vm, net] = spec_.vpcs.find_vm(a.migrate);
   if (vm == nullptr) return fmt::format("{} is not a VM of `vpcs`", a.migrate);
   auto& place = vm_place_[a.migrate];
-  if (place.first.empty()) place = {vm->host, vm->port};
-  if (place.first == a.to) return fmt::format("{} is on {} already", a.migrate, a.to);
-  std::string port = a.port.empty() ? place.second : a.port;
+  if (place.host.empty()) place = {vm->host, vm->port};
+  if (place.host == a.to) return fmt::format("{} is on {} already", a.migrate, a.to);
+  std::string port = a.port.empty() ? place.port : a.port;
   const std::vector<lab::VmPlace> list = lab::migration_places(spec_)[a.migrate];
   auto index = [&](const std::string& host, const std::string& dev) {
     auto it = std::find(list.begin(), list.end(), lab::VmPlace{host, dev});
     return it == list.end() ? -1 : static_cast<int>(it - list.begin());
   };
-  int from = index(place.first, place.second), to = index(a.to, port);
+  int from = index(place.host, place.port), to = index(a.to, port);
   if (from < 0 || to < 0) return fmt::format("{} has no cable to {}:{}", a.migrate, a.to, port);
-  auto lines = lab::migration_lines(spec_.vpcs, *net, *vm, place.first, place.second, a.to, port);
+  auto lines = lab::migration_lines(spec_.vpcs, *net, *vm, place.host, place.port, a.to, port);
   std::string errors;
   auto run = [&](size_t i) {
     cmd::CmdOutput o = exec(lines[i].first, lines[i].second, 5000);

@@ -29,6 +29,7 @@
 
 #include "cmd/command.h"
 #include "lab/lab_spec.h"
+#include "lab/vpc_expand.h"
 #include "labrun/lab.h"
 
 namespace vnet::labreal {
@@ -68,7 +69,7 @@ class RealLab {
   // host's port, every host's route_table, the old host's tables; "" or the errors.
   std::string migrate(const lab::DuringAction& action);
   lab::LabSpec spec_;
-  std::map<std::string, std::pair<std::string, std::string>> vm_place_;  // VM -> host, port
+  std::map<std::string, lab::VmPlace> vm_place_;  // where each migrating VM is now
   RealOptions options_;
 };
 

@@ -337,24 +337,24 @@ std::string Lab::migrate(const lab::DuringAction& a) {
   auto [vm, net] = spec_.vpcs.find_vm(a.migrate);
   if (vm == nullptr) return fmt::format("{} is not a VM of `vpcs`", a.migrate);
   auto& place = vm_place_[a.migrate];
-  if (place.first == a.to) return fmt::format("{} is on {} already", a.migrate, a.to);
+  if (place.host == a.to) return fmt::format("{} is on {} already", a.migrate, a.to);
   NodeRec* from = nullptr;
   NodeRec* to = nullptr;
   for (auto& rec : nodes_) {
-    if (rec->name == place.first) from = rec.get();
+    if (rec->name == place.host) from = rec.get();
     if (rec->name == a.to) to = rec.get();
   }
   if (from == nullptr || to == nullptr || !from->element || !to->element) {
     return "the hosts are not vnet nodes";
   }
-  std::string port = a.port.empty() ? place.second : a.port;
-  const stack::Device* old_dev = from->element->node().device_by_name(place.second);
+  std::string port = a.port.empty() ? place.port : a.port;
+  const stack::Device* old_dev = from->element->node().device_by_name(place.port);
   const stack::Device* new_dev = to->element->node().device_by_name(port);
   if (old_dev == nullptr || new_dev == nullptr) {
-    return fmt::format("no port {} on {} or {} on {}", place.second, from->name, port, to->name);
+    return fmt::format("no port {} on {} or {} on {}", place.port, from->name, port, to->name);
   }
   std::optional<sim::LinkId> link = sim_->link_at(from->id, old_dev->ifindex);
-  if (!link) return fmt::format("{}:{} is not linked", from->name, place.second);
+  if (!link) return fmt::format("{}:{} is not linked", from->name, place.port);
   // The VM's cable moves to the port made for it at deploy time.
   const sim::Link& l = sim_->link(*link);
   int side = l.endpoint(0) == sim::LinkEndpoint{from->id, old_dev->ifindex} ? 0 : 1;
@@ -364,7 +364,7 @@ std::string Lab::migrate(const lab::DuringAction& a) {
   // The tables, on every host.
   std::string errors;
   for (const auto& [node, line] :
-       lab::migration_lines(spec_.vpcs, *net, *vm, place.first, place.second, a.to, port)) {
+       lab::migration_lines(spec_.vpcs, *net, *vm, place.host, place.port, a.to, port)) {
     cmd::CmdOutput o = run(node, line);
     if (o.status != 0) errors += fmt::format("{}: `{}`: {}", node, line, o.err);
   }

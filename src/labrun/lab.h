@@ -20,6 +20,7 @@
 
 #include "cmd/command.h"
 #include "lab/lab_spec.h"
+#include "lab/vpc_expand.h"
 #include "sim/sim.h"
 #include "stack/node.h"
 #include "stack/trace.h"
@@ -87,7 +88,7 @@ class Lab {
   bool tracing_ = false;
   std::shared_ptr<cmd::Driver> driver_;
   // Where each VM of `vpcs` is now: its host and the host's port.
-  std::map<std::string, std::pair<std::string, std::string>> vm_place_;
+  std::map<std::string, lab::VmPlace> vm_place_;
 };
 
 // A check's `during:` actions as they ran, for both runners: each one's output under a header
