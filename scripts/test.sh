@@ -42,7 +42,8 @@ fi
 if [[ "${VNET_QUICK:-0}" != 1 ]]; then
   echo "== ASan+UBSan build and unit tests"
   scripts/build.sh build-asan -DVNET_SANITIZE=ON -DVNET_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug
-  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions="$PWD/scripts/lsan.supp" \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan --output-on-failure -j "$(nproc)"
   stages=$((stages + 1))
 

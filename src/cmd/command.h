@@ -30,7 +30,9 @@ CmdOutput run_ip(stack::Node& node, const Args& argv);
 CmdOutput run_sysctl(stack::Node& node, const Args& argv);
 CmdOutput run_route(stack::Node& node, const Args& argv);
 // `vpc`: the vSwitch's tables and ports (vpc_cmd.cc).
-CmdOutput run_vpc(stack::Node& node, const Args& argv);
+// With --etcd, on the store's desired state instead (control_plane.h).
+struct ControlPlane;
+CmdOutput run_vpc(stack::Node& node, const Args& argv, const ControlPlane* control = nullptr);
 // `bridge fdb` for VXLAN devices.
 CmdOutput run_bridge(stack::Node& node, const Args& argv);
 

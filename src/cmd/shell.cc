@@ -595,7 +595,8 @@ CmdOutput Shell::run_argv(const Args& argv, const std::string& input) {
     return o;
   }
   if (cmd == "bridge" || cmd == "/sbin/bridge") return run_bridge(node_, argv);
-  if (cmd == "vpc") return run_vpc(node_, argv);
+  if (cmd == "vpc") return run_vpc(node_, argv, control_);
+  if (cmd == "agent") return run_agent(control_, argv);
   if (cmd == "iptables" || cmd == "/sbin/iptables" || cmd == "/usr/sbin/iptables" ||
       cmd == "conntrack" || cmd == "/usr/sbin/conntrack") {
     std::string base = cmd.substr(cmd.rfind('/') + 1);

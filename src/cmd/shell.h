@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cmd/command.h"
+#include "cmd/control_plane.h"
 #include "cmd/driver.h"
 #include "stack/node.h"
 
@@ -45,6 +46,8 @@ class Shell {
   // Probes (ping, traceroute, arping) advance virtual time through this driver; by default the
   // node runs alone.
   void set_driver(Driver* driver) { driver_ = driver ? driver : &own_driver_; }
+  // The control plane around the node (`vpc --etcd`, `agent`); null: none.
+  void set_control(const ControlPlane* control) { control_ = control; }
   CmdOutput run(const std::string& line);
   // Runs one simple command (argv, no operators); `input` is its standard input.
   CmdOutput run_argv(const Args& argv, const std::string& input = {});
@@ -67,6 +70,7 @@ class Shell {
   std::function<void(const std::string&)> out_sink_;
   SingleNodeDriver own_driver_;
   Driver* driver_;
+  const ControlPlane* control_ = nullptr;
 };
 
 }  // namespace vnet::cmd

@@ -20,7 +20,10 @@
 #include <optional>
 
 #include "cmd/command.h"
+#include "cmd/control_plane.h"
 #include "cmd/json_writer.h"
+#include "ctrl/schema.h"
+#include "ctrl/store.h"
 
 namespace vnet::cmd {
 
@@ -580,8 +583,51 @@ class VpcCommand {
 
 }  // namespace
 
-CmdOutput run_vpc(stack::Node& node, const Args& argv) {
-  return VpcCommand(node, argv).run();
+CmdOutput run_vpc(stack::Node& node, const Args& argv, const ControlPlane* control) {
+  // --etcd [ENDPOINTS] and --node NAME, among the options before the object.
+  Args rest = {argv.empty() ? std::string("vpc") : argv[0]};
+  bool store_mode = false;
+  std::optional<std::string> endpoints, host;
+  size_t i = 1;
+  for (; i < argv.size() && argv[i].size() > 1 && argv[i][0] == '-'; ++i) {
+    const std::string& f = argv[i];
+    if (f == "--etcd" || f == "-etcd") {
+      store_mode = true;
+      // Endpoints always have a port; no object or option does.
+      if (i + 1 < argv.size() && argv[i + 1].find(':') != std::string::npos) endpoints = argv[++i];
+    } else if (f == "--node" || f == "-node") {
+      if (i + 1 >= argv.size()) {
+        return {"", "Command line is not complete: a node name expected. Try \"vpc help\".\n", 255};
+      }
+      host = argv[++i];
+    } else {
+      rest.push_back(f);
+    }
+  }
+  if (!store_mode) {
+    if (host) return {"", "Error: --node names a host in the store: it needs --etcd.\n", 255};
+    return VpcCommand(node, argv).run();
+  }
+  rest.insert(rest.end(), argv.begin() + static_cast<std::ptrdiff_t>(i), argv.end());
+  std::string name = host ? *host : control != nullptr ? control->node : "";
+  if (!name.empty() && !ctrl::schema::valid_name(name)) {
+    return {"", fmt::format("Error: node \"{}\" is invalid.\n", name), 255};
+  }
+  if (endpoints) {
+    if (control == nullptr || !control->open) {
+      return {"",
+              "Error: this node cannot connect to other stores; use --etcd without endpoints.\n",
+              1};
+    }
+    std::string error;
+    std::unique_ptr<ctrl::Store> s = control->open(*endpoints, &error);
+    if (!s) return {"", "Error: " + error + ".\n", 1};
+    return run_vpc_store(*s, name, rest);
+  }
+  if (control == nullptr || control->store == nullptr) {
+    return {"", "Error: no store: this node runs no agent (give --etcd ENDPOINTS).\n", 1};
+  }
+  return run_vpc_store(*control->store, name, rest);
 }
 
 }  // namespace vnet::cmd

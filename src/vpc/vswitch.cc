@@ -57,6 +57,18 @@ Status VSwitch::vpc_add(uint32_t id, const std::vector<Prefix>& subnets) {
   if (it != vpcs_.end() && it->second.declared) {
     return error(-EEXIST, fmt::format("vpc {} exists", id));
   }
+  return vpc_set(id, subnets);
+}
+
+void VSwitch::vpc_undeclare(uint32_t id) {
+  auto it = vpcs_.find(id);
+  if (it == vpcs_.end()) return;
+  it->second.declared = false;
+  it->second.subnets.clear();
+}
+
+Status VSwitch::vpc_set(uint32_t id, const std::vector<Prefix>& subnets) {
+  auto it = vpcs_.find(id);
   for (size_t i = 0; i < subnets.size(); ++i) {
     if (subnets[i].has_host_bits()) {
       return error(-EINVAL, fmt::format("subnet {} has host bits set", subnets[i].to_string()));

@@ -97,6 +97,10 @@ class VSwitch {
   // ---- configuration ----
   Status vpc_add(uint32_t id, const std::vector<Prefix>& subnets);
   Status vpc_del(uint32_t id);
+  // Declares the VPC, or changes a declared VPC's subnets (the control plane's put of its
+  // config); vpc_undeclare: its config went away, its tables stay.
+  Status vpc_set(uint32_t id, const std::vector<Prefix>& subnets);
+  void vpc_undeclare(uint32_t id);
   // A change that moves a VM away from this host (its route said `local`) starts its grace time.
   Status route_add(uint32_t vpc, Ipv4Addr ip, Ipv4Addr host, Mode mode, uint64_t now_ns);
   // host: only when it matches.
