@@ -22,6 +22,11 @@ int main(int argc, char** argv) {
     return vnet::cli::node_command(argv[2], std::vector<std::string>(argv + 3, argv + argc),
                                    std::cout, std::cerr);
   }
+  // `vnet vpc --etcd ENDPOINTS ...` (or $VNET_ETCD): the control plane's desired state.
+  if (argc >= 2 && std::strcmp(argv[1], "vpc") == 0) {
+    return vnet::cli::vpc_command(std::vector<std::string>(argv + 1, argv + argc), std::cout,
+                                  std::cerr);
+  }
   CLI::App app{"vnet: a virtual-network engine with a Linux-faithful IPv4 stack"};
   app.set_version_flag("--version", std::string("vnet 0.1.0"));
   app.require_subcommand(1);

@@ -5,6 +5,7 @@
 
 #include <iosfwd>
 #include <string>
+#include <vector>
 
 namespace vnet::cli {
 
@@ -15,5 +16,9 @@ struct NodeRunOptions {
 
 // Returns the process exit status: 0 when every line succeeded, 1 otherwise.
 int run_node(std::istream& in, std::ostream& out, std::ostream& err, const NodeRunOptions& opts);
+
+// `vnet vpc [--etcd [ENDPOINTS]] [--node NAME] ...` on this machine: the desired state in etcd
+// (cmd/vpc_store_cmd.cc), from --etcd's endpoints or else $VNET_ETCD.  args: from "vpc" on.
+int vpc_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 }  // namespace vnet::cli

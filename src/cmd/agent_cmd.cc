@@ -1,5 +1,5 @@
 // `agent status [-j]`: the node's control-plane agent (ctrl/agent.h) and what its applier waits
-// on.  Exit status 1 when the node runs no agent.
+// on; `agent log`: its recent log lines.  Exit status 1 when the node runs no agent.
 #include <fmt/format.h>
 
 #include "cmd/control_plane.h"
@@ -11,8 +11,8 @@ namespace vnet::cmd {
 
 namespace {
 
-std::string ago(uint64_t now_ms, uint64_t then_ms) {
-  if (then_ms == 0) return "never";
+std::string ago(bool ever, uint64_t now_ms, uint64_t then_ms) {
+  if (!ever) return "never";
   uint64_t d = now_ms > then_ms ? now_ms - then_ms : 0;
   return fmt::format("{:.1f}s ago", static_cast<double>(d) / 1000.0);
 }
@@ -33,13 +33,19 @@ CmdOutput run_agent(const ControlPlane* cp, const Args& argv) {
     }
   }
   std::string verb = i < argv.size() ? argv[i] : "status";
-  if (verb == "help") return {"Usage: agent [ -j ] [ -p ] status\n", "", 0};
-  if (verb != "status" && verb != "show") {
+  if (verb == "help") return {"Usage: agent [ -j ] [ -p ] status\n       agent log\n", "", 0};
+  if (verb != "status" && verb != "show" && verb != "log") {
     return {"", fmt::format("Command \"{}\" is unknown, try \"agent help\".\n", verb), 255};
   }
   if (i + 1 < argv.size())
     return {"", fmt::format("Error: \"{}\" is garbage.\n", argv[i + 1]), 255};
   if (cp == nullptr || cp->agent == nullptr) return {"", "agent: this node runs no agent\n", 1};
+  if (verb == "log") {
+    if (cp->log) {
+      for (const std::string& line : cp->log()) o.out += line + "\n";
+    }
+    return o;
+  }
   ctrl::AgentStatus s = cp->agent->status();
   uint64_t now = cp->now_ms ? cp->now_ms() : 0;
   size_t pending = cp->applier ? cp->applier->pending().size() : 0;
@@ -51,11 +57,10 @@ CmdOutput run_agent(const ControlPlane* cp, const Args& argv) {
     j.set("revision", s.revision);
     j.set("store_revision", s.store_revision);
     j.set("lag", s.lag());
-    j.set(
-        "last_contact_ms_ago",
-        s.last_contact_ms == 0 ? -1 : static_cast<int64_t>(now - std::min(now, s.last_contact_ms)));
+    j.set("last_contact_ms_ago",
+          !s.contacted ? -1 : static_cast<int64_t>(now - std::min(now, s.last_contact_ms)));
     j.set("last_change_ms_ago",
-          s.last_change_ms == 0 ? -1 : static_cast<int64_t>(now - std::min(now, s.last_change_ms)));
+          !s.changed ? -1 : static_cast<int64_t>(now - std::min(now, s.last_change_ms)));
     Json prefixes = Json::array();
     for (const std::string& p : s.prefixes) prefixes.push(Json(p));
     j.set("watching", prefixes);
@@ -82,8 +87,9 @@ CmdOutput run_agent(const ControlPlane* cp, const Args& argv) {
   o.out = fmt::format("agent {}: {} {}\n", s.node,
                       s.connected ? "connected to" : "disconnected from", s.store);
   o.out += fmt::format("  revision {} store {} lag {}\n", s.revision, s.store_revision, s.lag());
-  o.out += fmt::format("  last contact {}, last change {}\n", ago(now, s.last_contact_ms),
-                       ago(now, s.last_change_ms));
+  o.out +=
+      fmt::format("  last contact {}, last change {}\n", ago(s.contacted, now, s.last_contact_ms),
+                  ago(s.changed, now, s.last_change_ms));
   std::string watching;
   for (const std::string& p : s.prefixes) watching += " " + p;
   o.out += fmt::format("  watching{}\n", watching.empty() ? " nothing" : watching);

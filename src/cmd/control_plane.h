@@ -4,6 +4,7 @@
 //   vpc --etcd [ENDPOINTS] [--node NAME] ...   the desired state in the store instead of this
 //                                              node's vSwitch (vpc_store_cmd.cc)
 //   agent status [-j]                          the node's agent: revision, lag, watches
+//   agent log                                  its recent log lines (refused values, breaks)
 //
 // Without ENDPOINTS, `vpc --etcd` uses `store` (the node's agent's store); with them, `open`
 // connects (null: only the node's own store can be used).
@@ -12,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "cmd/command.h"
 
@@ -31,6 +33,8 @@ struct ControlPlane {
   const ctrl::VpcApplier* applier = nullptr;
   std::string node;                  // this host's name in the store's keys
   std::function<uint64_t()> now_ms;  // the agent's clock (virtual time in the simulator)
+  // The agent's recent log lines, oldest first ("LEVEL message"); empty function: none kept.
+  std::function<std::vector<std::string>()> log;
 };
 
 // `vpc` on the store: argv without the --etcd/--node options.

@@ -174,6 +174,7 @@ bool Agent::full_sync(uint64_t now_ms) {
   synced_ = true;
   ++st_.resyncs;
   st_.last_contact_ms = now_ms;
+  st_.contacted = true;
   emit(changes, now_ms);
   log_(Level::Info, fmt::format("synced with {} at revision {}: {} keys, {} VPCs",
                                 store_.describe(), rev, mirror_.size(), needed.size()));
@@ -187,6 +188,7 @@ bool Agent::full_sync(uint64_t now_ms) {
 
 void Agent::handle(const WatchResponse& r, uint64_t now_ms) {
   st_.last_contact_ms = now_ms;
+  st_.contacted = true;
   if (!st_.connected) {
     st_.connected = true;
     backoff_ms_ = 0;
@@ -358,6 +360,7 @@ void Agent::emit(const std::vector<Change>& changes, uint64_t now_ms) {
   if (changes.empty()) return;
   st_.changes += changes.size();
   st_.last_change_ms = now_ms;
+  st_.changed = true;
   sink_(changes);
 }
 

@@ -56,6 +56,8 @@ struct AgentStatus {
   int64_t lag() const { return store_revision > revision ? store_revision - revision : 0; }
   uint64_t last_contact_ms = 0;  // when the store last answered (the poll clock)
   uint64_t last_change_ms = 0;   // when a change was last handed on
+  bool contacted = false;        // last_contact_ms is set
+  bool changed = false;          // last_change_ms is set
   std::vector<std::string> prefixes;
   size_t keys = 0;
   uint64_t changes = 0;      // handed on

@@ -175,6 +175,15 @@ Result<std::vector<std::string>> EtcdStore::parse_endpoints(const std::string& e
         endpoints.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     start = comma == std::string::npos ? endpoints.size() + 1 : comma + 1;
     if (e.empty()) continue;
+    if (e.rfind("unix:", 0) == 0) {
+      // etcd's own form is unix://NAME:PORT (a socket file named NAME:PORT in etcd's working
+      // directory); an absolute path is unix:///DIR/NAME:PORT.
+      std::string path = e.substr(5);
+      if (path.rfind("//", 0) == 0) path = path.substr(2);
+      if (path.empty()) return Error{Code::InvalidArgument, "endpoint " + e + ": no socket path"};
+      out.push_back("unix:" + path);
+      continue;
+    }
     if (e.rfind("https://", 0) == 0) {
       return Error{Code::InvalidArgument, "endpoint " + e + ": only http:// is supported"};
     }
@@ -207,12 +216,23 @@ Result<std::unique_ptr<EtcdStore>> EtcdStore::connect(const std::string& endpoin
   // is not an address goes through DNS, with the first endpoint only.
   std::string target;
   bool numeric = true;
-  for (const std::string& e : parsed.value()) {
+  const std::vector<std::string>& list = parsed.value();
+  bool unix_socket = list.front().rfind("unix:", 0) == 0;
+  for (const std::string& e : list) {
+    if ((e.rfind("unix:", 0) == 0) != unix_socket || (unix_socket && list.size() > 1)) {
+      return Error{Code::InvalidArgument, "endpoints: a unix socket must be the only endpoint"};
+    }
+  }
+  for (const std::string& e : list) {
     std::string host = e.substr(0, e.rfind(':'));
     numeric = numeric && host.find_first_not_of("0123456789.") == std::string::npos;
     target += (target.empty() ? "" : ",") + e;
   }
-  target = numeric ? "ipv4:" + target : "dns:///" + parsed.value().front();
+  if (unix_socket) {
+    target = list.front();
+  } else {
+    target = numeric ? "ipv4:" + target : "dns:///" + list.front();
+  }
   grpc::ChannelArguments args;
   args.SetLoadBalancingPolicyName("pick_first");
   // Reconnect soon after a member comes back (gRPC's default backoff grows to 120 s).
@@ -318,6 +338,15 @@ Result<std::unique_ptr<Store>> open_store(const std::string& endpoints) {
   auto s = EtcdStore::connect(endpoints);
   if (!s.ok()) return s.error();
   return std::unique_ptr<Store>(std::move(s.value()));
+}
+
+std::unique_ptr<Store> open_store_or_null(const std::string& endpoints, std::string* error) {
+  auto s = open_store(endpoints);
+  if (!s.ok()) {
+    *error = s.error().message;
+    return nullptr;
+  }
+  return std::move(s.value());
 }
 
 }  // namespace vnet::ctrl

@@ -3,10 +3,12 @@
 // docs/ARCHITECTURE.md, "The control plane".
 //
 // Endpoints: "http://127.0.0.1:2379,http://127.0.0.1:22379" (the scheme is optional; only
-// plain-text http).  The channel picks the first member that answers and moves to the next
-// when it fails, as clientv3's balancer does.  Unary calls have a deadline (default 2 s);
-// gRPC's UNAVAILABLE, and etcd's "leader changed" and "request timed out", become
-// Code::Unavailable, which callers retry.
+// plain-text http), or one unix socket: "unix:///run/vnet/lab/localhost:2379" (etcd's
+// --listen-client-urls unix://localhost:2379 makes that file in its working directory; a
+// socket file reaches a client in any network namespace).  The channel picks the first member that
+// answers and moves to the next when it fails, as clientv3's balancer does.  Unary calls have a
+// deadline (default 2 s); gRPC's UNAVAILABLE, and etcd's "leader changed" and "request timed out",
+// become Code::Unavailable, which callers retry.
 //
 // Watch streams carry the "hasleader" metadata (clientv3.WithRequireLeader): a member cut off
 // from its cluster's leader ends the stream instead of going quiet, so the agent reconnects to
@@ -55,5 +57,7 @@ class EtcdStore : public Store {
 
 // The store named by a --etcd option or $VNET_ETCD: EtcdStore for endpoints.
 Result<std::unique_ptr<Store>> open_store(const std::string& endpoints);
+// The same, for cmd::ControlPlane::open: the store, or null with *error set.
+std::unique_ptr<Store> open_store_or_null(const std::string& endpoints, std::string* error);
 
 }  // namespace vnet::ctrl

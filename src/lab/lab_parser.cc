@@ -38,7 +38,7 @@ constexpr std::string_view kLinkKeys[] = {"endpoints", "mtu",   "delay",  "loss"
 constexpr std::string_view kCheckKeys[] = {"node", "run",     "expect", "output",
                                            "name", "timeout", "during"};
 constexpr std::string_view kDuringKeys[] = {"at", "node", "run", "migrate", "to", "port"};
-constexpr std::string_view kVpcsKeys[] = {"grace", "hosts", "networks", "peerings"};
+constexpr std::string_view kVpcsKeys[] = {"control", "grace", "hosts", "networks", "peerings"};
 constexpr std::string_view kVpcNetKeys[] = {"id", "subnets", "vms"};
 constexpr std::string_view kVpcVmKeys[] = {"node", "ip", "host", "interface", "mac"};
 constexpr std::string_view kKindNames[] = {"linux", "vnet", "bridge"};
@@ -843,6 +843,15 @@ class Parser {
           value_or_fail(parse_duration_ns(scalar(*grace, duration_expectation("grace")), "grace"),
                         grace->value_loc);
       if (*vpcs.grace_ns == 0) fail(grace->value_loc, "grace must be greater than 0");
+    }
+    if (const Entry* control = items.find("control")) {
+      vpcs.control_loc = control->key_loc;
+      std::string c = scalar(*control, "control must be exec or etcd");
+      if (c == "etcd") {
+        vpcs.control = VpcControl::Etcd;
+      } else if (c != "exec") {
+        fail(control->value_loc, "control must be exec or etcd, found '" + c + "'");
+      }
     }
     const Entry* hosts = items.find("hosts");
     if (hosts == nullptr) {

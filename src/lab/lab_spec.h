@@ -140,7 +140,14 @@ struct VpcPeeringSpec {
   SourceLoc loc;
 };
 
+// How a lab deploys its `vpcs:`: exec lines on every host (the default), or desired state in
+// the control plane's store with an agent on every host (`control: etcd`: the embedded store in
+// the simulator, a real etcd with --real; docs/CONTROL_PLANE.md).
+enum class VpcControl { Exec, Etcd };
+
 struct VpcSpec {
+  VpcControl control = VpcControl::Exec;
+  SourceLoc control_loc;
   std::vector<VpcHostSpec> hosts;
   std::vector<VpcNetSpec> networks;
   std::vector<VpcPeeringSpec> peerings;

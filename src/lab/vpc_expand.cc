@@ -38,6 +38,11 @@ uint64_t vpc_exec_line_count(const VpcSpec& vpcs) {
   }
   // Each host: local, grace, one add per network, one route per VM, the peerings' subnet routes;
   // each VM: its MAC, and a neigh and a port on its host.
+  if (vpcs.control == VpcControl::Etcd) {
+    // Written once: each host's settings, the networks, each VM's route, neigh, port and MAC.
+    return vpcs.hosts.size() * (1 + (vpcs.grace_ns ? 1 : 0)) + vpcs.networks.size() + 4 * vms +
+           peered_subnets;
+  }
   const uint64_t per_host =
       1 + (vpcs.grace_ns ? 1 : 0) + vpcs.networks.size() + vms + peered_subnets;
   return vpcs.hosts.size() * per_host + 3 * vms;
@@ -97,6 +102,31 @@ void expand_vpcs(LabSpec& spec) {
     }
   }
 
+  if (vpcs.control == VpcControl::Etcd) {
+    // The desired state, written to the store once (by the first host: any node with the
+    // control plane could); every host's agent applies its part.
+    std::vector<ExecLine>& exec = nodes.at(vpcs.hosts.front().node)->exec;
+    const std::string w = "vpc --etcd ";
+    for (const VpcHostSpec& host : vpcs.hosts) {
+      const std::string on = w + "--node " + host.node + " ";
+      exec.push_back({on + "local " + format_ipv4(host.addr), host.loc});
+      if (vpcs.grace_ns) {
+        exec.push_back({on + "set grace " + format_grace(*vpcs.grace_ns), vpcs.grace_loc});
+      }
+    }
+    for (std::vector<ExecLine>* lines : {&adds, &routes}) {
+      for (const ExecLine& l : *lines) exec.push_back({w + l.command.substr(4), l.loc});
+    }
+    for (const VpcNetSpec& net : vpcs.networks) {
+      for (const VpcVmSpec& vm : net.vms) {
+        exec.push_back({w + neigh_add(net, vm).substr(4), vm.loc});
+        exec.push_back(
+            {w + "--node " + vm.host + " " + port_add(net, vm, vm.port).substr(4), vm.loc});
+      }
+    }
+    for (const ExecLine& l : subnet_routes) exec.push_back({w + l.command.substr(4), l.loc});
+    return;
+  }
   for (const VpcHostSpec& host : vpcs.hosts) {
     std::vector<ExecLine>& exec = nodes.at(host.node)->exec;
     exec.push_back({"vpc local " + format_ipv4(host.addr), host.loc});
@@ -136,6 +166,13 @@ std::vector<std::pair<std::string, std::string>> migration_lines(
   }
   lines.emplace_back(from_host, "vpc neigh del " + format_ipv4(vm.ip) + vpc_suffix(net.id));
   return lines;
+}
+
+std::string migration_store_line(const VpcNetSpec& net, const VpcVmSpec& vm,
+                                 const std::string& from_host, const std::string& to_host,
+                                 const std::string& to_port) {
+  return "vpc --etcd migrate " + format_ipv4(vm.ip) + vpc_suffix(net.id) + " to " + to_host +
+         " dev " + to_port + " from " + from_host;
 }
 
 std::map<std::string, std::vector<VmPlace>> migration_places(const LabSpec& spec) {

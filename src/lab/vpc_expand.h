@@ -47,6 +47,14 @@ uint64_t vpc_exec_line_count(const VpcSpec& vpcs);
 //   vpc port add PORT vm IP vpc ID lladdr MAC
 //   vpc subnet-route add P peer B vpc A            (each peering [A, B]: each subnet P of B,
 //   vpc subnet-route add P peer A vpc B             then each subnet P of A)
+// With `control: etcd` the same state goes to the store instead, written once, all on the
+// first host (each line one transaction; the hosts' agents apply it):
+//   vpc --etcd --node HOST local ADDR              (each host; then its grace, if any)
+//   vpc --etcd add ID [subnet P]...
+//   vpc --etcd route add IP host HOSTADDR vpc ID   (each VM once)
+//   vpc --etcd neigh add IP lladdr MAC vpc ID      (each VM, then its port:)
+//   vpc --etcd --node HOST port add PORT vm IP vpc ID lladdr MAC
+//   vpc --etcd subnet-route add P peer B vpc A
 // The spec must be valid: every node named by `vpcs` exists.
 void expand_vpcs(LabSpec& spec);
 
@@ -67,6 +75,12 @@ std::string format_grace(uint64_t ns);
 std::vector<std::pair<std::string, std::string>> migration_lines(
     const VpcSpec& vpcs, const VpcNetSpec& net, const VpcVmSpec& vm, const std::string& from_host,
     const std::string& from_port, const std::string& to_host, const std::string& to_port);
+
+// With `control: etcd`, the one transaction that migrates (run on any host):
+//   vpc --etcd migrate IP vpc ID to TOHOST dev TOPORT from FROMHOST
+std::string migration_store_line(const VpcNetSpec& net, const VpcVmSpec& vm,
+                                 const std::string& from_host, const std::string& to_host,
+                                 const std::string& to_port);
 
 // Where each VM named by a `during: migrate` action can be: its host and port at deploy time,
 // then each action's destination in check order (an action without `port` keeps the port name

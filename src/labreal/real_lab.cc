@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 #include <signal.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -10,10 +11,12 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <set>
 #include <thread>
 
 #include "ctl/control.h"
+#include "ctrl/etcd_store.h"
 #include "lab/vpc_expand.h"
 #include "labreal/process.h"
 
@@ -51,8 +54,9 @@ std::string loc_text(const lab::SourceLoc& loc) {
   return fmt::format("{}:{}:{}", loc.file, loc.line, loc.column);
 }
 
-// Processes whose command line is vnetd ... --name NS.
-std::vector<pid_t> vnetd_pids(const std::string& ns) {
+// Processes whose command line (argv) matches.
+std::vector<pid_t> find_processes(
+    const std::function<bool(const std::vector<std::string>&)>& match) {
   std::vector<pid_t> pids;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator("/proc", ec)) {
@@ -68,14 +72,44 @@ std::vector<pid_t> vnetd_pids(const std::string& ns) {
         start = i + 1;
       }
     }
+    if (match(args)) pids.push_back(std::stoi(pid));
+  }
+  return pids;
+}
+
+// Processes whose command line is vnetd ... --name NS.
+std::vector<pid_t> vnetd_pids(const std::string& ns) {
+  return find_processes([&](const std::vector<std::string>& args) {
     bool is_vnetd = false, named = false;
     for (size_t i = 0; i < args.size(); ++i) {
       if (fs::path(args[i]).filename() == "vnetd") is_vnetd = true;
       if (args[i] == "--name" && i + 1 < args.size() && args[i + 1] == ns) named = true;
     }
-    if (is_vnetd && named) pids.push_back(std::stoi(pid));
-  }
-  return pids;
+    return is_vnetd && named;
+  });
+}
+
+// `vpcs: control: etcd`: the lab's etcd runs in the root namespace with no TCP port at all:
+// its client and peer URLs are unix sockets in STATE/etcd (etcd names them after the URL's
+// host:port, in its working directory), and every node's vnetd reaches the client socket by
+// its path, whatever its network namespace.
+std::string etcd_dir(const lab::LabSpec& spec) {
+  return state_dir(spec) + "/etcd";
+}
+
+std::string etcd_endpoint(const lab::LabSpec& spec) {
+  return "unix://" + etcd_dir(spec) + "/localhost:2379";
+}
+
+std::vector<pid_t> etcd_pids(const lab::LabSpec& spec) {
+  const std::string data = etcd_dir(spec) + "/data";
+  return find_processes([&](const std::vector<std::string>& args) {
+    if (args.empty() || fs::path(args[0]).filename() != "etcd") return false;
+    for (size_t i = 0; i + 1 < args.size(); ++i) {
+      if (args[i] == "--data-dir" && args[i + 1] == data) return true;
+    }
+    return false;
+  });
 }
 
 // A process that still runs: our own exited children are reaped (a zombie answers kill(0)),
@@ -177,6 +211,43 @@ std::string RealLab::cable_namespace(const lab::LabSpec& spec, const std::string
   return namespace_name(spec, vm) + "~cable";
 }
 
+namespace {
+
+// Starts the lab's one-member etcd (Debian's etcd-server) and waits until it answers.
+std::string start_etcd(const lab::LabSpec& spec) {
+  const std::string dir = etcd_dir(spec);
+  if (dir.size() + sizeof("/localhost:2379") > sizeof(sockaddr_un::sun_path)) {
+    return fmt::format("{}: the lab's etcd socket path would be too long for a unix socket",
+                       loc_text(spec.vpcs.control_loc));
+  }
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return dir + ": " + ec.message();
+  std::string err;
+  // cd first: etcd makes its sockets in its working directory.
+  int pid = spawn_detached({"sh", "-c",
+                            "cd \"$0\" && exec etcd --name vnet --data-dir \"$0/data\" "
+                            "--listen-client-urls unix://localhost:2379 --advertise-client-urls "
+                            "unix://localhost:2379 --listen-peer-urls unix://localhost:2380 "
+                            "--initial-advertise-peer-urls unix://localhost:2380 --initial-cluster "
+                            "vnet=unix://localhost:2380 --log-level warn",
+                            dir},
+                           dir + "/etcd.log", &err);
+  if (pid < 0) return "etcd: " + err;
+  auto store = ctrl::EtcdStore::connect(etcd_endpoint(spec), {.timeout_ms = 500});
+  if (!store.ok()) return "etcd: " + store.error().message;
+  for (int i = 0; i < 100; ++i) {
+    if (store.value()->status().ok()) return {};
+    if (!alive(pid)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  std::ifstream log(dir + "/etcd.log");
+  std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  return "etcd for the lab's control plane did not start (is etcd-server installed?):\n" + text;
+}
+
+}  // namespace
+
 std::vector<std::string> RealLab::down(const lab::LabSpec& spec) {
   std::vector<std::string> removed;
   std::vector<std::string> namespaces;
@@ -231,6 +302,10 @@ std::vector<std::string> RealLab::down(const lab::LabSpec& spec) {
     std::error_code ec;
     if (fs::remove_all("/etc/netns/" + ns, ec) > 0) removed.push_back("/etc/netns/" + ns);
     if (fs::remove(ctl::socket_path(ns), ec)) removed.push_back(ctl::socket_path(ns));
+  }
+  if (std::vector<pid_t> etcd = etcd_pids(spec); !etcd.empty()) {
+    terminate(etcd);
+    removed.push_back(fmt::format("etcd (pid {})", etcd.front()));
   }
   std::error_code ec;
   if (fs::remove_all(state_dir(spec), ec) > 0) removed.push_back(state_dir(spec));
@@ -450,6 +525,9 @@ std::variant<std::unique_ptr<RealLab>, std::string> RealLab::up(const lab::LabSp
       }
     }
   }
+  if (spec.vpcs.control == lab::VpcControl::Etcd) {
+    if (auto e = start_etcd(spec); !e.empty()) return fail(e);
+  }
   // vnetd for vnet nodes.
   for (const lab::NodeSpec& n : spec.nodes) {
     if (n.kind != lab::NodeKind::Vnet) continue;
@@ -486,6 +564,10 @@ std::variant<std::unique_ptr<RealLab>, std::string> RealLab::up(const lab::LabSp
                                      "--pidfile",
                                      dir + "/" + n.name + ".pid"};
     if (!ports.empty()) argv.insert(argv.end(), {"--ports", ports});
+    if (spec.vpcs.control == lab::VpcControl::Etcd) {
+      argv.insert(argv.end(), {"--etcd", etcd_endpoint(spec)});
+      if (spec.vpcs.find_host(n.name) != nullptr) argv.insert(argv.end(), {"--agent", n.name});
+    }
     int pid = spawn_detached(argv, dir + "/" + n.name + ".log", &err);
     if (pid < 0) return fail("vnetd for " + n.name + ": " + err);
     bool ready = false;
@@ -727,6 +809,15 @@ labrun::CheckResult RealLab::run_check(const lab::CheckSpec& check) {
   return log.verdict(check, std::move(out), missed, seconds());
 }
 
+std::string RealLab::switch_cable(const std::string& vm, int from, int to) {
+  // One `ip -batch`: the new host's port forwards, the old one's stops.
+  std::string batch = state_dir(spec_) + "/" + vm + ".cable";
+  std::ofstream(batch) << fmt::format(
+      "link set dev h{} type bridge_slave state 3\nlink set dev h{} type bridge_slave state 0\n",
+      to, from);
+  return sh({"ip", "-n", cable_namespace(spec_, vm), "-batch", batch});
+}
+
 std::string RealLab::migrate(const lab::DuringAction& a) {
   auto [vm, net] = spec_.vpcs.find_vm(a.migrate);
   if (vm == nullptr) return fmt::format("{} is not a VM of `vpcs`", a.migrate);
@@ -741,6 +832,7 @@ std::string RealLab::migrate(const lab::DuringAction& a) {
   };
   int from = index(place.host, place.port), to = index(a.to, port);
   if (from < 0 || to < 0) return fmt::format("{} has no cable to {}:{}", a.migrate, a.to, port);
+  if (spec_.vpcs.control == lab::VpcControl::Etcd) return migrate_through_store(a, from, to);
   auto lines = lab::migration_lines(spec_.vpcs, *net, *vm, place.host, place.port, a.to, port);
   std::string errors;
   auto run = [&](size_t i) {
@@ -753,14 +845,23 @@ std::string RealLab::migrate(const lab::DuringAction& a) {
   // the new host's port forwards, the old one's stops), then every route_table, then the old
   // host forgets the VM.  The VM is cut off only between the switch and the route changes.
   for (size_t i = 0; i < 2 && i < lines.size(); ++i) run(i);
-  std::string batch = state_dir(spec_) + "/" + a.migrate + ".cable";
-  std::ofstream(batch) << fmt::format(
-      "link set dev h{} type bridge_slave state 3\nlink set dev h{} type bridge_slave state 0\n",
-      to, from);
-  if (auto e = sh({"ip", "-n", cable_namespace(spec_, a.migrate), "-batch", batch}); !e.empty()) {
-    return errors + e;
-  }
+  if (auto e = switch_cable(a.migrate, from, to); !e.empty()) return errors + e;
   for (size_t i = 2; i < lines.size(); ++i) run(i);
+  place = {a.to, port};
+  return errors;
+}
+
+std::string RealLab::migrate_through_store(const lab::DuringAction& a, int from, int to) {
+  auto [vm, net] = spec_.vpcs.find_vm(a.migrate);
+  auto& place = vm_place_[a.migrate];
+  std::string port = a.port.empty() ? place.port : a.port;
+  // One transaction (route, old port, new port) that every host's agent applies, then the
+  // cable switches over.  The VM is cut off from when the agents apply until the switch.
+  const std::string line = lab::migration_store_line(*net, *vm, place.host, a.to, port);
+  std::string errors;
+  cmd::CmdOutput o = exec(a.to, line, 5000);
+  if (o.status != 0) errors += fmt::format("{}: `{}`: {}", a.to, line, o.err);
+  if (auto e = switch_cable(a.migrate, from, to); !e.empty()) return errors + e;
   place = {a.to, port};
   return errors;
 }

@@ -14,6 +14,8 @@
 // (the line is rewritten).  `systemctl start httpd` serves /var/www/html with Debian's
 // python3 -m http.server on port 80; `modprobe ipip` (ip_gre) gives the namespace a tunl0
 // (gre0) from `vnetd --tunnel`, since this kernel has no ipip module.
+// With `vpcs: control: etcd`, the lab starts a one-member etcd on unix sockets under its state
+// directory (no TCP port) and every vpcs host's vnetd runs its agent on it; `down` stops it.
 // Nothing is attached to the root namespace.  `down` removes everything a lab can have made,
 // found by name from the lab file (namespaces, vnetd processes, any process left in a
 // namespace, /etc/netns copies, sockets, state), so it works after a crash or kill -9 and is
@@ -68,6 +70,11 @@ class RealLab {
   // A `during: migrate` action: the new host's tables, the VM's cable switched over to the new
   // host's port, every host's route_table, the old host's tables; "" or the errors.
   std::string migrate(const lab::DuringAction& action);
+  // `control: etcd`: the migration as one transaction in the lab's etcd; from, to: the cable's
+  // ports (migration_places order).
+  std::string migrate_through_store(const lab::DuringAction& action, int from, int to);
+  // The VM's cable: its port `to` forwards, `from` stops; "" or the error.
+  std::string switch_cable(const std::string& vm, int from, int to);
   lab::LabSpec spec_;
   std::map<std::string, lab::VmPlace> vm_place_;  // where each migrating VM is now
   RealOptions options_;

@@ -2,10 +2,15 @@
 
 #include <fmt/format.h>
 
+#include <deque>
 #include <map>
 
+#include "cmd/control_plane.h"
 #include "cmd/driver.h"
 #include "cmd/shell.h"
+#include "ctrl/agent.h"
+#include "ctrl/mem_store.h"
+#include "ctrl/vpc_applier.h"
 #include "lab/vpc_expand.h"
 #include "sim/learning_bridge.h"
 #include "sim/node_element.h"
@@ -78,7 +83,75 @@ struct Lab::NodeRec {
   std::vector<int> ports;  // ifindexes linked in the simulator
 };
 
+// The control plane of `vpcs: control: etcd` in the simulator: the embedded store (etcd's
+// semantics, ctrl/mem_store.h) and, on every vpcs host, the agent and applier vnetd runs.  A
+// commit lets every agent read at once (the store answers in no virtual time), so a
+// transaction reaches all hosts at the same virtual instant.
+struct Lab::Control {
+  struct Host {
+    std::unique_ptr<ctrl::Agent> agent;
+    std::unique_ptr<ctrl::VpcApplier> applier;
+    cmd::ControlPlane cp;
+    std::deque<std::string> log;
+  };
+  ctrl::MemStore store;  // first: destroyed last
+  std::vector<std::unique_ptr<Host>> hosts;
+  bool pumping = false;
+  bool again = false;
+};
+
 Lab::~Lab() = default;
+
+std::string Lab::start_control() {
+  control_ = std::make_unique<Control>();
+  Control& c = *control_;
+  auto now_ms = [this] { return sim_->now_ns() / 1'000'000; };
+  for (const lab::VpcHostSpec& h : spec_.vpcs.hosts) {
+    NodeRec* rec = nullptr;
+    for (auto& r : nodes_) {
+      if (r->name == h.node) rec = r.get();
+    }
+    if (rec == nullptr || rec->element == nullptr) return h.node + " is not a vnet node";
+    auto host = std::make_unique<Control::Host>();
+    Control::Host* hp = host.get();
+    hp->applier = std::make_unique<ctrl::VpcApplier>(rec->element->node());
+    hp->agent = std::make_unique<ctrl::Agent>(
+        c.store, ctrl::Agent::Options{.node = h.node},
+        [this, hp](const std::vector<ctrl::Change>& changes) {
+          hp->applier->apply(changes, sim_->now_ns());
+        },
+        [hp](ctrl::Agent::Level level, const std::string& message) {
+          static constexpr const char* kNames[] = {"debug", "info", "warn", "error"};
+          if (hp->log.size() >= 200) hp->log.pop_front();
+          hp->log.push_back(std::string(kNames[static_cast<int>(level)]) + " " + message);
+        });
+    hp->cp.store = &c.store;
+    hp->cp.agent = hp->agent.get();
+    hp->cp.applier = hp->applier.get();
+    hp->cp.node = h.node;
+    hp->cp.now_ms = now_ms;
+    hp->cp.log = [hp] { return std::vector<std::string>(hp->log.begin(), hp->log.end()); };
+    rec->shell->set_control(&hp->cp);
+    c.hosts.push_back(std::move(host));
+  }
+  auto pump = [this, now_ms] {
+    Control& cc = *control_;
+    // A commit made while agents read (none today: agents only read) runs another round.
+    if (cc.pumping) {
+      cc.again = true;
+      return;
+    }
+    cc.pumping = true;
+    do {
+      cc.again = false;
+      for (auto& h : cc.hosts) h->agent->poll(0, now_ms());
+    } while (cc.again);
+    cc.pumping = false;
+  };
+  c.store.on_commit([pump](int64_t) { pump(); });
+  pump();
+  return {};
+}
 
 uint64_t Lab::advance_until(uint64_t t_ns, const std::function<bool()>& stop) {
   for (const auto& rec : nodes_) {
@@ -261,6 +334,12 @@ std::variant<std::unique_ptr<Lab>, std::string> Lab::deploy(const lab::LabSpec& 
     for (int port : rec->ports) (void)node.link_set_up(port, true);
     lab->sync_ports(*rec);
   }
+  if (spec.vpcs.control == lab::VpcControl::Etcd) {
+    if (std::string err = lab->start_control(); !err.empty()) {
+      return fmt::format("{}:{}:{}: control: {}", spec.vpcs.loc.file, spec.vpcs.control_loc.line,
+                         spec.vpcs.control_loc.column, err);
+    }
+  }
   // exec lines, node by node, in file order; the first failure stops the deploy.
   for (const lab::NodeSpec& n : spec.nodes) {
     for (const lab::ExecLine& line : n.exec) {
@@ -361,10 +440,15 @@ std::string Lab::migrate(const lab::DuringAction& a) {
   if (auto err = sim_->move_link_end(*link, side, to->id, new_dev->ifindex)) {
     return fmt::format("cannot move the link: {}", sim::to_string(*err));
   }
-  // The tables, on every host.
+  // The tables, on every host: one transaction in the store, or each host's lines.
+  std::vector<std::pair<std::string, std::string>> lines;
+  if (control_) {
+    lines.emplace_back(a.to, lab::migration_store_line(*net, *vm, place.host, a.to, port));
+  } else {
+    lines = lab::migration_lines(spec_.vpcs, *net, *vm, place.host, place.port, a.to, port);
+  }
   std::string errors;
-  for (const auto& [node, line] :
-       lab::migration_lines(spec_.vpcs, *net, *vm, place.host, place.port, a.to, port)) {
+  for (const auto& [node, line] : lines) {
     cmd::CmdOutput o = run(node, line);
     if (o.status != 0) errors += fmt::format("{}: `{}`: {}", node, line, o.err);
   }

@@ -89,6 +89,10 @@ class Lab {
   std::shared_ptr<cmd::Driver> driver_;
   // Where each VM of `vpcs` is now: its host and the host's port.
   std::map<std::string, lab::VmPlace> vm_place_;
+  // `vpcs: control: etcd`: the embedded store and an agent per host (destroyed before nodes_).
+  struct Control;
+  std::unique_ptr<Control> control_;
+  std::string start_control();
 };
 
 // A check's `during:` actions as they ran, for both runners: each one's output under a header

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <spdlog/spdlog.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -14,12 +15,24 @@
 #include <cstring>
 #include <filesystem>
 
+#include "ctrl/agent.h"
+#include "ctrl/etcd_store.h"
+#include "ctrl/vpc_applier.h"
+
 namespace vnet::vnetd {
 
 namespace {
 
 constexpr uint64_t kCarrierCheckNs = 200'000'000;  // how often link state is re-read
 constexpr size_t kRxBudget = 512;
+constexpr size_t kAgentLogLines = 200;  // kept for `agent log`
+constexpr int kAgentPollMs = 100;       // the agent thread's longest wait (and its stop latency)
+
+uint64_t steady_ms() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
+                                   .count());
+}
 
 std::vector<std::string> namespace_interfaces() {
   std::vector<std::string> names;
@@ -52,6 +65,7 @@ std::string Daemon::TraceRing::text() const {
 }
 
 Daemon::~Daemon() {
+  stop_agent();
   if (listen_fd_ >= 0) {
     ::close(listen_fd_);
     ::unlink(options_.socket_path.c_str());
@@ -102,6 +116,10 @@ std::variant<std::unique_ptr<Daemon>, std::string> Daemon::create(const DaemonOp
   d->loop_.set_on_timer([self] { self->node_.run_timers(self->loop_.now_ns()); });
   d->loop_.set_after_batch([self] { self->after_batch(); });
 
+  if (!options.etcd.empty()) {
+    std::string err = d->start_agent();
+    if (!err.empty()) return err;
+  }
   for (const std::string& line : options.exec) {
     cmd::CmdOutput o = d->shell_->run(line);
     if (o.status != 0) {
@@ -110,6 +128,93 @@ std::variant<std::unique_ptr<Daemon>, std::string> Daemon::create(const DaemonOp
   }
   d->after_batch();
   return d;
+}
+
+std::string Daemon::start_agent() {
+  auto writer = ctrl::open_store(options_.etcd);
+  if (!writer.ok()) return "--etcd " + options_.etcd + ": " + writer.error().message;
+  writer_store_ = std::move(writer.value());
+  control_.store = writer_store_.get();
+  control_.node = options_.agent_node;
+  control_.open = ctrl::open_store_or_null;
+  control_.now_ms = steady_ms;
+  control_.log = [this] {
+    std::lock_guard<std::mutex> lock(agent_mu_);
+    return std::vector<std::string>(agent_log_.begin(), agent_log_.end());
+  };
+  shell_->set_control(&control_);
+  if (options_.agent_node.empty()) return {};
+
+  auto store = ctrl::open_store(options_.etcd);
+  if (!store.ok()) return "--etcd " + options_.etcd + ": " + store.error().message;
+  agent_store_ = std::move(store.value());
+  agent_event_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (agent_event_fd_ < 0) return std::string("eventfd: ") + std::strerror(errno);
+  applier_ = std::make_unique<ctrl::VpcApplier>(node_);
+  control_.applier = applier_.get();
+  const std::string name = options_.name;
+  agent_ = std::make_unique<ctrl::Agent>(
+      *agent_store_, ctrl::Agent::Options{.node = options_.agent_node},
+      [this](const std::vector<ctrl::Change>& changes) {
+        // On the agent's thread: hand the batch to the node's.
+        {
+          std::lock_guard<std::mutex> lock(agent_mu_);
+          agent_queue_.insert(agent_queue_.end(), changes.begin(), changes.end());
+        }
+        uint64_t one = 1;
+        (void)!::write(agent_event_fd_, &one, sizeof(one));
+      },
+      [this, name](ctrl::Agent::Level level, const std::string& message) {
+        static constexpr const char* kNames[] = {"debug", "info", "warn", "error"};
+        switch (level) {
+          case ctrl::Agent::Level::Debug:
+            spdlog::debug("{}: agent: {}", name, message);
+            break;
+          case ctrl::Agent::Level::Info:
+            spdlog::info("{}: agent: {}", name, message);
+            break;
+          case ctrl::Agent::Level::Warn:
+            spdlog::warn("{}: agent: {}", name, message);
+            break;
+          case ctrl::Agent::Level::Error:
+            spdlog::error("{}: agent: {}", name, message);
+            break;
+        }
+        std::lock_guard<std::mutex> lock(agent_mu_);
+        if (agent_log_.size() >= kAgentLogLines) agent_log_.pop_front();
+        agent_log_.push_back(std::string(kNames[static_cast<int>(level)]) + " " + message);
+      });
+  control_.agent = agent_.get();
+  loop_.add(agent_event_fd_, [this](uint32_t) {
+    uint64_t n = 0;
+    (void)!::read(agent_event_fd_, &n, sizeof(n));
+    drain_agent_queue();
+  });
+  agent_thread_ = std::thread([this] {
+    while (!agent_stop_.load(std::memory_order_relaxed)) agent_->poll(kAgentPollMs, steady_ms());
+  });
+  spdlog::info("{}: agent for host {} on etcd {}", options_.name, options_.agent_node,
+               options_.etcd);
+  return {};
+}
+
+void Daemon::stop_agent() {
+  agent_stop_ = true;
+  if (agent_thread_.joinable()) agent_thread_.join();
+  if (agent_event_fd_ >= 0) {
+    loop_.remove(agent_event_fd_);
+    ::close(agent_event_fd_);
+    agent_event_fd_ = -1;
+  }
+}
+
+void Daemon::drain_agent_queue() {
+  std::vector<ctrl::Change> batch;
+  {
+    std::lock_guard<std::mutex> lock(agent_mu_);
+    batch.swap(agent_queue_);
+  }
+  if (!batch.empty() && applier_) applier_->apply(batch, loop_.now_ns());
 }
 
 std::string Daemon::open_port(const std::string& name) {

@@ -3,6 +3,10 @@
 // drives the same stack::Node the simulator runs, in real time:
 //   frames in  -> node.receive(ifindex, frame, now) -> node transmits -> port send queues,
 //   flushed after every batch of events; node timers -> a timerfd at node.next_deadline_ns().
+// With --etcd and --agent, a thread runs the host's control-plane agent (ctrl/agent.h) on etcd;
+// its changes reach the node through a queue and an eventfd in the event loop, and are applied
+// on the node's thread (ctrl/vpc_applier.h) between packets.  `agent status` and `agent log`
+// show it; when etcd is away the node forwards with what it has.
 // Commands arrive on a Unix control socket (ctl/control.h): exec (the node's shell: ip,
 // iptables, ping, …, printing exactly what the simulator prints), trace on|off|show|clear,
 // stats, stop.  SIGTERM and SIGINT stop it cleanly (the socket file is removed).
@@ -17,9 +21,16 @@
 #include <variant>
 #include <vector>
 
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+#include "cmd/control_plane.h"
 #include "cmd/driver.h"
 #include "cmd/shell.h"
 #include "ctl/control.h"
+#include "ctrl/agent.h"
+#include "ctrl/vpc_applier.h"
 #include "dataplane/packet_port.h"
 #include "stack/node.h"
 #include "vnetd/event_loop.h"
@@ -33,6 +44,11 @@ struct DaemonOptions {
   dataplane::PortOptions port_options;
   size_t trace_capacity = 200000;  // records kept for `trace show`
   std::vector<std::string> exec;   // command lines run before serving (a restart's replay)
+  // The control plane: etcd's endpoints ("127.0.0.1:2379,…" or "unix:///DIR/NAME:PORT"); with
+  // agent_node, an agent thread follows that host's desired state (ctrl/agent.h) and the node's
+  // `vpc --etcd` writes there.
+  std::string etcd;
+  std::string agent_node;
 };
 
 class Daemon : public stack::NodeIo, public cmd::Driver {
@@ -77,6 +93,10 @@ class Daemon : public stack::NodeIo, public cmd::Driver {
   void check_carrier();
   void accept_control();
   std::string stats_text() const;
+  // Connects the store and starts the agent thread; "" or why not.
+  std::string start_agent();
+  void stop_agent();
+  void drain_agent_queue();
 
   DaemonOptions options_;
   EventLoop loop_;
@@ -88,6 +108,19 @@ class Daemon : public stack::NodeIo, public cmd::Driver {
   std::unique_ptr<TraceRing> trace_;
   bool tracing_ = false;
   uint64_t last_carrier_check_ns_ = 0;
+
+  // The control plane (only with --etcd).
+  cmd::ControlPlane control_;
+  std::unique_ptr<ctrl::Store> writer_store_;  // `vpc --etcd` on the node's thread
+  std::unique_ptr<ctrl::Store> agent_store_;   // the agent thread's
+  std::unique_ptr<ctrl::Agent> agent_;
+  std::unique_ptr<ctrl::VpcApplier> applier_;
+  std::thread agent_thread_;
+  std::atomic<bool> agent_stop_{false};
+  int agent_event_fd_ = -1;
+  std::mutex agent_mu_;                    // guards agent_queue_ and agent_log_
+  std::vector<ctrl::Change> agent_queue_;  // handed on by the agent, not yet applied
+  std::deque<std::string> agent_log_;      // the agent's last log lines
 };
 
 }  // namespace vnet::vnetd

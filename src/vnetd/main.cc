@@ -1,11 +1,13 @@
 // vnetd: runs one vnet node on the interfaces of the network namespace it is started in.
 //   ip netns exec lab-r1 vnetd --name lab-r1 [--ports eth0,eth1] [--exec-file F] [--log-level L]
 //   ip netns exec lab-web1 vnetd --name lab-web1-tunl0 --tunnel ipip   (tunnel_shim.h)
+//   ... vnetd --name lab-host1 --etcd unix:///run/vnet/lab/localhost:2379 --agent host1
 // Exit status: 0 after a clean stop (SIGTERM, SIGINT, `stop`), 1 when it cannot start.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 
@@ -23,6 +25,11 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   app.add_option("--pidfile", pidfile, "Write the process id here");
+  app.add_option("--etcd", o.etcd,
+                 "etcd endpoints for the control plane (host:port,... or unix:///DIR/NAME:PORT); "
+                 "default $VNET_ETCD");
+  app.add_option("--agent", o.agent_node,
+                 "Run the control-plane agent for this host (its name in the store's keys)");
   std::string tunnel;
   app.add_option("--tunnel", tunnel,
                  "Instead of a node: be the ipip (tunl0) or ip_gre (gre0) module's receive side "
@@ -40,6 +47,13 @@ int main(int argc, char** argv) {
     int rc = vnet::vnetd::run_tunnel_shim(tunnel, o.name);
     if (!pidfile.empty()) std::remove(pidfile.c_str());
     return rc;
+  }
+  if (o.etcd.empty()) {
+    if (const char* env = std::getenv("VNET_ETCD")) o.etcd = env;
+  }
+  if (!o.agent_node.empty() && o.etcd.empty()) {
+    std::cerr << "--agent needs --etcd ENDPOINTS (or VNET_ETCD)\n";
+    return 1;
   }
   std::stringstream comma(ports);
   for (std::string p; std::getline(comma, p, ',');) {

@@ -12,7 +12,8 @@ labs=(examples/seed000-ipip.yaml examples/seed000-gre.yaml examples/seed001-mult
   examples/seed002-multihoming.yaml tests/real/vxlan-interop.yaml
   examples/seed003-lvs-tun.yaml examples/lvs-dr.yaml examples/lvs-nat.yaml examples/lvs-wrr.yaml
   examples/lvs-maglev.yaml examples/seed004-physical.yaml examples/seed004-vpc0.yaml
-  examples/seed004-vpc.yaml examples/seed004-peering.yaml examples/seed004-migration.yaml)
+  examples/seed004-vpc.yaml examples/seed004-peering.yaml examples/seed004-migration.yaml
+  examples/seed004-etcd.yaml)
 passed=0
 failed=0
 ok() { echo "PASS $*"; passed=$((passed + 1)); }

@@ -251,6 +251,11 @@ TEST(EtcdEndpoints, Parse) {
   EXPECT_FALSE(EtcdStore::parse_endpoints("").ok());
   EXPECT_FALSE(EtcdStore::parse_endpoints("127.0.0.1").ok());
   EXPECT_FALSE(EtcdStore::parse_endpoints("127.0.0.1:x").ok());
+  auto unix_socket = EtcdStore::parse_endpoints("unix:///run/vnet/lab/localhost:2379");
+  ASSERT_TRUE(unix_socket.ok());
+  EXPECT_EQ(unix_socket.value(), (std::vector<std::string>{"unix:/run/vnet/lab/localhost:2379"}));
+  EXPECT_FALSE(EtcdStore::parse_endpoints("unix://").ok());
+  EXPECT_FALSE(EtcdStore::connect("unix:///a:1,127.0.0.1:2379").ok());
   auto tls = EtcdStore::parse_endpoints("https://127.0.0.1:2379");
   ASSERT_FALSE(tls.ok());
   EXPECT_NE(tls.error().message.find("only http://"), std::string::npos);
