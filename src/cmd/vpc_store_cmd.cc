@@ -6,8 +6,10 @@
 //      node's own host prefix, at one revision;
 //   2. apply them to a scratch vSwitch (ctrl::VpcApplier), run the ordinary `vpc` command on it;
 //   3. write the difference as one transaction, guarded by the mod revision of every key it
-//      writes (create revision 0 for new ones); if another writer got there first, read again
-//      and retry (three times).
+//      writes (create revision 0 for new ones) and by "nothing in the prefixes read was added
+//      or changed since" (a range compare); if another writer got there first, read again and
+//      retry (three times).  So two writers whose checks depend on each other's keys (two
+//      ports for one VM, overlapping subnets) cannot both pass.
 //
 // `vpc migrate ADDR vpc ID to NODE [dev DEV] [from NODE]` exists only here: the route, the old
 // port's removal and the new port, in one transaction.
@@ -132,6 +134,8 @@ class StoreCommand {
       }
     }
     if (obj < argv_.size() && argv_[obj] == "help") is_show = true;
+    // `vpc local` without an address shows it.
+    if (obj + 1 == argv_.size() && argv_[obj] == "local") is_show = true;
     // Which VPCs to read: those named; all when none is (show) or one is deleted.
     bool all = false;
     for (size_t i = obj; i < argv_.size(); ++i) {
@@ -162,7 +166,8 @@ class StoreCommand {
       auto before = export_state(scratch, host_);
       CmdOutput o = run_vpc(scratch, argv_);
       if (o.status != 0 || is_show) return o;
-      if (host_object && scratch.vswitch().local().is_unspecified()) {
+      if (host_object && scratch.vswitch().local().is_unspecified() &&
+          !(argv_[obj] == "local" && obj + 1 < argv_.size())) {
         return fail(2, fmt::format("Error: node {}'s local address must be set first (vpc --etcd "
                                    "--node {} local ADDR).",
                                    host_, host_));
@@ -191,13 +196,24 @@ class StoreCommand {
       for (const auto& [k, v] : before) {
         if (after.count(k) != 0) continue;
         auto ref = schema::parse_key(k);
+        guard(t, k, revs);
         if (auto* r = std::get_if<schema::KeyRef>(&ref);
             r != nullptr && r->kind != schema::Kind::HostConfig && r->kind != schema::Kind::Port &&
             emptied.count(r->vpc) != 0) {
-          continue;
+          continue;  // the range delete above takes it
         }
         t.success.push_back({Op::Type::Delete, k, {}, {}});
-        guard(t, k, revs);
+      }
+      // Serializable against other writers: nothing in what the command read (and so what
+      // the scratch vSwitch's checks saw) may have been added or changed since.  A key's
+      // deletion is caught by the guard of the keys this txn writes, not otherwise.
+      for (const std::string& p : read_prefixes_) {
+        t.compare.push_back({p,
+                             Compare::Target::Mod,
+                             Compare::Result::Less,
+                             read_revision_ + 1,
+                             {},
+                             prefix_end(p)});
       }
       if (t.success.empty()) return o;
       auto r = store_.txn(t);
@@ -215,6 +231,7 @@ class StoreCommand {
                          it == revs.end() ? Compare::Target::Create : Compare::Target::Mod,
                          Compare::Result::Equal,
                          it == revs.end() ? 0 : it->second,
+                         {},
                          {}});
   }
 
@@ -223,10 +240,13 @@ class StoreCommand {
                                 std::map<std::string, int64_t>* revs) {
     std::vector<KeyValue> kvs;
     int64_t at = 0;
+    read_prefixes_.clear();
     auto read = [&](const std::string& p) -> std::optional<CmdOutput> {
       auto got = store_.range(p, prefix_end(p), at);
       if (!got.ok()) return store_error(store_, got.error());
       if (at == 0) at = got.value().revision;
+      read_prefixes_.push_back(p);
+      read_revision_ = at;
       kvs.insert(kvs.end(), got.value().kvs.begin(), got.value().kvs.end());
       return std::nullopt;
     };
@@ -366,11 +386,12 @@ class StoreCommand {
                            Compare::Target::Mod,
                            Compare::Result::Equal,
                            route.value().kvs[0].mod_revision,
+                           {},
                            {}});
       t.compare.push_back(
-          {schema::key(old->ref), Compare::Target::Mod, Compare::Result::Equal, old_rev, {}});
+          {schema::key(old->ref), Compare::Target::Mod, Compare::Result::Equal, old_rev, {}, {}});
       t.compare.push_back(
-          {schema::key(port.ref), Compare::Target::Create, Compare::Result::Equal, 0, {}});
+          {schema::key(port.ref), Compare::Target::Create, Compare::Result::Equal, 0, {}, {}});
       t.success.push_back({Op::Type::Put, schema::key(port.ref), schema::value(port), {}});
       t.success.push_back({Op::Type::Delete, schema::key(old->ref), {}, {}});
       t.success.push_back({Op::Type::Put, route_key, schema::value(r), {}});
@@ -386,6 +407,8 @@ class StoreCommand {
   const Args& argv_;
   std::set<uint32_t> vpcs_;
   std::set<uint32_t> loaded_vpcs_;
+  std::vector<std::string> read_prefixes_;  // what load() read, at read_revision_
+  int64_t read_revision_ = 0;
 };
 
 }  // namespace

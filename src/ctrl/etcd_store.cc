@@ -275,6 +275,7 @@ Result<TxnResponse> EtcdStore::txn(const TxnRequest& request) {
   for (const Compare& c : request.compare) {
     pb::Compare* pc = req.add_compare();
     pc->set_key(c.key);
+    if (!c.range_end.empty()) pc->set_range_end(c.range_end);
     pc->set_result(static_cast<pb::Compare::CompareResult>(static_cast<int>(c.result)));
     pc->set_target(static_cast<pb::Compare::CompareTarget>(static_cast<int>(c.target)));
     switch (c.target) {

@@ -255,9 +255,19 @@ Result<TxnResponse> MemStore::txn(const TxnRequest& request) {
     for (const Compare& c : request.compare) {
       if (c.key.empty()) return Error{Code::InvalidArgument, "etcdserver: key is not provided"};
     }
-    out.succeeded =
-        std::all_of(request.compare.begin(), request.compare.end(),
-                    [&](const Compare& c) { return compare_holds(c, state_->current(c.key)); });
+    auto holds = [&](const Compare& c) {
+      if (c.range_end.empty()) return compare_holds(c, state_->current(c.key));
+      bool any = false;
+      for (auto it = state_->keys.lower_bound(c.key);
+           it != state_->keys.end() && in_range(it->first, c.key, c.range_end); ++it) {
+        const Version* v = state_->current(it->first);
+        if (v == nullptr) continue;
+        any = true;
+        if (!compare_holds(c, v)) return false;
+      }
+      return any || compare_holds(c, nullptr);
+    };
+    out.succeeded = std::all_of(request.compare.begin(), request.compare.end(), holds);
     const std::vector<Op>& ops = out.succeeded ? request.success : request.failure;
     int64_t rev = state_->revision + 1;
     std::vector<Event> events;

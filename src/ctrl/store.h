@@ -92,6 +92,9 @@ struct Compare {
   Result result = Result::Equal;
   int64_t number = 0;  // for Version, Create, Mod
   std::string value;   // for Value
+  // Non-empty: the compare must hold for every key in [key, range_end); an empty range
+  // compares as one absent key (etcd's applyCompare).
+  std::string range_end;
 };
 
 struct Op {

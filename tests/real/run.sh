@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Real-mode tests (root): the seed labs and the VXLAN interop lab built in network namespaces
-# with vnetd and run with the real tools (`vnet lab run FILE --real`), vnetd's robustness, and
+# with vnetd and run with the real tools (`vnet lab run FILE --real`), vnetd's robustness, the
+# control plane's faults on a real etcd (etcd-faults.sh), and
 # then a check that nothing is left behind: no namespace, no veth or bridge in the root
 # namespace, no vnetd process.
 # Usage: tests/real/run.sh PATH/TO/vnet [PATH/TO/vnetd]
@@ -69,6 +70,11 @@ else
 fi
 
 if bash tests/real/robustness.sh "$vnet"; then ok "vnetd robustness"; else bad "vnetd robustness"; fi
+if bash tests/real/etcd-faults.sh "$vnet"; then
+  ok "control plane faults on a real etcd (outage, agent kill -9, malformed values)"
+else
+  bad "control plane faults"
+fi
 
 # `vnet lab down` after vnet itself was killed -9 halfway through `up`.
 "$vnet" lab up examples/seed000-gre.yaml --real > /dev/null 2>&1 &
@@ -92,6 +98,7 @@ leftover_links=$(comm -13 <(echo "$links_before") <(ip -o link show | awk -F': '
 # Running vnetd processes (a zombie whose parent, a killed `vnet`, was reparented is dead and
 # waits for init to reap it).
 leftover_procs=$(ps -eo pid,stat,comm | awk '$3 == "vnetd" && $2 !~ /^Z/' || true)
+leftover_procs+=$(pgrep -af -- '--data-dir /run/vnet/labs/' || true)
 etc_changed=$(diff <(echo "$etc_before") <(find /etc/iproute2 -type f -exec md5sum {} + | sort) || true)
 leftover_etc=$(ls /etc/netns 2> /dev/null | grep -E '^(seed00|vxlan-interop|vnrobust)' || true)
 if [[ -z "$leftover_ns$leftover_links$leftover_procs$etc_changed$leftover_etc" ]]; then

@@ -101,7 +101,7 @@ TEST_P(StoreTest, RangePrefixAndHistory) {
 TEST_P(StoreTest, TxnComparesAndBranches) {
   // Create only if absent.
   TxnRequest create;
-  create.compare.push_back({"/x/k", Compare::Target::Create, Compare::Result::Equal, 0, {}});
+  create.compare.push_back({"/x/k", Compare::Target::Create, Compare::Result::Equal, 0, {}, {}});
   create.success.push_back({Op::Type::Put, "/x/k", "v1", {}});
   create.failure.push_back({Op::Type::Put, "/x/lost", "1", {}});
   auto r1 = store_->txn(create);
@@ -114,8 +114,8 @@ TEST_P(StoreTest, TxnComparesAndBranches) {
   // Compare on the mod revision and on the value; several keys at one revision.
   int64_t mod = store_->range("/x/k", "").value().kvs.at(0).mod_revision;
   TxnRequest t;
-  t.compare.push_back({"/x/k", Compare::Target::Mod, Compare::Result::Equal, mod, {}});
-  t.compare.push_back({"/x/k", Compare::Target::Value, Compare::Result::Equal, 0, "v1"});
+  t.compare.push_back({"/x/k", Compare::Target::Mod, Compare::Result::Equal, mod, {}, {}});
+  t.compare.push_back({"/x/k", Compare::Target::Value, Compare::Result::Equal, 0, "v1", {}});
   t.success.push_back({Op::Type::Put, "/x/k", "v2", {}});
   t.success.push_back({Op::Type::Put, "/x/j", "v2", {}});
   t.success.push_back({Op::Type::Delete, "/x/lost", {}, {}});
@@ -133,12 +133,44 @@ TEST_P(StoreTest, TxnComparesAndBranches) {
   EXPECT_EQ(r4.value().revision, r3.value().revision);
   // Greater / Less / NotEqual on a missing key compare against 0; Value on it fails.
   TxnRequest missing;
-  missing.compare.push_back({"/x/none", Compare::Target::Version, Compare::Result::Less, 1, {}});
-  missing.compare.push_back({"/x/k", Compare::Target::Version, Compare::Result::Greater, 1, {}});
-  missing.compare.push_back({"/x/k", Compare::Target::Value, Compare::Result::NotEqual, 0, "v1"});
+  missing.compare.push_back(
+      {"/x/none", Compare::Target::Version, Compare::Result::Less, 1, {}, {}});
+  missing.compare.push_back(
+      {"/x/k", Compare::Target::Version, Compare::Result::Greater, 1, {}, {}});
+  missing.compare.push_back(
+      {"/x/k", Compare::Target::Value, Compare::Result::NotEqual, 0, "v1", {}});
   EXPECT_TRUE(store_->txn(missing).value().succeeded);
-  missing.compare.push_back({"/x/none", Compare::Target::Value, Compare::Result::NotEqual, 0, "a"});
+  missing.compare.push_back(
+      {"/x/none", Compare::Target::Value, Compare::Result::NotEqual, 0, "a", {}});
   EXPECT_FALSE(store_->txn(missing).value().succeeded);
+}
+
+TEST_P(StoreTest, TxnComparesOverARange) {
+  ASSERT_TRUE(store_->put("/r/a", "1").ok());
+  int64_t at = store_->put("/r/b", "2").value();
+  // "Nothing in /r/ changed since `at`" holds, then fails once a key is added or changed.
+  TxnRequest t;
+  t.compare.push_back(
+      {"/r/", Compare::Target::Mod, Compare::Result::Less, at + 1, {}, prefix_end("/r/")});
+  t.success.push_back({Op::Type::Put, "/r/ok", "1", {}});
+  auto r1 = store_->txn(t);
+  ASSERT_TRUE(r1.ok());
+  EXPECT_TRUE(r1.value().succeeded);
+  auto r2 = store_->txn(t);  // /r/ok itself is newer than `at` now
+  ASSERT_TRUE(r2.ok());
+  EXPECT_FALSE(r2.value().succeeded);
+  // An empty range compares as one absent key: revisions 0, and a value compare fails.
+  TxnRequest empty;
+  empty.compare.push_back(
+      {"/none/", Compare::Target::Mod, Compare::Result::Less, 1, {}, prefix_end("/none/")});
+  auto r3 = store_->txn(empty);
+  ASSERT_TRUE(r3.ok());
+  EXPECT_TRUE(r3.value().succeeded);
+  empty.compare.push_back(
+      {"/none/", Compare::Target::Value, Compare::Result::Equal, 0, "", prefix_end("/none/")});
+  auto r4 = store_->txn(empty);
+  ASSERT_TRUE(r4.ok());
+  EXPECT_FALSE(r4.value().succeeded);
 }
 
 TEST_P(StoreTest, TxnRefusesDuplicateKeys) {
