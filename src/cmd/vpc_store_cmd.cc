@@ -373,11 +373,6 @@ class StoreCommand {
       if (!schema::valid_name(port.ref.dev) || port.ref.dev.size() > 15) {
         return usage(fmt::format("Error: device \"{}\" is invalid.", port.ref.dev));
       }
-      auto taken = store_.range(schema::key(port.ref), "", at);
-      if (!taken.ok()) return store_error(store_, taken.error());
-      if (!taken.value().kvs.empty()) {
-        return fail(2, fmt::format("Error: {} is a port on {} already.", port.ref.dev, to));
-      }
       schema::Entry r;
       r.ref = rref;
       r.host = *to_local;
@@ -398,6 +393,19 @@ class StoreCommand {
       auto done = store_.txn(t);
       if (!done.ok()) return store_error(store_, done.error());
       if (done.value().succeeded) return {};
+      // The txn's compare on the new port key spares a read on the way: only on a failure
+      // does it matter whether that key is taken (else another writer moved something: retry).
+      // (Taken by this very VM: a concurrent migration got there first, which the retry says.)
+      auto taken = store_.range(schema::key(port.ref), "");
+      if (!taken.ok()) return store_error(store_, taken.error());
+      if (!taken.value().kvs.empty()) {
+        const KeyValue& held = taken.value().kvs[0];
+        auto parsed = schema::parse(held.key, held.value);
+        auto* e = std::get_if<schema::Entry>(&parsed);
+        if (e == nullptr || e->port_vpc != *vpc || e->port_ip != *ip) {
+          return fail(2, fmt::format("Error: {} is a port on {} already.", port.ref.dev, to));
+        }
+      }
     }
     return fail(1, "Error: the store's state kept changing while this command ran; try again.");
   }

@@ -51,8 +51,9 @@ std::optional<Prefix> parse_canonical_prefix(const std::string& s) {
   auto a = parse_canonical_ip(s.substr(0, slash));
   std::string len = s.substr(slash + 1);
   if (!a || len.empty() || len.size() > 2 || (len.size() > 1 && len[0] == '0')) return std::nullopt;
+  if (len.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
   int n = std::stoi(len);
-  if (len.find_first_not_of("0123456789") != std::string::npos || n > 32) return std::nullopt;
+  if (n > 32) return std::nullopt;
   Prefix p(*a, n);
   if (p.has_host_bits()) return std::nullopt;
   return p;

@@ -51,6 +51,11 @@ TEST(Schema, MalformedKeysAreNamed) {
             "/vnet/v1/vpc/7/route/172.16.0.047: \"172.16.0.047\" is not a VM address");
   EXPECT_EQ(refusal("/vnet/v1/vpc/7/subnet-route/172.16.0.1/16", "{}"),
             "/vnet/v1/vpc/7/subnet-route/172.16.0.1/16: \"172.16.0.1/16\" is not a prefix");
+  // Found by fuzz/ctrl_fuzz.cc: a length that is not a number threw out of std::stoi.
+  for (const char* len : {"(6", "-1", "+8", "1x", "33"}) {
+    std::string k = std::string("/vnet/v1/vpc/7/subnet-route/10.0.0.0/") + len;
+    EXPECT_EQ(refusal(k, R"({"peer":8})"), k + ": \"10.0.0.0/" + len + "\" is not a prefix");
+  }
   EXPECT_EQ(refusal("/vnet/v1/vpc/7/fib/1", "{}"), "/vnet/v1/vpc/7/fib/1: not a VPC table key");
   EXPECT_EQ(refusal("/vnet/v1/host/a b/config", "{}"),
             "/vnet/v1/host/a b/config: \"a b\" is not a node name");

@@ -185,6 +185,7 @@ const std::vector<BadCase>& bad_cases() {
       {"vpc_not_mapping", "13:3: vpcs must be a mapping with 'hosts' and 'networks', found a list"},
       {"vpc_unknown_key", "13:3: unknown key 'host' in vpcs (did you mean 'hosts'?)"},
       {"vpc_grace_zero", "13:10: grace must be greater than 0"},
+      {"vpc_control_unknown", "13:12: control must be exec or etcd, found 'raft'"},
       {"vpc_grace_no_unit",
        "13:10: grace must be a duration such as \"10ms\" (a number with unit ns, us, ms or s), "
        "found '500'"},

@@ -193,6 +193,49 @@ vm4 @41:11 ip link set dev eth1 address 52:54:00:ab:cd:ef
   EXPECT_EQ(vpc_exec_line_count(spec.vpcs), 3u * (1 + 1 + 2 + 4 + 3) + 3 * 4);
 }
 
+// With `control: etcd` the state goes to the store once, all written by the first host.
+TEST(VpcsTest, ControlEtcdWritesTheStoreOnceFromTheFirstHost) {
+  std::string text(kTwoVpcs);
+  text.replace(text.find("vpcs:\n"), 6, "vpcs:\n  control: etcd\n");
+  const LabSpec spec = parse_ok(text);
+  EXPECT_EQ(spec.vpcs.control, VpcControl::Etcd);
+  EXPECT_EQ(dump_exec(spec), R"(host1 @4:32 ip addr add 10.10.1.9/24 dev eth0
+host1 @26:5 vpc --etcd --node host1 local 10.10.1.9
+host1 @24:3 vpc --etcd --node host1 set grace 500ms
+host1 @27:5 vpc --etcd --node host2 local 10.10.1.10
+host1 @24:3 vpc --etcd --node host2 set grace 500ms
+host1 @28:5 vpc --etcd --node host3 local 10.10.1.11
+host1 @24:3 vpc --etcd --node host3 set grace 500ms
+host1 @30:7 vpc --etcd add 6289 subnet 10.0.1.0/24 subnet 10.0.2.0/24
+host1 @38:7 vpc --etcd add 6774 subnet 172.16.0.0/16
+host1 @33:11 vpc --etcd route add 10.0.1.141 host 10.10.1.9 vpc 6289
+host1 @37:11 vpc --etcd route add 10.0.2.7 host 10.10.1.10 vpc 6289
+host1 @41:11 vpc --etcd route add 172.16.0.47 host 10.10.1.11 vpc 6774
+host1 @42:11 vpc --etcd route add 172.16.0.48 host 10.10.1.10 vpc 6774
+host1 @33:11 vpc --etcd neigh add 10.0.1.141 lladdr 52:54:00:12:34:56 vpc 6289
+host1 @33:11 vpc --etcd --node host1 port add vm1p vm 10.0.1.141 vpc 6289 lladdr 52:54:00:12:34:56
+host1 @37:11 vpc --etcd neigh add 10.0.2.7 lladdr 52:54:00:00:00:02 vpc 6289
+host1 @37:11 vpc --etcd --node host2 port add vm2p vm 10.0.2.7 vpc 6289 lladdr 52:54:00:00:00:02
+host1 @41:11 vpc --etcd neigh add 172.16.0.47 lladdr 52:54:00:00:00:03 vpc 6774
+host1 @41:11 vpc --etcd --node host3 port add vm3p vm 172.16.0.47 vpc 6774 lladdr 52:54:00:00:00:03
+host1 @42:11 vpc --etcd neigh add 172.16.0.48 lladdr 52:54:00:ab:cd:ef vpc 6774
+host1 @42:11 vpc --etcd --node host2 port add vm4p vm 172.16.0.48 vpc 6774 lladdr 52:54:00:ab:cd:ef
+host1 @44:7 vpc --etcd subnet-route add 172.16.0.0/16 peer 6774 vpc 6289
+host1 @44:7 vpc --etcd subnet-route add 10.0.1.0/24 peer 6289 vpc 6774
+host1 @44:7 vpc --etcd subnet-route add 10.0.2.0/24 peer 6289 vpc 6774
+vm1 @33:11 ip link set dev eth0 address 52:54:00:12:34:56
+vm1 @7:31 ip addr add 10.0.1.141/24 dev eth0
+vm2 @37:11 ip link set dev eth0 address 52:54:00:00:00:02
+vm3 @41:11 ip link set dev eth1 address 52:54:00:00:00:03
+vm4 @42:11 ip link set dev eth1 address 52:54:00:ab:cd:ef
+)");
+  EXPECT_EQ(vpc_exec_line_count(spec.vpcs), 3u * 2 + 2 + 4 * 4 + 3);
+  auto [vm, net] = spec.vpcs.find_vm("vm2");
+  ASSERT_NE(vm, nullptr);
+  EXPECT_EQ(migration_store_line(*net, *vm, "host2", "host3", "vm2p"),
+            "vpc --etcd migrate 10.0.2.7 vpc 6289 to host3 dev vm2p from host2");
+}
+
 TEST(VpcsTest, MinimalSectionAndSameIpInTwoVpcs) {
   // No grace, no subnets, no peerings; the same address in two VPCs is the point of VPCs.
   const LabSpec spec = parse_ok(R"(name: x
