@@ -8,4 +8,5 @@ jobs=${VNET_JOBS:-$(nproc)}
 if [[ ! -f "$dir/build.ninja" ]]; then
   cmake -S . -B "$dir" -G Ninja "$@" >/dev/null
 fi
-cmake --build "$dir" -j "$jobs"
+# VNET_BUILD_TARGET: one target instead of all (the fuzz tree builds only `fuzzers`).
+cmake --build "$dir" -j "$jobs" ${VNET_BUILD_TARGET:+--target "$VNET_BUILD_TARGET"}

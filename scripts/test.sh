@@ -7,48 +7,50 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 stages=0
+# Each stage's header says when it started, so the slow ones show in CI's log.
+stage() { echo "== $* (at $((SECONDS / 60))m$((SECONDS % 60))s)"; }
 
-echo "== build (RelWithDebInfo)"
+stage "build (RelWithDebInfo)"
 scripts/build.sh build
-echo "== lint (clang-format, clang-tidy)"
+stage "lint (clang-format, clang-tidy)"
 scripts/lint.sh build
 stages=$((stages + 1))
-echo "== unit tests"
+stage "unit tests"
 ctest --test-dir build --output-on-failure -j "$(nproc)"
 stages=$((stages + 1))
 
-echo "== lab scenarios (simulator)"
+stage "lab scenarios (simulator)"
 tests/lab/run.sh build/src/cli/vnet
 stages=$((stages + 1))
 
 if [[ -f tests/diff/kernel_diff.py && -x tests/diff/run.sh ]]; then
   if [[ $(id -u) -eq 0 ]]; then
-    echo "== differential test against the kernel"
+    stage "differential test against the kernel"
     tests/diff/run.sh build/src/cli/vnet
     stages=$((stages + 1))
   else
-    echo "== differential test skipped: it needs root (network namespaces)"
+    stage "differential test skipped: it needs root (network namespaces)"
   fi
 fi
 
 if [[ $(id -u) -eq 0 ]]; then
-  echo "== real-mode labs (network namespaces, vnetd), robustness, leftovers"
+  stage "real-mode labs (network namespaces, vnetd), robustness, leftovers"
   tests/real/run.sh build/src/cli/vnet build/src/vnetd/vnetd
   stages=$((stages + 1))
 else
-  echo "== real-mode labs skipped: they need root (network namespaces)"
+  stage "real-mode labs skipped: they need root (network namespaces)"
 fi
 
 if [[ "${VNET_QUICK:-0}" != 1 ]]; then
-  echo "== ASan+UBSan build and unit tests"
+  stage "ASan+UBSan build and unit tests"
   scripts/build.sh build-asan -DVNET_SANITIZE=ON -DVNET_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug
   ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions="$PWD/scripts/lsan.supp" \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan --output-on-failure -j "$(nproc)"
   stages=$((stages + 1))
 
-  echo "== libFuzzer targets (clang), ${VNET_FUZZ_SECONDS:-20} s each"
-  CC=clang CXX=clang++ scripts/build.sh build-fuzz -DVNET_FUZZ=ON -DVNET_TESTS=OFF \
+  stage "libFuzzer targets (clang), ${VNET_FUZZ_SECONDS:-15} s each"
+  CC=clang CXX=clang++ VNET_BUILD_TARGET=fuzzers scripts/build.sh build-fuzz -DVNET_FUZZ=ON -DVNET_TESTS=OFF \
     -DVNET_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo
   for f in build-fuzz/fuzz/*_fuzz; do
     name=$(basename "$f")
@@ -56,12 +58,12 @@ if [[ "${VNET_QUICK:-0}" != 1 ]]; then
     mkdir -p "build-fuzz/corpus-$name"
     dirs=("build-fuzz/corpus-$name")
     [[ -d "$corpus" ]] && dirs+=("$corpus")
-    "$f" -max_total_time="${VNET_FUZZ_SECONDS:-20}" -print_final_stats=1 "${dirs[@]}" \
+    "$f" -max_total_time="${VNET_FUZZ_SECONDS:-15}" -print_final_stats=1 "${dirs[@]}" \
       > "build-fuzz/$name.log" 2>&1 || { tail -50 "build-fuzz/$name.log"; exit 1; }
     echo "$name: $(grep -Eo 'stat::number_of_executed_units: [0-9]+' "build-fuzz/$name.log" \
       | awk '{print $2}') runs, no crash"
   done
   stages=$((stages + 1))
 fi
-echo "== all test stages passed"
+stage "all test stages passed"
 echo "stages: $stages passed, 0 failed"
