@@ -10,6 +10,7 @@ packages=(
   python3 python3-scapy iproute2 procps tshark iptables conntrack
   iperf3 curl traceroute net-tools iputils-ping iputils-arping
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc etcd-server etcd-client
+  libdpdk-dev
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "fib/lpm.h"
+#include "fib/poptrie.h"
 #include "fib/route.h"
 
 namespace vnet::fib {
@@ -91,7 +91,7 @@ class Table {
 
   uint32_t id_;
   std::map<DumpKey, AliasList> routes_;
-  LpmTrie<AliasList*> index_;
+  Poptrie<AliasList*> index_;
 };
 
 }  // namespace vnet::fib

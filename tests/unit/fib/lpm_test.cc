@@ -1,15 +1,18 @@
-// One scripted test shared by both longest-prefix-match implementations (LpmReference, the
-// oracle, and LpmTrie, the 8-bit-stride multibit trie), then a randomised comparison of the two.
+// One scripted test shared by the three longest-prefix-match implementations (LpmReference, the
+// oracle; LpmTrie, the 8-bit-stride multibit trie; Poptrie, the FIB's index), then randomised
+// comparisons of the trie and the Poptrie with the oracle.
 //
 // The trie keeps each prefix in the node of its stride (lengths 8k+1 .. 8k+8 at level k, /0 in
 // the root) and expands it over 2^(8(k+1)-len) slots, so the interesting lengths are the ones on
 // either side of a stride boundary: /0, /8, /9, /16, /17, /24, /25, /32.
 #include "fib/lpm.h"
+#include "fib/poptrie.h"
 
 #include <gtest/gtest.h>
 
 #include "fib_test_util.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <iterator>
 #include <optional>
@@ -47,13 +50,14 @@ class LpmTest : public ::testing::Test {
   Lpm lpm_;
 };
 
-using Implementations = ::testing::Types<LpmReference<int>, LpmTrie<int>>;
+using Implementations = ::testing::Types<LpmReference<int>, LpmTrie<int>, Poptrie<int>>;
 
 class ImplementationNames {
  public:
   template <typename T>
   static std::string GetName(int) {
     if constexpr (std::is_same_v<T, LpmTrie<int>>) return "Trie";
+    if constexpr (std::is_same_v<T, Poptrie<int>>) return "Poptrie";
     return "Reference";
   }
 };
@@ -182,7 +186,7 @@ TYPED_TEST(LpmTest, Script) {
 TYPED_TEST(LpmTest, StrideBoundaries) {
   auto& lpm = this->lpm_;
   const Ipv4Addr anchor = A("203.0.113.77");
-  const std::vector<int> lengths = {0, 8, 9, 16, 17, 24, 25, 32};
+  const std::vector<int> lengths = {0, 8, 9, 16, 17, 18, 19, 24, 25, 30, 31, 32};
   for (int len : lengths) lpm.insert(Prefix(anchor, len), len);
   EXPECT_EQ(lpm.size(), lengths.size());
 
@@ -253,7 +257,8 @@ class LpmRandom {
   }
 
   int length() {
-    static constexpr int kBoundary[] = {0, 1, 7, 8, 9, 15, 16, 17, 23, 24, 25, 31, 32};
+    static constexpr int kBoundary[] = {0,  1,  7,  8,  9,  15, 16, 17, 18,
+                                        19, 23, 24, 25, 29, 30, 31, 32};
     if (uniform(0, 1) == 0) return kBoundary[uniform(0, std::size(kBoundary) - 1)];
     return static_cast<int>(uniform(0, 32));
   }
@@ -315,13 +320,15 @@ std::vector<Match> match_list(const Lpm& lpm, Ipv4Addr addr) {
   return out;
 }
 
-TEST(LpmRandomised, TrieAgreesWithReference) {
+// The trie and the Poptrie against the oracle, on the same random operations.
+TEST(LpmRandomised, AllAgreeWithReference) {
   constexpr int kOps = 20000;
   constexpr int kCheckEvery = 250;
   constexpr int kKeysPerCheck = 256;
   LpmRandom gen(20240601);
   LpmReference<int> reference;
   LpmTrie<int> trie;
+  Poptrie<int> poptrie;
   std::vector<Prefix> live;  // may hold duplicates and erased prefixes; only a source of keys
 
   for (int op = 1; op <= kOps; ++op) {
@@ -332,44 +339,157 @@ TEST(LpmRandomised, TrieAgreesWithReference) {
       int value = op;
       reference.insert(p, value);
       trie.insert(p, value);
+      poptrie.insert(p, value);
       live.push_back(p);
     } else {
       Prefix p = (!live.empty() && gen.uniform(0, 2) != 0) ? live[gen.uniform(0, live.size() - 1)]
                                                            : gen.prefix();
       bool erased = reference.erase(p);
       ASSERT_EQ(trie.erase(p), erased) << "op " << op << " erase " << p.to_string();
+      ASSERT_EQ(poptrie.erase(p), erased) << "op " << op << " erase " << p.to_string();
     }
     ASSERT_EQ(trie.size(), reference.size()) << "op " << op;
+    ASSERT_EQ(poptrie.size(), reference.size()) << "op " << op;
 
     if (op % kCheckEvery != 0) continue;
     for (int k = 0; k < kKeysPerCheck; ++k) {
       Ipv4Addr key = gen.key(live);
-      ASSERT_EQ(trie.lookup(key), reference.lookup(key))
-          << "op " << op << " key " << key.to_string();
-      ASSERT_EQ(match_list(trie, key), match_list(reference, key))
-          << "op " << op << " key " << key.to_string();
+      std::optional<int> want = reference.lookup(key);
+      ASSERT_EQ(trie.lookup(key), want) << "op " << op << " key " << key.to_string();
+      ASSERT_EQ(poptrie.lookup(key), want) << "op " << op << " key " << key.to_string();
+      std::vector<Match> want_list = match_list(reference, key);
+      ASSERT_EQ(match_list(trie, key), want_list) << "op " << op << " key " << key.to_string();
+      ASSERT_EQ(match_list(poptrie, key), want_list) << "op " << op << " key " << key.to_string();
     }
     for (size_t i = 0; i < 32 && !live.empty(); ++i) {
       Prefix p = live[gen.uniform(0, live.size() - 1)];
       const int* want = reference.find(p);
-      const int* got = trie.find(p);
-      ASSERT_EQ(got == nullptr, want == nullptr) << "op " << op << " find " << p.to_string();
-      if (want != nullptr) {
-        EXPECT_EQ(*got, *want) << "op " << op << " find " << p.to_string();
+      for (const int* got : {trie.find(p), poptrie.find(p)}) {
+        ASSERT_EQ(got == nullptr, want == nullptr) << "op " << op << " find " << p.to_string();
+        if (want != nullptr) {
+          EXPECT_EQ(*got, *want) << "op " << op << " find " << p.to_string();
+        }
       }
     }
   }
   EXPECT_GT(reference.size(), 100u);  // the mix must leave a sizeable table behind
 
-  // Drain everything and check both end empty.
+  // Drain everything and check all end empty.
   for (const Prefix& p : live) {
     bool erased = reference.erase(p);
     ASSERT_EQ(trie.erase(p), erased) << p.to_string();
+    ASSERT_EQ(poptrie.erase(p), erased) << p.to_string();
   }
   EXPECT_EQ(reference.size(), 0u);
   EXPECT_EQ(trie.size(), 0u);
-  EXPECT_EQ(trie.lookup(Ipv4Addr(0)), std::nullopt);
-  EXPECT_EQ(trie.lookup(Ipv4Addr(0xffffffffu)), std::nullopt);
+  EXPECT_EQ(poptrie.size(), 0u);
+  for (uint32_t key : {0u, 0xffffffffu, 0x0a000001u}) {
+    EXPECT_EQ(trie.lookup(Ipv4Addr(key)), std::nullopt);
+    EXPECT_EQ(poptrie.lookup(Ipv4Addr(key)), std::nullopt);
+  }
+  EXPECT_EQ(poptrie.node_count(), 0u);
+  EXPECT_EQ(poptrie.leaf_count(), 0u);
+}
+
+// Tens of thousands of prefixes spread over the whole space, inserted and erased in waves, so the
+// Poptrie compacts several times; after each wave every key of a fixed set must agree with the
+// oracle.  Then draining it switches it back to the small layout.
+TEST(LpmRandomised, PoptrieCompactsAndStaysExact) {
+  std::mt19937 rng(7);
+  std::discrete_distribution<int> length({1, 0, 0, 0, 0, 0, 0,  0,  2, 1, 1, 1, 1, 1, 1, 1, 2,
+                                          2, 3, 3, 4, 5, 8, 10, 40, 3, 2, 2, 2, 2, 2, 2, 3});
+  auto random_prefix = [&] {
+    return Prefix(Ipv4Addr(static_cast<uint32_t>(rng())), length(rng)).network();
+  };
+  std::vector<uint32_t> keys(4096);
+  for (uint32_t& k : keys) k = static_cast<uint32_t>(rng());
+  LpmReference<int> reference;
+  Poptrie<int> poptrie;
+  std::vector<Prefix> present;
+  int value = 0;
+  for (int wave = 0; wave < 6; ++wave) {
+    for (int i = 0; i < 12000; ++i) {
+      Prefix p = random_prefix();
+      reference.insert(p, ++value);
+      poptrie.insert(p, value);
+      present.push_back(p);
+    }
+    // Erase a random half of what was inserted so far.
+    std::shuffle(present.begin(), present.end(), rng);
+    size_t half = present.size() / 2;
+    for (size_t i = 0; i < half; ++i) {
+      ASSERT_EQ(poptrie.erase(present[i]), reference.erase(present[i])) << present[i].to_string();
+    }
+    present.erase(present.begin(), present.begin() + static_cast<ptrdiff_t>(half));
+    ASSERT_EQ(poptrie.size(), reference.size());
+    std::vector<uint32_t> edges;  // first, last and one past the last address of prefixes
+    for (size_t i = 0; i < 2000 && i < present.size(); ++i) {
+      uint32_t first = present[i].addr().value();
+      uint32_t last = first | ~present[i].mask();
+      edges.insert(edges.end(), {first, last, last + 1});
+    }
+    for (const std::vector<uint32_t>* set : {&keys, &edges}) {
+      for (uint32_t k : *set) {
+        ASSERT_EQ(poptrie.lookup(Ipv4Addr(k)), reference.lookup(Ipv4Addr(k)))
+            << "wave " << wave << " key " << Ipv4Addr(k).to_string();
+      }
+    }
+  }
+  EXPECT_GT(poptrie.compactions(), 0u);
+  EXPECT_EQ(poptrie.direct_bits(), Poptrie<int>::kLargeBits);
+  // Draining the table switches it back to the small layout, still exact on the way down.
+  size_t checked = 0;
+  while (present.size() > 100) {
+    // present may hold a prefix twice (random draws repeat): both must say the same.
+    ASSERT_EQ(poptrie.erase(present.back()), reference.erase(present.back()));
+    present.pop_back();
+    if (present.size() % 97 == 0) {
+      for (size_t i = 0; i < 256; ++i, ++checked) {
+        ASSERT_EQ(poptrie.lookup(Ipv4Addr(keys[i])), reference.lookup(Ipv4Addr(keys[i])));
+      }
+    }
+  }
+  EXPECT_EQ(poptrie.direct_bits(), Poptrie<int>::kSmallBits);
+  EXPECT_GE(poptrie.relayouts(), 3u);  // the first layout, up, down
+  EXPECT_GT(checked, 0u);
+  for (const Prefix& p : present) {
+    ASSERT_EQ(poptrie.lookup(p.addr()), reference.lookup(p.addr())) << p.to_string();
+  }
+}
+
+// One /18 slot full of prefixes of every longer length, every /32 of a /26 and both /31s around
+// the slot's edges: the deepest level (offset 30, two key bits) and the slot boundaries.
+TEST(LpmRandomised, PoptrieDenseSlot) {
+  LpmReference<int> reference;
+  Poptrie<int> poptrie;
+  const uint32_t base = A("10.64.0.0").value();  // a /18 boundary
+  int value = 0;
+  auto add = [&](uint32_t addr, int len) {
+    Prefix p = Prefix(Ipv4Addr(addr), len).network();
+    reference.insert(p, ++value);
+    poptrie.insert(p, value);
+  };
+  for (uint32_t i = 0; i < 64; ++i) add(base + 0x1000u + i, 32);
+  for (int len = 19; len <= 31; ++len) add(base + 0x1000u, len);
+  add(base - 2, 31);
+  add(base + 0x3ffe, 31);
+  add(base, 18);
+  add(base, 12);
+  for (uint32_t k = base - 0x100; k < base + 0x4100; ++k) {
+    ASSERT_EQ(poptrie.lookup(Ipv4Addr(k)), reference.lookup(Ipv4Addr(k)))
+        << Ipv4Addr(k).to_string();
+    ASSERT_EQ(match_list(poptrie, Ipv4Addr(k)), match_list(reference, Ipv4Addr(k)))
+        << Ipv4Addr(k).to_string();
+  }
+  // Shorter prefixes changing under the dense slot patch its leaves in place.
+  ASSERT_TRUE(poptrie.erase(Prefix(Ipv4Addr(base), 18)));
+  ASSERT_TRUE(reference.erase(Prefix(Ipv4Addr(base), 18)));
+  add(base, 14);
+  add(0, 0);
+  for (uint32_t k = base - 0x100; k < base + 0x4100; ++k) {
+    ASSERT_EQ(poptrie.lookup(Ipv4Addr(k)), reference.lookup(Ipv4Addr(k)))
+        << Ipv4Addr(k).to_string();
+  }
 }
 
 }  // namespace
