@@ -20,8 +20,12 @@
 //   build-bench/bench/datapath_bench
 #include <benchmark/benchmark.h>
 
+#include <unistd.h>
+
+#include <cstdio>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cmd/shell.h"
@@ -48,7 +52,7 @@ struct CountingIo : vnet::stack::NodeIo {
   uint64_t frames = 0, bytes = 0;
 };
 
-enum class Path { Plain, Ipip, Gre, Vxlan, Masquerade };
+enum class Path { Plain, PlainUncached, Ipip, Gre, Vxlan, Masquerade };
 
 // A UDP datagram with a 64-byte payload, from 198.51.100.2 (or src) to dst, in an Ethernet frame
 // (from the gateway's client to its eth1 unless given).
@@ -108,6 +112,7 @@ void BM_Forward(benchmark::State& state, Path path) {
   std::vector<std::string> lines = kGatewayLines;
   switch (path) {
     case Path::Plain:
+    case Path::PlainUncached:
     case Path::Masquerade:
       lines.emplace_back("ip route add 203.0.113.0/24 via 192.0.2.2");
       break;
@@ -134,6 +139,7 @@ void BM_Forward(benchmark::State& state, Path path) {
     lines.emplace_back("iptables -t nat -A POSTROUTING -o eth0 -j MASQUERADE");
   }
   if (!configure(state, node, lines)) return;
+  if (path == Path::PlainUncached) node.set_route_cache(false);
   std::vector<std::byte> frame = udp_frame(*Ipv4Addr::parse("203.0.113.5"));
   int eth1 = node.device_by_name("eth1")->ifindex;
   uint64_t now = 0;
@@ -380,11 +386,52 @@ BENCHMARK_CAPTURE(BM_Ipvs, dr_new, Lb::DrNew);
 BENCHMARK_CAPTURE(BM_Ipvs, tun_new, Lb::TunNew);
 
 BENCHMARK_CAPTURE(BM_Forward, plain, Path::Plain);
+BENCHMARK_CAPTURE(BM_Forward, plain_without_route_cache, Path::PlainUncached);
 BENCHMARK_CAPTURE(BM_Forward, ipip_encap, Path::Ipip);
 BENCHMARK_CAPTURE(BM_Forward, gre_key_encap, Path::Gre);
 BENCHMARK_CAPTURE(BM_Forward, vxlan_encap, Path::Vxlan);
 BENCHMARK_CAPTURE(BM_Forward, masquerade, Path::Masquerade);
 
+// Console output as usual, then every benchmark's packets/s as a ratio to BM_Forward/plain
+// measured in the same run.
+class RatioReporter : public benchmark::ConsoleReporter {
+ public:
+  explicit RatioReporter(OutputOptions options) : ConsoleReporter(options) {}
+  void ReportRuns(const std::vector<Run>& runs) override {
+    ConsoleReporter::ReportRuns(runs);
+    for (const Run& run : runs) {
+      auto it = run.counters.find("items_per_second");
+      if (run.run_type == Run::RT_Iteration && it != run.counters.end()) {
+        rates_.emplace_back(run.benchmark_name(), it->second.value);
+      }
+    }
+  }
+  void print_ratios() const {
+    double plain = 0;
+    for (const auto& [name, rate] : rates_) {
+      if (name == "BM_Forward/plain") plain = rate;
+    }
+    if (plain == 0) return;
+    std::printf("\nratio to BM_Forward/plain (%.2f M packets/s, %.0f ns a packet):\n", plain / 1e6,
+                1e9 / plain);
+    for (const auto& [name, rate] : rates_) {
+      std::printf("  %-40s %7.2f M/s  %5.2fx\n", name.c_str(), rate / 1e6, rate / plain);
+    }
+  }
+
+ private:
+  std::vector<std::pair<std::string, double>> rates_;
+};
+
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  RatioReporter reporter(isatty(STDOUT_FILENO) ? benchmark::ConsoleReporter::OO_ColorTabular
+                                               : benchmark::ConsoleReporter::OO_Tabular);
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  reporter.print_ratios();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -64,6 +64,7 @@
 #include <rte_errno.h>
 #include <rte_lpm.h>
 #include <rte_malloc.h>
+#include <rte_vect.h>
 #endif
 
 namespace {
@@ -231,6 +232,25 @@ struct BuildFigures {
 };
 std::map<std::string, BuildFigures> build_figures;
 
+// The implementations must give the same answers, or their speed means nothing.
+template <typename Lpm>
+bool agrees_with_trie(const Lpm& lpm, bool bgp_like, const char* name) {
+  auto trie = build<LpmTrie<uint32_t>>(bgp_like);
+  const Lpm* other = &lpm;
+  size_t differ = 0;
+  for (uint32_t k : keys()) {
+    auto a = trie->lookup(Ipv4Addr(k));
+    auto b = other->lookup(Ipv4Addr(k));
+    if (a != b && differ++ < 3) {
+      std::printf("  %s: trie %u, %s %u\n", Ipv4Addr(k).to_string().c_str(), a.value_or(0), name,
+                  b.value_or(0));
+    }
+  }
+  std::printf("%s: %s and LpmTrie differ on %zu of %zu keys\n", dist_name(bgp_like), name, differ,
+              keys().size());
+  return differ == 0;
+}
+
 #ifdef VNET_HAVE_RTE_LPM
 // The peer's tables, each built once (see the file comment) and kept for the whole run.
 const RteLpm& peer_table(bool bgp_like) {
@@ -245,6 +265,7 @@ const RteLpm& peer_table(bool bgp_like) {
     f.seconds = took.count();
     f.heap_mib = (heap_in_use_bytes() - before) / (1024.0 * 1024.0);
     std::printf("rte_lpm: %s table built once in %.1f s\n", dist_name(bgp_like), f.seconds);
+    if (!agrees_with_trie(*t, bgp_like, "rte_lpm")) std::exit(1);
     std::fflush(stdout);
   }
   return *t;
@@ -321,7 +342,52 @@ void lookup_benchmark(benchmark::State& state, const std::string& impl, bool bgp
   set_lookup_counters(state, bgp_like, hits);
 }
 
+// Poptrie's burst lookup (handles for kBatch keys, then the values), as the packet pipeline
+// uses it.
+void poptrie_burst_benchmark(benchmark::State& state, const std::string& impl, bool bgp_like) {
+  const auto& lpm = table_for<Poptrie<uint32_t>>(impl, bgp_like);
+  const std::vector<uint32_t>& k = keys();
+  std::vector<uint32_t> handles(kBatch);
+  size_t offset = 0;
+  uint64_t hits = 0;
+  uint64_t checksum = 0;
+  for (auto _ : state) {
+    lpm.lookup_burst(k.data() + offset, handles.data(), kBatch);
+    for (uint32_t h : handles) {
+      hits += h != 0;
+      checksum += h != 0 ? lpm.value(h) : 0;
+    }
+    offset = (offset + kBatch) % kKeys;
+  }
+  benchmark::DoNotOptimize(checksum);
+  set_lookup_counters(state, bgp_like, hits);
+}
+
 #ifdef VNET_HAVE_RTE_LPM
+// rte_lpm_lookupx4: four keys per call in an SSE register, as DPDK's l3fwd uses it.
+void rte_lpm_x4_benchmark(benchmark::State& state, const std::string& impl, bool bgp_like) {
+  const RteLpm& lpm = table_for<RteLpm>(impl, bgp_like);
+  const std::vector<uint32_t>& k = keys();
+  size_t offset = 0;
+  uint64_t hits = 0;
+  uint64_t checksum = 0;
+  constexpr uint32_t kMiss = 0;  // values are >= 1
+  for (auto _ : state) {
+    for (size_t i = offset; i < offset + kBatch; i += 4) {
+      uint32_t hop[4];
+      xmm_t ip = _mm_loadu_si128(reinterpret_cast<const __m128i*>(k.data() + i));
+      rte_lpm_lookupx4(lpm.get(), ip, hop, kMiss);
+      for (uint32_t h : hop) {
+        hits += h != kMiss;
+        checksum += h;
+      }
+    }
+    offset = (offset + kBatch) % kKeys;
+  }
+  benchmark::DoNotOptimize(checksum);
+  set_lookup_counters(state, bgp_like, hits);
+}
+
 void rte_lpm_bulk_benchmark(benchmark::State& state, const std::string& impl, bool bgp_like) {
   const RteLpm& lpm = table_for<RteLpm>(impl, bgp_like);
   const std::vector<uint32_t>& k = keys();
@@ -366,8 +432,15 @@ class SummaryReporter : public benchmark::ConsoleReporter {
     for (bool bgp_like : {false, true}) {
       const std::string dist = dist_name(bgp_like);
       std::printf("\n%s (%zu prefixes):\n", dist.c_str(), prefixes(bgp_like).size());
-      double peer =
-          std::max(get("lookup/" + dist + "/rte_lpm"), get("lookup_bulk/" + dist + "/rte_lpm"));
+      double peer = 0;
+      std::string peer_name;
+      for (const char* kind : {"lookup/", "lookup_bulk/", "lookup_x4/"}) {
+        double rate = get(kind + dist + "/rte_lpm");
+        if (rate > peer) {
+          peer = rate;
+          peer_name = kind;
+        }
+      }
       for (const char* impl : {"poptrie", "trie", "reference", "rte_lpm"}) {
         double rate = get("lookup/" + dist + "/" + impl);
         if (rate == 0) continue;
@@ -376,8 +449,16 @@ class SummaryReporter : public benchmark::ConsoleReporter {
         if (peer > 0) std::printf("  %.2fx rte_lpm's best", rate / peer);
         std::printf("  build %.2f s  heap %.1f MiB\n", b.seconds, b.heap_mib);
       }
-      double bulk = get("lookup_bulk/" + dist + "/rte_lpm");
-      if (bulk > 0) std::printf("  %-10s %7.1f M lookups/s (bulk)\n", "rte_lpm", bulk / 1e6);
+      for (const char* kind : {"lookup_burst/", "lookup_bulk/", "lookup_x4/"}) {
+        for (const char* impl : {"poptrie", "rte_lpm"}) {
+          double rate = get(kind + dist + "/" + impl);
+          if (rate == 0) continue;
+          std::printf("  %-10s %7.1f M lookups/s (%s)", impl, rate / 1e6, kind);
+          if (peer > 0) std::printf("  %.2fx rte_lpm's best", rate / peer);
+          std::printf("\n");
+        }
+      }
+      if (peer > 0) std::printf("  rte_lpm's best: %s\n", peer_name.c_str());
     }
   }
 
@@ -420,12 +501,18 @@ void register_benchmarks() {
           ->MinTime(1.0)
           ->Unit(benchmark::kNanosecond);
     }
+    std::vector<std::pair<std::string, InsertFn>> bursts = {
+        {"lookup_burst/" + dist + "/poptrie", &poptrie_burst_benchmark}};
 #ifdef VNET_HAVE_RTE_LPM
-    benchmark::RegisterBenchmark(("lookup_bulk/" + dist + "/rte_lpm").c_str(),
-                                 &rte_lpm_bulk_benchmark, std::string("rte_lpm"), bgp_like)
-        ->MinTime(1.0)
-        ->Unit(benchmark::kNanosecond);
+    bursts.emplace_back("lookup_bulk/" + dist + "/rte_lpm", &rte_lpm_bulk_benchmark);
+    bursts.emplace_back("lookup_x4/" + dist + "/rte_lpm", &rte_lpm_x4_benchmark);
 #endif
+    for (const auto& [name, fn] : bursts) {
+      std::string impl = name.substr(name.rfind('/') + 1);
+      benchmark::RegisterBenchmark(name.c_str(), fn, impl, bgp_like)
+          ->MinTime(1.0)
+          ->Unit(benchmark::kNanosecond);
+    }
   }
 }
 
@@ -465,35 +552,6 @@ bool start_eal() {
 }
 #endif
 
-// The implementations must give the same answers, or their speed means nothing.
-template <typename Lpm>
-bool agrees_with_trie(bool bgp_like, const char* name) {
-  auto trie = build<LpmTrie<uint32_t>>(bgp_like);
-  std::unique_ptr<Lpm> own;
-  const Lpm* other = nullptr;
-#ifdef VNET_HAVE_RTE_LPM
-  if constexpr (std::is_same_v<Lpm, RteLpm>) other = &peer_table(bgp_like);
-#endif
-  if (other == nullptr) {
-    own = build<Lpm>(bgp_like);
-    other = own.get();
-  }
-  size_t differ = 0;
-  for (uint32_t k : keys()) {
-    auto a = trie->lookup(Ipv4Addr(k));
-    auto b = other->lookup(Ipv4Addr(k));
-    if (a != b && differ++ < 3) {
-      std::printf("  %s: trie %u, %s %u\n", Ipv4Addr(k).to_string().c_str(), a.value_or(0), name,
-                  b.value_or(0));
-    }
-  }
-  if (differ != 0) {
-    std::printf("%s: %s and LpmTrie differ on %zu of %zu keys\n", dist_name(bgp_like), name, differ,
-                keys().size());
-  }
-  return differ == 0;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -509,13 +567,8 @@ int main(int argc, char** argv) {
   prefixes(true);
   keys();
   for (bool bgp_like : {false, true}) {
-    if (!agrees_with_trie<Poptrie<uint32_t>>(bgp_like, "poptrie")) return 1;
-#ifdef VNET_HAVE_RTE_LPM
-    if (!agrees_with_trie<RteLpm>(bgp_like, "rte_lpm")) return 1;
-#endif
+    if (!agrees_with_trie(*build<Poptrie<uint32_t>>(bgp_like), bgp_like, "poptrie")) return 1;
   }
-  std::printf("poptrie and rte_lpm agree with LpmTrie on all %zu keys of both tables\n",
-              keys().size());
   register_benchmarks();
   SummaryReporter reporter(isatty(STDOUT_FILENO) ? benchmark::ConsoleReporter::OO_ColorTabular
                                                  : benchmark::ConsoleReporter::OO_Tabular);

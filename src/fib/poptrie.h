@@ -44,15 +44,54 @@
 //   t.lookup(Ipv4Addr::from_octets(10, 1, 2, 3)) -> 2; then for_each_match visits 2, then 1.
 #pragma once
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <bit>
 #include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <new>
 #include <optional>
 #include <vector>
 
 #include "net/ipv4_addr.h"
 
 namespace vnet::fib {
+
+// std::allocator, except that arrays of 2 MiB and more are 2 MiB-aligned and advised to be
+// backed by transparent huge pages (MADV_HUGEPAGE), so the lookup arrays of a large table cost
+// few TLB misses.
+template <typename T>
+struct HugePageAllocator {
+  using value_type = T;
+  static constexpr size_t kHuge = size_t{2} << 20;
+  // T may be a pointer (the FIB's values are): its own size is meant.
+  static constexpr size_t kSize = sizeof(T);  // NOLINT(bugprone-sizeof-expression)
+  HugePageAllocator() = default;
+  template <typename U>
+  HugePageAllocator(const HugePageAllocator<U>&) {}  // NOLINT(google-explicit-constructor)
+  T* allocate(size_t n) {
+    const size_t bytes = n * kSize;
+    if (bytes < kHuge) return std::allocator<T>().allocate(n);
+    const size_t rounded = (bytes + kHuge - 1) & ~(kHuge - 1);
+    void* p = std::aligned_alloc(kHuge, rounded);
+    if (p == nullptr) throw std::bad_alloc();
+    (void)madvise(p, rounded, MADV_HUGEPAGE);  // advice only: fine if THP is off
+    return static_cast<T*>(p);
+  }
+  void deallocate(T* p, size_t n) {
+    if (n * kSize < kHuge) {
+      std::allocator<T>().deallocate(p, n);
+    } else {
+      std::free(p);
+    }
+  }
+  template <typename U>
+  bool operator==(const HugePageAllocator<U>&) const {
+    return true;
+  }
+};
 
 template <typename V>
 class Poptrie {
@@ -64,7 +103,7 @@ class Poptrie {
   static constexpr size_t kGrowAt = 2048;
   static constexpr size_t kShrinkAt = 256;
 
-  Poptrie() : entries_(1), hash_(kInitialHash, 0) { relayout(kSmallBits); }
+  Poptrie() : entries_(1), values_(1), hash_(kInitialHash, 0) { relayout(kSmallBits); }
 
   // Inserts or overwrites.
   void insert(net::Prefix prefix, V value) {
@@ -72,7 +111,7 @@ class Poptrie {
     const uint32_t net = prefix.addr().value();
     const int len = prefix.len();
     if (uint32_t id = hash_find(net, len); id != 0) {
-      entries_[id].value = value;
+      values_[id] = value;
       return;
     }
     const uint32_t id = allocate(value, net, len);
@@ -122,14 +161,33 @@ class Poptrie {
   const V* find(net::Prefix prefix) const {
     prefix = prefix.network();
     uint32_t id = hash_find(prefix.addr().value(), prefix.len());
-    return id == 0 ? nullptr : &entries_[id].value;
+    return id == 0 ? nullptr : &values_[id];
   }
 
   // The hot path.
   std::optional<V> lookup(net::Ipv4Addr addr) const {
     uint32_t id = lookup_id(addr.value());
     if (id == 0) return std::nullopt;
-    return entries_[id].value;
+    return values_[id];
+  }
+
+  // Handles: lookup_handle() and lookup_burst() return an entry id (0: no route) that stays
+  // valid until the next update; value() and prefix() read it.
+  uint32_t lookup_handle(net::Ipv4Addr addr) const { return lookup_id(addr.value()); }
+  const V& value(uint32_t handle) const { return values_[handle]; }
+  net::Prefix prefix(uint32_t handle) const {
+    return net::Prefix(net::Ipv4Addr(entries_[handle].net), entries_[handle].len);
+  }
+
+  // Looks up keys[0..n) (host byte order) into handles[0..n).  The keys go through the trie
+  // level by level in groups of kBurstGroup, with every load of a level prefetched before any is
+  // used, so a group's cache misses overlap instead of queueing behind each other.
+  static constexpr size_t kBurstGroup = 32;
+  void lookup_burst(const uint32_t* keys, uint32_t* handles, size_t n) const {
+    for (size_t base = 0; base < n; base += kBurstGroup) {
+      const size_t m = std::min(kBurstGroup, n - base);
+      burst_group(keys + base, handles + base, m);
+    }
   }
 
   // Calls fn(prefix, value) for each stored prefix covering addr, longest first, until fn
@@ -139,13 +197,13 @@ class Poptrie {
     uint32_t id = lookup_id(addr.value());
     if (id == 0) return;
     const Entry* e = &entries_[id];
-    if (!fn(net::Prefix(net::Ipv4Addr(e->net), e->len), e->value)) return;
+    if (!fn(net::Prefix(net::Ipv4Addr(e->net), e->len), values_[id])) return;
     for (int len = e->len - 1; len >= 0; --len) {
       if (length_count_[len] == 0) continue;
       uint32_t shorter = hash_find(addr.value() & net::prefix_mask(len), len);
       if (shorter == 0) continue;
       e = &entries_[shorter];
-      if (!fn(net::Prefix(net::Ipv4Addr(e->net), e->len), e->value)) return;
+      if (!fn(net::Prefix(net::Ipv4Addr(e->net), e->len), values_[shorter])) return;
     }
   }
 
@@ -157,6 +215,7 @@ class Poptrie {
             leaves_.capacity() + hash_.capacity() + free_.capacity()) *
                sizeof(uint32_t) +
            nodes_.capacity() * sizeof(Node) + entries_.capacity() * sizeof(Entry) +
+           values_.capacity() * sizeof(V) +  // NOLINT(bugprone-sizeof-expression)
            scratch_.capacity() * sizeof(uint32_t);
   }
   size_t node_count() const { return nodes_.size() - garbage_nodes_; }
@@ -177,7 +236,6 @@ class Poptrie {
     uint32_t base1;    // first child in nodes_
   };
   struct Entry {
-    V value{};
     uint32_t net = 0;
     uint32_t next = 0;  // the slot's list of longer prefixes, or the free list
     uint8_t len = 0;
@@ -205,6 +263,53 @@ class Poptrie {
     }
   }
 
+  // One group of lookup_burst.  cur[i] is a node index, kLeafIndex | a leaves_ index still to
+  // read, or kLeaf | the answer.
+  static constexpr uint32_t kLeafIndex = 0x40000000u;
+  void burst_group(const uint32_t* keys, uint32_t* out, size_t m) const {
+    uint32_t cur[kBurstGroup];
+    uint64_t bits[kBurstGroup];
+    for (size_t i = 0; i < m; ++i) __builtin_prefetch(&direct_[keys[i] >> shift_]);
+    bool pending = false;
+    for (size_t i = 0; i < m; ++i) {
+      const uint32_t d = direct_[keys[i] >> shift_];
+      cur[i] = d;
+      bits[i] = static_cast<uint64_t>(keys[i]) << (32 + bits_);
+      if (!(d & kLeaf)) {
+        __builtin_prefetch(&nodes_[d]);
+        pending = true;
+      }
+    }
+    while (pending) {
+      pending = false;
+      for (size_t i = 0; i < m; ++i) {
+        const uint32_t c = cur[i];
+        if (c & kLeaf) continue;
+        pending = true;
+        if (c & kLeafIndex) {
+          cur[i] = kLeaf | leaves_[c & ~kLeafIndex];
+          continue;
+        }
+        const Node& node = nodes_[c];
+        const uint64_t pos = bits[i] >> 58;
+        const uint64_t upto = (uint64_t{2} << pos) - 1;
+        if (node.vector & (uint64_t{1} << pos)) {
+          const uint32_t child =
+              node.base1 + static_cast<uint32_t>(std::popcount(node.vector & upto)) - 1;
+          __builtin_prefetch(&nodes_[child]);
+          cur[i] = child;
+          bits[i] <<= kStride;
+        } else {
+          const uint32_t leaf =
+              node.base0 + static_cast<uint32_t>(std::popcount(node.leafvec & upto)) - 1;
+          __builtin_prefetch(&leaves_[leaf]);
+          cur[i] = kLeafIndex | leaf;
+        }
+      }
+    }
+    for (size_t i = 0; i < m; ++i) out[i] = cur[i] & ~kLeaf;
+  }
+
   // ---- entries ----
   uint32_t allocate(V value, uint32_t net, int len) {
     uint32_t id;
@@ -214,12 +319,15 @@ class Poptrie {
     } else {
       id = static_cast<uint32_t>(entries_.size());
       entries_.emplace_back();
+      values_.emplace_back();
     }
-    entries_[id] = Entry{value, net, 0, static_cast<uint8_t>(len)};
+    entries_[id] = Entry{net, 0, static_cast<uint8_t>(len)};
+    values_[id] = value;
     return id;
   }
   void release(uint32_t id) {
     entries_[id] = Entry{};
+    values_[id] = V{};
     free_.push_back(id);
   }
 
@@ -368,6 +476,9 @@ class Poptrie {
         any = true;
       }
     }
+    if (nodes_.size() + 64 >= kLeafIndex || leaves_.size() + 64 >= kLeafIndex) {
+      std::abort();  // 2^30 nodes (24 GiB) or leaves: the handles' flag bits would overflow
+    }
     const auto base1 = static_cast<uint32_t>(nodes_.size());
     nodes_.resize(nodes_.size() + static_cast<size_t>(std::popcount(vector)));
     nodes_[n] = Node{vector, leafvec, base0, base1};
@@ -410,11 +521,11 @@ class Poptrie {
     bits_ = bits;
     shift_ = 32 - bits;
     const size_t slots = size_t{1} << bits;
-    std::vector<uint32_t>(slots, kLeaf).swap(direct_);
+    std::vector<uint32_t, HugePageAllocator<uint32_t>>(slots, kLeaf).swap(direct_);
     std::vector<uint32_t>(slots, 0).swap(short_best_);
     std::vector<uint32_t>(slots, 0).swap(long_head_);
-    std::vector<Node>().swap(nodes_);
-    std::vector<uint32_t>().swap(leaves_);
+    decltype(nodes_)().swap(nodes_);
+    decltype(leaves_)().swap(leaves_);
     garbage_nodes_ = 0;
     garbage_leaves_ = 0;
     // Short prefixes first, shortest first, so each slot ends with its longest cover; then the
@@ -449,8 +560,8 @@ class Poptrie {
     const bool leaves = garbage_leaves_ >= 16384 && garbage_leaves_ * 2 >= leaves_.size();
     if (!nodes && !leaves) return;
     ++compactions_;
-    std::vector<Node>().swap(nodes_);
-    std::vector<uint32_t>().swap(leaves_);
+    decltype(nodes_)().swap(nodes_);
+    decltype(leaves_)().swap(leaves_);
     garbage_nodes_ = 0;
     garbage_leaves_ = 0;
     for (uint32_t s = 0; s < long_head_.size(); ++s) {
@@ -462,12 +573,15 @@ class Poptrie {
 
   int bits_ = 0;    // the direct table has 2^bits_ entries
   int shift_ = 32;  // 32 - bits_
-  std::vector<uint32_t> direct_;
+  std::vector<uint32_t, HugePageAllocator<uint32_t>> direct_;
   std::vector<uint32_t> short_best_;
   std::vector<uint32_t> long_head_;
-  std::vector<Node> nodes_;
-  std::vector<uint32_t> leaves_;
-  std::vector<Entry> entries_;  // entries_[0] is unused: id 0 means "no route"
+  std::vector<Node, HugePageAllocator<Node>> nodes_;
+  std::vector<uint32_t, HugePageAllocator<uint32_t>> leaves_;
+  // Per entry id, the prefix (entries_) and the value (values_, apart so that the hot path reads
+  // a dense array).  Id 0 is unused: it means "no route".
+  std::vector<Entry> entries_;
+  std::vector<V, HugePageAllocator<V>> values_;
   std::vector<uint32_t> free_;
   std::vector<uint32_t> hash_;
   std::vector<uint32_t> scratch_;

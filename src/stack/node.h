@@ -303,7 +303,7 @@ class Node {
   };
   Status route_add(const RouteRequest& request);
   Status route_del(uint32_t table_id, const fib::DeleteSpec& spec);
-  fib::Fib& fib() { return fib_; }
+  // Changes go through route_add/route_del/rule_add/rule_del (they bump the generation).
   const fib::Fib& fib() const { return fib_; }
 
   // ---- rules ----
@@ -316,7 +316,7 @@ class Node {
   const std::list<Neighbour>& neighbours() const { return neighbours_; }
 
   // ---- sysctls ----
-  Sysctls& sysctls() { return sysctls_; }
+  // Writes go through sysctl_set(), which also bumps the configuration generation.
   const Sysctls& sysctls() const { return sysctls_; }
   // Effective per-device values (IN_DEV_* macros).
   int rp_filter(int ifindex) const;        // max(all, dev)
@@ -334,7 +334,24 @@ class Node {
 
   // ---- resolution ----
   // `ip route get`: returns 0 and fills *answer, or a negative errno.
+  //
+  // Answers to queries without tracing come from a route cache when they can: 256 entries,
+  // direct-mapped by a hash of the whole query, each valid for one configuration generation.
+  // Every change to devices (links, carrier, MTU, names), addresses, routes, rules, tunnels,
+  // modules and sysctls bumps the generation (a ConfigChange in each mutator, at its start and
+  // its end), so a cached answer is always the one a fresh resolution would give; learned path
+  // MTUs are applied after the cache.  With VNET_ROUTE_CACHE_VERIFY=1 in the environment every
+  // hit is resolved again and compared, and a difference aborts with both answers (the test
+  // suites run that way).
   int route_get(const RouteQuery& query, RouteAnswer* answer) const;
+  struct RouteCacheStats {
+    uint64_t hits = 0;
+    uint64_t misses = 0;
+  };
+  const RouteCacheStats& route_cache_stats() const { return route_cache_stats_; }
+  // Off: every query is resolved afresh (benchmarks measure the cache against this).
+  void set_route_cache(bool on) { route_cache_on_ = on; }
+  uint64_t config_generation() const { return config_gen_; }
 
   // ---- packet I/O (driven by the simulator or vnetd; see node_io.h) ----
   void set_io(NodeIo* io) { io_ = io; }
@@ -515,6 +532,32 @@ class Node {
     uint64_t expires_ns;
   };
   std::map<uint32_t, Pmtu> pmtu_;  // destination -> learned path MTU
+
+  // ---- the route cache (node_lookup.cc) ----
+  struct RouteCacheEntry {
+    uint64_t generation = 0;  // 0: empty
+    RouteQuery query;
+    int err = 0;
+    RouteAnswer answer;
+  };
+  static constexpr size_t kRouteCacheSize = 256;
+  mutable std::vector<RouteCacheEntry> route_cache_;  // allocated by the first cached lookup
+  mutable RouteCacheStats route_cache_stats_;
+  bool route_cache_on_ = true;
+  uint64_t config_gen_ = 1;
+  // Bumps the generation when a mutator starts and again when it ends, so that nothing a
+  // lookup caches half-way through a change (a gateway check inside route_add) survives it.
+  class ConfigChange {
+   public:
+    explicit ConfigChange(Node& node) : node_(node) { ++node_.config_gen_; }
+    ~ConfigChange() { ++node_.config_gen_; }
+    ConfigChange(const ConfigChange&) = delete;
+    ConfigChange& operator=(const ConfigChange&) = delete;
+
+   private:
+    Node& node_;
+  };
+  int route_resolve(const RouteQuery& q, RouteAnswer* a) const;
   NodeIo* io_ = nullptr;
 
   // ---- packet path (node_packet.cc, node_arp.cc) ----

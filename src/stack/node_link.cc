@@ -169,6 +169,7 @@ void Node::resolve_rule_devices() {
 }
 
 Status Node::link_add(const std::string& name, LinkKind kind, const std::string& peer_name) {
+  ConfigChange change(*this);
   if (device_by_name(name) || (!peer_name.empty() && device_by_name(peer_name))) {
     return Status::error(-EEXIST);
   }
@@ -212,6 +213,7 @@ Status Node::link_add(const std::string& name, LinkKind kind, const std::string&
 }
 
 Status Node::link_del(int ifindex, bool unregister_fallback) {
+  ConfigChange change(*this);
   Device* d = device(ifindex);
   if (d == nullptr) return Status::error(-ENODEV);
   if (d->is_loopback()) return Status::error(-EOPNOTSUPP);
@@ -240,6 +242,7 @@ Status Node::link_del(int ifindex, bool unregister_fallback) {
 }
 
 void Node::update_carrier(Device& dev) {
+  ConfigChange change(*this);
   bool carrier = dev.carrier;
   if (dev.kind == LinkKind::Veth) {
     const Device* peer = device(dev.peer_ifindex);
@@ -254,6 +257,7 @@ void Node::update_carrier(Device& dev) {
 }
 
 void Node::carrier_changed(Device& dev) {
+  ConfigChange change(*this);
   // NETDEV_CHANGE
   if (dev.carrier) {
     fib_sync_up(dev.ifindex, fib::nh_flags::kLinkdown);
@@ -267,6 +271,7 @@ void Node::carrier_changed(Device& dev) {
 }
 
 Status Node::link_set_up(int ifindex, bool up) {
+  ConfigChange change(*this);
   Device* d = device(ifindex);
   if (d == nullptr) return Status::error(-ENODEV);
   if (d->up() == up) return {};
@@ -307,6 +312,7 @@ Status Node::link_set_up(int ifindex, bool up) {
 }
 
 Status Node::link_set_mtu(int ifindex, int mtu) {
+  ConfigChange change(*this);
   Device* d = device(ifindex);
   if (d == nullptr) return Status::error(-ENODEV);
   int min = d->is_loopback() ? 68 : 68;
@@ -318,6 +324,7 @@ Status Node::link_set_mtu(int ifindex, int mtu) {
 }
 
 Status Node::link_set_mac(int ifindex, MacAddr mac) {
+  ConfigChange change(*this);
   Device* d = device(ifindex);
   if (d == nullptr) return Status::error(-ENODEV);
   if (mac.is_multicast() || mac.is_zero()) return Status::error(-EADDRNOTAVAIL);
@@ -326,6 +333,7 @@ Status Node::link_set_mac(int ifindex, MacAddr mac) {
 }
 
 Status Node::link_set_name(int ifindex, const std::string& name) {
+  ConfigChange change(*this);
   Device* d = device(ifindex);
   if (d == nullptr) return Status::error(-ENODEV);
   if (d->name == name) return {};
@@ -344,6 +352,7 @@ Status Node::link_set_name(int ifindex, const std::string& name) {
 // ---- addresses ----
 
 Status Node::addr_add(int ifindex, IfAddr ifa, bool replace) {
+  ConfigChange change(*this);
   Device* dev = device(ifindex);
   if (dev == nullptr) return Status::error(-ENODEV);
   sysctls_.mark_all_set(dev->name);
@@ -380,6 +389,7 @@ Status Node::addr_add(int ifindex, IfAddr ifa, bool replace) {
 
 Status Node::addr_del(int ifindex, Ipv4Addr local, int prefixlen, std::optional<Ipv4Addr> peer,
                       const std::string& label) {
+  ConfigChange change(*this);
   Device* dev = device(ifindex);
   if (dev == nullptr) return Status::error(-ENODEV);
   for (size_t i = 0; i < dev->addrs.size(); ++i) {

@@ -6,6 +6,9 @@
 #include <algorithm>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <string_view>
 
 #include "stack/node.h"
 
@@ -101,13 +104,96 @@ Ipv4Addr Node::result_prefsrc(const fib::LookupResult& res) const {
   return select_addr(nh->ifindex, nh->gateway, res.route->scope);
 }
 
-int Node::route_get(const RouteQuery& q, RouteAnswer* a) const {
+int Node::route_resolve(const RouteQuery& q, RouteAnswer* a) const {
   *a = RouteAnswer{};
   a->dst = q.dst;
   a->src = q.src;
   a->mark = q.mark;
   if (q.iif != 0) return route_input(q, a);
-  int err = route_output(q, a);
+  return route_output(q, a);
+}
+
+namespace {
+
+bool same_query(const RouteQuery& x, const RouteQuery& y) {
+  return x.dst == y.dst && x.src == y.src && x.iif == y.iif && x.oif == y.oif && x.mark == y.mark &&
+         x.tos == y.tos && x.fibmatch == y.fibmatch && x.trace == y.trace;
+}
+
+size_t query_hash(const RouteQuery& q) {
+  uint64_t h = (static_cast<uint64_t>(q.dst.value()) << 32 | q.src.value()) * 0x9E3779B97F4A7C15ull;
+  h ^= (static_cast<uint64_t>(static_cast<uint32_t>(q.iif)) << 40) ^
+       (static_cast<uint64_t>(static_cast<uint32_t>(q.oif)) << 20) ^ q.mark ^
+       (static_cast<uint64_t>(q.tos) << 56) ^ (q.fibmatch ? 1ull << 63 : 0);
+  h *= 0xBF58476D1CE4E5B9ull;
+  return static_cast<size_t>(h >> 40);
+}
+
+// Every field but the trace (which cached queries never collect).
+bool same_answer(const RouteAnswer& x, const RouteAnswer& y) {
+  return x.type == y.type && x.dst == y.dst && x.src == y.src && x.prefsrc == y.prefsrc &&
+         x.gateway == y.gateway && x.oif == y.oif && x.iif == y.iif && x.table == y.table &&
+         x.tos == y.tos && x.mark == y.mark && x.input == y.input && x.local == y.local &&
+         x.broadcast == y.broadcast && x.multicast == y.multicast && x.redirect == y.redirect &&
+         x.error == y.error && x.no_route == y.no_route && x.drop == y.drop && x.mtu == y.mtu &&
+         x.pmtu_expires_ns == y.pmtu_expires_ns && x.fib_route == y.fib_route;
+}
+
+std::string describe_answer(int err, const RouteAnswer& a) {
+  return fmt::format(
+      "err {} type {} oif {} iif {} table {} prefsrc {} gateway {} local {} input {} drop {} "
+      "mtu {} route {}",
+      err, static_cast<int>(a.type), a.oif, a.iif, a.table, a.prefsrc.to_string(),
+      a.gateway ? a.gateway->to_string() : "-", a.local, a.input,
+      a.drop ? static_cast<int>(*a.drop) : -1, a.mtu, static_cast<const void*>(a.fib_route));
+}
+
+bool verify_route_cache() {
+  static const bool on = [] {
+    const char* v = std::getenv("VNET_ROUTE_CACHE_VERIFY");
+    return v != nullptr && *v != '\0' && std::string_view(v) != "0";
+  }();
+  return on;
+}
+
+}  // namespace
+
+int Node::route_get(const RouteQuery& q, RouteAnswer* a) const {
+  int err;
+  if (q.trace || !route_cache_on_) {
+    err = route_resolve(q, a);
+  } else {
+    if (route_cache_.empty()) route_cache_.resize(kRouteCacheSize);
+    RouteCacheEntry& e = route_cache_[query_hash(q) % kRouteCacheSize];
+    if (e.generation == config_gen_ && same_query(e.query, q)) {
+      ++route_cache_stats_.hits;
+      *a = e.answer;
+      err = e.err;
+      if (verify_route_cache()) {
+        RouteAnswer fresh;
+        int fresh_err = route_resolve(q, &fresh);
+        if (fresh_err != err || !same_answer(fresh, *a)) {
+          std::fprintf(stderr,
+                       "route cache: stale answer for %s -> %s iif %d oif %d mark %u tos %u "
+                       "(generation %llu)\n  cached: %s\n  fresh:  %s\n",
+                       q.src.to_string().c_str(), q.dst.to_string().c_str(), q.iif, q.oif, q.mark,
+                       q.tos, static_cast<unsigned long long>(config_gen_),
+                       describe_answer(err, *a).c_str(), describe_answer(fresh_err, fresh).c_str());
+          std::abort();
+        }
+      }
+    } else {
+      ++route_cache_stats_.misses;
+      err = route_resolve(q, a);
+      // route_resolve may have looked up other queries (and reused this slot): write it last.
+      RouteCacheEntry& slot = route_cache_[query_hash(q) % kRouteCacheSize];
+      slot.generation = config_gen_;
+      slot.query = q;
+      slot.err = err;
+      slot.answer = *a;
+    }
+  }
+  if (q.iif != 0) return err;
   if (err == 0 && !a->local && !a->broadcast && !a->multicast && !q.fibmatch) {
     auto it = pmtu_.find(q.dst.value());
     if (it != pmtu_.end() && it->second.expires_ns > now_ns_) {

@@ -40,6 +40,7 @@ nf::Netfilter& Node::netfilter() {
 }
 
 int Node::sysctl_set(const std::string& key, const std::string& value) {
+  ConfigChange change(*this);
   if (is_netfilter_key(key)) return netfilter().sysctl_set(key, value);
   if (is_ipvs_key(key)) {
     // /proc/sys/net/ipv4/vs exists once ip_vs is loaded.

@@ -66,6 +66,7 @@ void Node::drop(DropReason reason, const std::string& why, Device* dev) {
 }
 
 Status Node::link_add_external(const std::string& name, std::optional<MacAddr> mac) {
+  ConfigChange change(*this);
   Status s = link_add(name, LinkKind::Ether);
   if (!s.ok()) return s;
   if (mac) {
@@ -77,6 +78,7 @@ Status Node::link_add_external(const std::string& name, std::optional<MacAddr> m
 }
 
 void Node::set_carrier(int ifindex, bool carrier) {
+  ConfigChange change(*this);
   Device* d = device(ifindex);
   if (d == nullptr || d->kind != LinkKind::Ether || d->carrier == carrier) return;
   d->carrier = carrier;

@@ -79,6 +79,7 @@ bool Node::valid_prefsrc(const fib::Route& route, Ipv4Addr prefsrc) const {
 }
 
 Status Node::route_add(const RouteRequest& req) {
+  ConfigChange change(*this);
   fib::Route r = req.route;
   // inet_rtm_newroute(): the table exists from here on, even if the insert fails.
   if (r.tos & 0x03) return Status::error(-EINVAL, "Invalid dsfield (tos): ECN bits must be 0");
@@ -162,6 +163,7 @@ Status Node::route_add(const RouteRequest& req) {
 }
 
 Status Node::route_del(uint32_t table_id, const fib::DeleteSpec& spec) {
+  ConfigChange change(*this);
   fib::Table* t = fib_.find_table(table_id);
   if (fib_.merged() && table_id == fib::table::kLocal && t == nullptr) {
     t = fib_.find_table(fib::table::kMain) ? &fib_.table(fib::table::kLocal) : nullptr;
@@ -199,6 +201,7 @@ void Node::fib_rebalance(fib::Route& r) {
 }
 
 void Node::fib_sync_down_dev(int ifindex, NetdevEvent event, bool force) {
+  ConfigChange change(*this);
   // Nexthops on the device die (Down/Unregister) or lose their link (Change); host-scope
   // nexthops (local routes) are spared unless forced.  A route dies with its last nexthop, and
   // on Unregister with any of them.
@@ -233,6 +236,7 @@ void Node::fib_sync_down_dev(int ifindex, NetdevEvent event, bool force) {
 }
 
 void Node::fib_disable_ip(int ifindex, NetdevEvent event, bool force) {
+  ConfigChange change(*this);
   fib_sync_down_dev(ifindex, event, force);
   fib_flush();
   // arp_ifdown() -> neigh_ifdown(): every entry on the device, permanent ones too.
@@ -240,6 +244,7 @@ void Node::fib_disable_ip(int ifindex, NetdevEvent event, bool force) {
 }
 
 void Node::fib_sync_up(int ifindex, uint32_t flags) {
+  ConfigChange change(*this);
   const Device* dev = device(ifindex);
   if (dev == nullptr || !dev->up()) return;
   if ((flags & nh_flags::kDead) && dev->carrier_ok()) flags |= nh_flags::kLinkdown;
@@ -267,6 +272,7 @@ void Node::fib_sync_up(int ifindex, uint32_t flags) {
 }
 
 void Node::fib_sync_down_addr(Ipv4Addr local) {
+  ConfigChange change(*this);
   // Only routes of the main table die with their prefsrc (fi->fib_tb_id != tb_id is skipped).
   if (fib::Table* t = fib_.find_table(fib::table::kMain)) {
     t->for_each_mutable([&](fib::Route& r) {
@@ -276,6 +282,7 @@ void Node::fib_sync_down_addr(Ipv4Addr local) {
 }
 
 void Node::fib_flush() {
+  ConfigChange change(*this);
   for (fib::Table* t : fib_.all_tables()) {
     t->remove_if([](const fib::Route& r) { return r.dead(); });
   }
@@ -284,6 +291,7 @@ void Node::fib_flush() {
 // ---- rules ----
 
 Status Node::rule_add(fib::Rule rule, bool user_priority) {
+  ConfigChange change(*this);
   if (!user_priority) rule.priority = fib_.default_rule_priority();
   if (!rule.iifname.empty()) {
     const Device* d = device_by_name(rule.iifname);
@@ -314,6 +322,7 @@ Status Node::rule_add(fib::Rule rule, bool user_priority) {
 }
 
 Status Node::rule_del(const fib::RuleDeleteSpec& spec) {
+  ConfigChange change(*this);
   int idx = fib_.find_rule_for_delete(spec);
   if (idx < 0) return Status::error(-ENOENT);
   fib_.erase_rule(static_cast<size_t>(idx));
@@ -323,6 +332,7 @@ Status Node::rule_del(const fib::RuleDeleteSpec& spec) {
 // ---- neighbours ----
 
 Status Node::neigh_add(const Neighbour& n, bool replace, bool create, bool excl) {
+  ConfigChange change(*this);
   const Device* dev = device(n.ifindex);
   if (dev == nullptr) return Status::error(-ENODEV);
   for (Neighbour& e : neighbours_) {
@@ -339,6 +349,7 @@ Status Node::neigh_add(const Neighbour& n, bool replace, bool create, bool excl)
 }
 
 Status Node::neigh_del(int ifindex, Ipv4Addr dst) {
+  ConfigChange change(*this);
   for (auto it = neighbours_.begin(); it != neighbours_.end(); ++it) {
     if (it->ifindex == ifindex && it->dst == dst) {
       neighbours_.erase(it);

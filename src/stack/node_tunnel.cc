@@ -110,6 +110,7 @@ int Node::tunnel_bind_mtu(const Device& dev) const {
 }
 
 void Node::update_tunnel_flags(Device& dev) {
+  ConfigChange change(*this);
   if (!dev.is_ip_tunnel()) return;
   const TunnelParams& p = *dev.tunnel;
   uint32_t up = dev.flags & iff::kUp;
@@ -121,6 +122,7 @@ void Node::update_tunnel_flags(Device& dev) {
 }
 
 void Node::load_module(const std::string& module) {
+  ConfigChange change(*this);
   if (!modules_.insert(module).second) return;
   // ip_tunnel_init_net(): the module's fallback device, with no endpoints and no DF.
   auto fallback = [&](const std::string& name, LinkKind kind) {
@@ -144,6 +146,7 @@ void Node::load_module(const std::string& module) {
 }
 
 int Node::unload_module(const std::string& module) {
+  ConfigChange change(*this);
   if (module.rfind("ip_vs_", 0) == 0) {
     // A scheduler module is in use while a service uses it.
     if (!ipvs_) return 0;
@@ -173,6 +176,7 @@ int Node::unload_module(const std::string& module) {
 }
 
 Status Node::tunnel_add(const std::string& name, LinkKind kind, TunnelParams p) {
+  ConfigChange change(*this);
   if (kind == LinkKind::Ipip) load_module("ipip");
   if (kind == LinkKind::Gre) load_module("ip_gre");
   if (kind == LinkKind::Vxlan) load_module("vxlan");
@@ -214,6 +218,7 @@ Status Node::tunnel_add(const std::string& name, LinkKind kind, TunnelParams p) 
 }
 
 Status Node::tunnel_change(int ifindex, TunnelParams p) {
+  ConfigChange change(*this);
   Device* d = device(ifindex);
   if (d == nullptr || !d->tunnel) return Status::error(-ENODEV);
   if (d->tunnel->fallback) return Status::error(-EINVAL);
@@ -237,6 +242,7 @@ Status Node::tunnel_change(int ifindex, TunnelParams p) {
 }
 
 Status Node::fdb_add(int ifindex, const FdbEntry& entry, FdbOp op) {
+  ConfigChange change(*this);
   Device* d = device(ifindex);
   if (d == nullptr) return Status::error(-ENODEV);
   if (d->kind != LinkKind::Vxlan) return Status::error(-EOPNOTSUPP);
@@ -268,6 +274,7 @@ Status Node::fdb_add(int ifindex, const FdbEntry& entry, FdbOp op) {
 }
 
 Status Node::fdb_del(int ifindex, MacAddr mac, std::optional<Ipv4Addr> dst) {
+  ConfigChange change(*this);
   Device* d = device(ifindex);
   if (d == nullptr) return Status::error(-ENODEV);
   if (d->kind != LinkKind::Vxlan) return Status::error(-EOPNOTSUPP);

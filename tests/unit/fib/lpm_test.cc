@@ -352,14 +352,32 @@ TEST(LpmRandomised, AllAgreeWithReference) {
     ASSERT_EQ(poptrie.size(), reference.size()) << "op " << op;
 
     if (op % kCheckEvery != 0) continue;
+    std::vector<uint32_t> burst_keys;
     for (int k = 0; k < kKeysPerCheck; ++k) {
       Ipv4Addr key = gen.key(live);
+      burst_keys.push_back(key.value());
       std::optional<int> want = reference.lookup(key);
       ASSERT_EQ(trie.lookup(key), want) << "op " << op << " key " << key.to_string();
       ASSERT_EQ(poptrie.lookup(key), want) << "op " << op << " key " << key.to_string();
       std::vector<Match> want_list = match_list(reference, key);
       ASSERT_EQ(match_list(trie, key), want_list) << "op " << op << " key " << key.to_string();
       ASSERT_EQ(match_list(poptrie, key), want_list) << "op " << op << " key " << key.to_string();
+    }
+    // The burst lookup gives the same answers, with the matched prefix.  An odd count leaves a
+    // partial group at the end.
+    std::vector<uint32_t> handles(burst_keys.size() - 1);
+    poptrie.lookup_burst(burst_keys.data(), handles.data(), handles.size());
+    for (size_t k = 0; k < handles.size(); ++k) {
+      std::vector<Match> want_list = match_list(reference, Ipv4Addr(burst_keys[k]));
+      if (want_list.empty()) {
+        ASSERT_EQ(handles[k], 0u) << "op " << op << " key " << Ipv4Addr(burst_keys[k]).to_string();
+        continue;
+      }
+      ASSERT_NE(handles[k], 0u) << "op " << op << " key " << Ipv4Addr(burst_keys[k]).to_string();
+      Prefix got = poptrie.prefix(handles[k]);
+      ASSERT_EQ(Match(got.addr().value(), got.len(), poptrie.value(handles[k])), want_list[0])
+          << "op " << op << " key " << Ipv4Addr(burst_keys[k]).to_string();
+      ASSERT_EQ(poptrie.lookup_handle(Ipv4Addr(burst_keys[k])), handles[k]);
     }
     for (size_t i = 0; i < 32 && !live.empty(); ++i) {
       Prefix p = live[gen.uniform(0, live.size() - 1)];
@@ -429,9 +447,15 @@ TEST(LpmRandomised, PoptrieCompactsAndStaysExact) {
       edges.insert(edges.end(), {first, last, last + 1});
     }
     for (const std::vector<uint32_t>* set : {&keys, &edges}) {
-      for (uint32_t k : *set) {
-        ASSERT_EQ(poptrie.lookup(Ipv4Addr(k)), reference.lookup(Ipv4Addr(k)))
+      std::vector<uint32_t> handles(set->size());
+      poptrie.lookup_burst(set->data(), handles.data(), handles.size());
+      for (size_t i = 0; i < set->size(); ++i) {
+        uint32_t k = (*set)[i];
+        std::optional<int> want = reference.lookup(Ipv4Addr(k));
+        ASSERT_EQ(poptrie.lookup(Ipv4Addr(k)), want)
             << "wave " << wave << " key " << Ipv4Addr(k).to_string();
+        ASSERT_EQ(handles[i] == 0 ? std::nullopt : std::optional(poptrie.value(handles[i])), want)
+            << "wave " << wave << " burst key " << Ipv4Addr(k).to_string();
       }
     }
   }

@@ -557,7 +557,7 @@ TEST_F(RouteGetTest, InputPathLocalBroadcastAndForwarding) {
        -EHOSTUNREACH},
   });
   // sysctl -w net.ipv4.ip_forward=1
-  ASSERT_EQ(node_.sysctls().set("net.ipv4.ip_forward", "1"), 0);
+  ASSERT_EQ(node_.sysctl_set("net.ipv4.ip_forward", "1"), 0);
   Check({
       {"ip route get 198.51.100.7 from 192.0.2.9 iif v0", In("198.51.100.7", "192.0.2.9", v0),
        "198.51.100.7 from 192.0.2.9 dev v1"},
@@ -570,7 +570,7 @@ TEST_F(RouteGetTest, ReversePathFilter) {
   const int v0 = v0_;
   // sysctl -w net.ipv4.conf.all.rp_filter=1: a source routed out of another device is dropped
   // ("RTNETLINK answers: Invalid argument").
-  ASSERT_EQ(node_.sysctls().set("net.ipv4.conf.all.rp_filter", "1"), 0);
+  ASSERT_EQ(node_.sysctl_set("net.ipv4.conf.all.rp_filter", "1"), 0);
   Check({
       {"ip route get 192.0.2.1 from 198.51.100.2 iif v0", In("192.0.2.1", "198.51.100.2", v0), "",
        -EINVAL},
@@ -581,7 +581,7 @@ TEST_F(RouteGetTest, ReversePathFilter) {
   });
   // sysctl -w net.ipv4.conf.all.rp_filter=2: any route back will do, but there must be one,
   // and our own address is a martian source.
-  ASSERT_EQ(node_.sysctls().set("net.ipv4.conf.all.rp_filter", "2"), 0);
+  ASSERT_EQ(node_.sysctl_set("net.ipv4.conf.all.rp_filter", "2"), 0);
   Check({
       {"ip route get 192.0.2.1 from 198.51.100.2 iif v0", In("192.0.2.1", "198.51.100.2", v0),
        "local 192.0.2.1 from 198.51.100.2 dev lo <local>"},
@@ -618,7 +618,7 @@ class MultipathTest : public ::testing::Test {
     r.nlm_flags = fib::nlm::kCreate | fib::nlm::kExcl;
     r.multipath = {{0, A("192.0.2.2"), 1, false}, {0, A("198.51.100.2"), 3, false}};
     ASSERT_TRUE(node_.route_add(r).ok());
-    ASSERT_EQ(node_.sysctls().set("net.ipv4.ip_forward", "1"), 0);
+    ASSERT_EQ(node_.sysctl_set("net.ipv4.ip_forward", "1"), 0);
   }
 
   // Resolves 32 x 32 flows (10.0.j.1 -> 203.0.113.i arriving on a1, plus 203.0.113.i sent
