@@ -504,6 +504,11 @@ class Node {
   std::unordered_map<uint32_t, int> local_addrs_;
 
   std::map<int, Device> devices_;
+  // devices_ by ifindex (the map's nodes do not move), rebuilt whenever a device comes or goes;
+  // empty when an ifindex is kMaxIndexedIfindex or more, and device() then searches the map.
+  static constexpr int kMaxIndexedIfindex = 1 << 16;
+  std::vector<Device*> device_index_;
+  void reindex_devices();
   int next_ifindex_ = 2;
   uint32_t mac_counter_ = 0;
   uint16_t mac_base_ = 0x766e;  // "vn"

@@ -126,6 +126,7 @@ Node::Node() : tcp_(std::make_unique<Tcp>(*this)) {
   lo.mac = MacAddr();
   lo.broadcast_mac = MacAddr();
   devices_.emplace(lo.ifindex, lo);
+  reindex_devices();
   sysctls_.add_device("lo");
   files_["/etc/iproute2/rt_tables"] =
       "#\n# reserved values\n#\n255\tlocal\n254\tmain\n253\tdefault\n0\tunspec\n#\n# local\n#\n"
@@ -144,12 +145,32 @@ Node::Node() : tcp_(std::make_unique<Tcp>(*this)) {
       "0xC0\tCS6\n0xE0\tCS7\n# RFC 2598\n0xB8\tEF\n";
 }
 
+void Node::reindex_devices() {
+  device_index_.clear();
+  int max = devices_.empty() ? 0 : devices_.rbegin()->first;
+  if (max >= kMaxIndexedIfindex) return;  // device() falls back to the map
+  device_index_.assign(static_cast<size_t>(max) + 1, nullptr);
+  for (auto& [ifindex, dev] : devices_) {
+    if (ifindex >= 0) device_index_[static_cast<size_t>(ifindex)] = &dev;
+  }
+}
+
 const Device* Node::device(int ifindex) const {
+  if (!device_index_.empty()) {
+    return ifindex >= 0 && static_cast<size_t>(ifindex) < device_index_.size()
+               ? device_index_[static_cast<size_t>(ifindex)]
+               : nullptr;
+  }
   auto it = devices_.find(ifindex);
   return it == devices_.end() ? nullptr : &it->second;
 }
 
 Device* Node::device(int ifindex) {
+  if (!device_index_.empty()) {
+    return ifindex >= 0 && static_cast<size_t>(ifindex) < device_index_.size()
+               ? device_index_[static_cast<size_t>(ifindex)]
+               : nullptr;
+  }
   auto it = devices_.find(ifindex);
   return it == devices_.end() ? nullptr : &it->second;
 }
@@ -200,12 +221,14 @@ Status Node::link_add(const std::string& name, LinkKind kind, const std::string&
     d.peer_ifindex = p.ifindex;
     devices_.emplace(p.ifindex, p);
     devices_.emplace(d.ifindex, d);
+    reindex_devices();
     sysctls_.add_device(peer);
     sysctls_.add_device(name);
   } else {
     Device d = make(name);
     d.ifindex = next_ifindex_++;
     devices_.emplace(d.ifindex, d);
+    reindex_devices();
     sysctls_.add_device(name);
   }
   resolve_rule_devices();
@@ -236,6 +259,7 @@ Status Node::link_del(int ifindex, bool unregister_fallback) {
     if (vswitch_) vswitch_->forget_port(v);
     sysctls_.remove_device(dev->name);
     devices_.erase(v);
+    reindex_devices();
   }
   resolve_rule_devices();
   return {};
