@@ -11,6 +11,7 @@
 // bringing lo up in a fresh namespace does.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -325,6 +326,7 @@ class Node {
   bool send_redirects(int ifindex) const;  // all || dev
   bool shared_media(int ifindex) const;
   bool route_localnet(int ifindex) const;
+  bool src_valid_mark(int ifindex) const;  // all || dev
 
   // ---- path MTU (route exceptions learned from ICMP fragmentation-needed) ----
   // __ip_rt_update_pmtu(): lowers the path MTU towards dst for ip_rt_mtu_expires (600 s); at
@@ -335,8 +337,8 @@ class Node {
   // ---- resolution ----
   // `ip route get`: returns 0 and fills *answer, or a negative errno.
   //
-  // Answers to queries without tracing come from a route cache when they can: 256 entries,
-  // direct-mapped by a hash of the whole query, each valid for one configuration generation.
+  // Answers to queries without tracing come from a route cache when they can: 256 entries in
+  // sets of two, found by a hash of the whole query, each valid for one configuration generation.
   // Every change to devices (links, carrier, MTU, names), addresses, routes, rules, tunnels,
   // modules and sysctls bumps the generation (a ConfigChange in each mutator, at its start and
   // its end), so a cached answer is always the one a fresh resolution would give; learned path
@@ -349,6 +351,7 @@ class Node {
     uint64_t misses = 0;
   };
   const RouteCacheStats& route_cache_stats() const { return route_cache_stats_; }
+  static constexpr size_t kRouteCacheSize = 256;
   // Off: every query is resolved afresh (benchmarks measure the cache against this).
   void set_route_cache(bool on) { route_cache_on_ = on; }
   uint64_t config_generation() const { return config_gen_; }
@@ -357,6 +360,20 @@ class Node {
   void set_io(NodeIo* io) { io_ = io; }
   // A frame arrived on ifindex at now_ns.
   void receive(int ifindex, std::span<const std::byte> frame, uint64_t now_ns);
+  // Frames that arrived together on ifindex at now_ns: the same as receive() for each in turn,
+  // in order, but plainly forwarded packets go through the fast path's stages a burst at a time
+  // (node_fastpath.cc).  The frames need to stay valid only during the call.
+  void receive_burst(int ifindex, std::span<const std::span<const std::byte>> frames,
+                     uint64_t now_ns);
+  static constexpr size_t kMaxBurst = 256;
+  // Off: every frame takes the per-packet path (the differential tests compare the two).
+  void set_fast_path(bool on) { fast_path_on_ = on; }
+  struct FastPathStats {
+    uint64_t bursts = 0;    // runs of frames that went through the stages together
+    uint64_t fast = 0;      // packets forwarded by the fast path from end to end
+    uint64_t fallback = 0;  // packets the fast path handed to the per-packet path
+  };
+  const FastPathStats& fast_path_stats() const { return fast_stats_; }
   // The earliest time run_timers() must be called, or kNoDeadline.
   uint64_t next_deadline_ns() const;
   void run_timers(uint64_t now_ns);
@@ -545,8 +562,8 @@ class Node {
     int err = 0;
     RouteAnswer answer;
   };
-  static constexpr size_t kRouteCacheSize = 256;
   mutable std::vector<RouteCacheEntry> route_cache_;  // allocated by the first cached lookup
+  mutable std::vector<uint8_t> route_cache_mru_;      // per set of two: the way used last
   mutable RouteCacheStats route_cache_stats_;
   bool route_cache_on_ = true;
   uint64_t config_gen_ = 1;
@@ -563,6 +580,18 @@ class Node {
     Node& node_;
   };
   int route_resolve(const RouteQuery& q, RouteAnswer* a) const;
+  // The per-device sysctl views above, read from the maps once per configuration generation
+  // (the sysctl keys are strings; the lookups were most of an uncached route's cost).
+  struct DevConf {
+    uint64_t generation = 0;  // 0: not filled
+    int rp_filter = 0;
+    bool forwarding = false, accept_local = false, send_redirects = false;
+    bool shared_media = false, route_localnet = false, src_valid_mark = false;
+  };
+  const DevConf& devconf(int ifindex) const;
+  void fill_devconf(int ifindex, DevConf& c) const;
+  mutable std::vector<DevConf> devconf_;  // by ifindex, below 65536
+  mutable DevConf devconf_other_;         // an ifindex beyond that, or none
   NodeIo* io_ = nullptr;
 
   // ---- packet path (node_packet.cc, node_arp.cc) ----
@@ -571,6 +600,49 @@ class Node {
   void netif_receive(int ifindex, std::vector<std::byte> frame);
   void arp_rcv(Device& dev, std::span<const std::byte> arp, PktType type);
   void ip_rcv(Device& dev, std::span<const std::byte> packet, PktType type);
+  // ip_rcv() from its route lookup on: local delivery, the ICMP errors of a failed lookup, or
+  // forwarding.
+  void ip_rcv_routed(Device& dev, std::vector<std::byte> packet, PktType type, int err,
+                     const RouteAnswer& route, nf::PacketCt& ct);
+  // ---- the fast path (node_fastpath.cc) ----
+  struct FastPacket {
+    std::span<const std::byte> frame;
+    std::span<const std::byte> ip;  // the IPv4 packet, without the Ethernet padding
+    RouteQuery query;
+    RouteAnswer route;
+    int err = 0;
+  };
+  bool fast_path_ready() const;
+  void fast_receive(int ifindex, std::span<const std::span<const std::byte>> frames);
+  bool fast_parse(const Device& in, std::span<const std::byte> frame, FastPacket& p) const;
+  void fast_forward(Device& in, FastPacket& p);
+  // A frame the fast path does not take: the per-packet path from netif_receive() on.
+  void fast_fallback_frame(int ifindex, std::span<const std::byte> frame);
+  // A routed packet the fast path does not forward itself: the per-packet path after routing.
+  void fast_fallback_routed(Device& in, FastPacket& p);
+  // IPIP or GRE to an Ethernet underlay; false (nothing changed) when it cannot.
+  bool fast_tunnel(Device& in, FastPacket& p, Device& tun);
+  // Reserves an outgoing frame on out (Ethernet header to dst, `headroom` bytes for an outer
+  // header, then ip, padded to 60 bytes) and counts it; returns its first byte.
+  std::byte* fast_frame(Device& out, MacAddr dst, size_t headroom, std::span<const std::byte> ip);
+  std::byte* fast_tx_reserve(int ifindex, size_t len);
+  void fast_tx_flush();
+  void drain_pending();
+  bool fast_path_on_ = true;
+  struct TunnelDst {
+    uint64_t generation = 0;  // 0: empty
+    Ipv4Addr dst;
+    uint8_t tos = 0;
+    int err = 0;
+    RouteAnswer route;
+  };
+  std::vector<TunnelDst> fast_tunnel_dst_;  // by the tunnel's ifindex
+  FastPathStats fast_stats_;
+  std::vector<FastPacket> fast_packets_;  // kMaxBurst, allocated by the first burst
+  std::vector<std::byte> fast_tx_arena_;  // the burst's outgoing frames, back to back
+  std::vector<std::span<const std::byte>> fast_tx_frames_;
+  size_t fast_tx_used_ = 0;
+  int fast_tx_ifindex_ = 0;
   void ip_forward(Device& in, std::vector<std::byte> packet, const RouteAnswer& route,
                   nf::PacketCt& ct);
   void ip_local_deliver(Device& in, std::vector<std::byte> packet, nf::PacketCt& ct);
@@ -595,7 +667,19 @@ class Node {
   void ip_finish_output(std::vector<std::byte> packet, int ifindex, Ipv4Addr nexthop,
                         bool broadcast, bool multicast);
   void neigh_output(Device& dev, Ipv4Addr nexthop, std::vector<std::byte> packet);
+  // The entry for (ifindex, dst), found through a small cache of entry pointers that is
+  // valid while no entry is added or removed (neigh_gen_); VNET_ROUTE_CACHE_VERIFY checks it.
   Neighbour* neigh_lookup(int ifindex, Ipv4Addr dst);
+  Neighbour* neigh_scan(int ifindex, Ipv4Addr dst);
+  struct NeighCacheEntry {
+    uint64_t generation = 0;
+    int ifindex = 0;
+    Ipv4Addr dst;
+    Neighbour* entry = nullptr;
+  };
+  static constexpr size_t kNeighCacheSize = 64;
+  std::array<NeighCacheEntry, kNeighCacheSize> neigh_cache_{};
+  uint64_t neigh_gen_ = 1;  // bumped whenever neighbours_ gains or loses an entry
   Neighbour& neigh_create(int ifindex, Ipv4Addr dst);
   void neigh_update(Neighbour& n, std::optional<MacAddr> lladdr, NeighState state, bool override);
   void neigh_timer(Neighbour& n);
@@ -691,5 +775,10 @@ class Node {
 
 // strerror() texts as iproute2 prints them after "RTNETLINK answers: ".
 const char* errno_text(int err);
+// VNET_ROUTE_CACHE_VERIFY=1: every route and neighbour cache hit is checked against a fresh
+// lookup, and a difference aborts.
+bool verify_route_cache();
+// Two route answers agree in every field but the trace (which cached queries never collect).
+bool same_answer(const RouteAnswer& x, const RouteAnswer& y);
 
 }  // namespace vnet::stack

@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "stack/node.h"
@@ -58,11 +60,29 @@ bool valid_state(NeighState s) {
 
 }  // namespace
 
-Neighbour* Node::neigh_lookup(int ifindex, Ipv4Addr dst) {
+Neighbour* Node::neigh_scan(int ifindex, Ipv4Addr dst) {
   for (Neighbour& n : neighbours_) {
     if (n.ifindex == ifindex && n.dst == dst && !n.proxy) return &n;
   }
   return nullptr;
+}
+
+Neighbour* Node::neigh_lookup(int ifindex, Ipv4Addr dst) {
+  uint64_t h = (static_cast<uint64_t>(static_cast<uint32_t>(ifindex)) << 32 | dst.value()) *
+               0x9e3779b97f4a7c15ull;
+  NeighCacheEntry& e = neigh_cache_[(h >> 32) % kNeighCacheSize];
+  if (e.generation == neigh_gen_ && e.ifindex == ifindex && e.dst == dst) {
+    if (verify_route_cache() && neigh_scan(ifindex, dst) != e.entry) {
+      std::fprintf(stderr, "neighbour cache: stale entry for %s on ifindex %d\n",
+                   dst.to_string().c_str(), ifindex);
+      std::abort();
+    }
+    return e.entry;
+  }
+  Neighbour* n = neigh_scan(ifindex, dst);
+  // Only entries are cached: a miss is followed by neigh_create(), which bumps neigh_gen_.
+  if (n != nullptr) e = NeighCacheEntry{neigh_gen_, ifindex, dst, n};
+  return n;
 }
 
 Neighbour& Node::neigh_create(int ifindex, Ipv4Addr dst) {
@@ -74,6 +94,7 @@ Neighbour& Node::neigh_create(int ifindex, Ipv4Addr dst) {
   // neigh_rand_reach_time(): uniform in [base/2, 3*base/2).
   n.reachable_ns = kBaseReachableNs / 2 + random_u64() % kBaseReachableNs;
   neighbours_.push_back(std::move(n));
+  ++neigh_gen_;
   return neighbours_.back();
 }
 

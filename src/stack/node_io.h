@@ -22,6 +22,11 @@ class NodeIo {
   // Sends one Ethernet frame (no FCS) out of interface ifindex.  The node has already checked
   // that the interface is up with carrier.
   virtual void transmit(int ifindex, std::span<const std::byte> frame) = 0;
+  // Several frames out of one interface, in order; the frames stay valid only during the call.
+  // The fast path sends its bursts this way: one call per interface per burst.
+  virtual void transmit_burst(int ifindex, std::span<const std::span<const std::byte>> frames) {
+    for (std::span<const std::byte> frame : frames) transmit(ifindex, frame);
+  }
 };
 
 }  // namespace vnet::stack

@@ -291,6 +291,7 @@ void Node::carrier_changed(Device& dev) {
     std::erase_if(neighbours_, [&](const Neighbour& n) {
       return n.ifindex == dev.ifindex && n.state != NeighState::Permanent;
     });
+    ++neigh_gen_;
   }
 }
 
@@ -671,35 +672,53 @@ Ipv4Addr Node::select_addr(int ifindex, Ipv4Addr dst, uint8_t sc) const {
 
 // ---- sysctl views ----
 
+void Node::fill_devconf(int ifindex, DevConf& c) const {
+  const Device* d = device(ifindex);
+  auto either = [&](const char* name) {
+    return sysctls_.conf("all", name) != 0 || (d && sysctls_.conf(d->name, name) != 0);
+  };
+  c.generation = config_gen_;
+  c.rp_filter =
+      std::max(sysctls_.conf("all", "rp_filter"), d ? sysctls_.conf(d->name, "rp_filter") : 0);
+  c.forwarding = d && sysctls_.conf(d->name, "forwarding") != 0;
+  c.accept_local = either("accept_local");
+  c.send_redirects = either("send_redirects");
+  c.shared_media = either("shared_media");
+  c.route_localnet = either("route_localnet");
+  c.src_valid_mark = either("src_valid_mark");
+}
+
+const Node::DevConf& Node::devconf(int ifindex) const {
+  DevConf* c = &devconf_other_;
+  if (ifindex >= 0 && ifindex < 65536) {
+    if (static_cast<size_t>(ifindex) >= devconf_.size()) devconf_.resize(ifindex + 1);
+    c = &devconf_[static_cast<size_t>(ifindex)];
+    if (c->generation == config_gen_) return *c;
+  }
+  fill_devconf(ifindex, *c);
+  return *c;
+}
+
 int Node::rp_filter(int ifindex) const {
-  const Device* d = device(ifindex);
-  int dev = d ? sysctls_.conf(d->name, "rp_filter") : 0;
-  return std::max(sysctls_.conf("all", "rp_filter"), dev);
+  return devconf(ifindex).rp_filter;
 }
-
 bool Node::forwarding(int ifindex) const {
-  const Device* d = device(ifindex);
-  return d && sysctls_.conf(d->name, "forwarding") != 0;
+  return devconf(ifindex).forwarding;
 }
-
 bool Node::accept_local(int ifindex) const {
-  const Device* d = device(ifindex);
-  return sysctls_.conf("all", "accept_local") || (d && sysctls_.conf(d->name, "accept_local"));
+  return devconf(ifindex).accept_local;
 }
-
 bool Node::send_redirects(int ifindex) const {
-  const Device* d = device(ifindex);
-  return sysctls_.conf("all", "send_redirects") || (d && sysctls_.conf(d->name, "send_redirects"));
+  return devconf(ifindex).send_redirects;
 }
-
 bool Node::shared_media(int ifindex) const {
-  const Device* d = device(ifindex);
-  return sysctls_.conf("all", "shared_media") || (d && sysctls_.conf(d->name, "shared_media"));
+  return devconf(ifindex).shared_media;
 }
-
 bool Node::route_localnet(int ifindex) const {
-  const Device* d = device(ifindex);
-  return sysctls_.conf("all", "route_localnet") || (d && sysctls_.conf(d->name, "route_localnet"));
+  return devconf(ifindex).route_localnet;
+}
+bool Node::src_valid_mark(int ifindex) const {
+  return devconf(ifindex).src_valid_mark;
 }
 
 }  // namespace vnet::stack

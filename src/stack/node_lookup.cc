@@ -120,23 +120,19 @@ bool same_query(const RouteQuery& x, const RouteQuery& y) {
          x.tos == y.tos && x.fibmatch == y.fibmatch && x.trace == y.trace;
 }
 
-size_t query_hash(const RouteQuery& q) {
-  uint64_t h = (static_cast<uint64_t>(q.dst.value()) << 32 | q.src.value()) * 0x9E3779B97F4A7C15ull;
-  h ^= (static_cast<uint64_t>(static_cast<uint32_t>(q.iif)) << 40) ^
-       (static_cast<uint64_t>(static_cast<uint32_t>(q.oif)) << 20) ^ q.mark ^
-       (static_cast<uint64_t>(q.tos) << 56) ^ (q.fibmatch ? 1ull << 63 : 0);
-  h *= 0xBF58476D1CE4E5B9ull;
-  return static_cast<size_t>(h >> 40);
+uint64_t mix64(uint64_t z) {  // splitmix64's finaliser: every input bit reaches every output bit
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
 }
 
-// Every field but the trace (which cached queries never collect).
-bool same_answer(const RouteAnswer& x, const RouteAnswer& y) {
-  return x.type == y.type && x.dst == y.dst && x.src == y.src && x.prefsrc == y.prefsrc &&
-         x.gateway == y.gateway && x.oif == y.oif && x.iif == y.iif && x.table == y.table &&
-         x.tos == y.tos && x.mark == y.mark && x.input == y.input && x.local == y.local &&
-         x.broadcast == y.broadcast && x.multicast == y.multicast && x.redirect == y.redirect &&
-         x.error == y.error && x.no_route == y.no_route && x.drop == y.drop && x.mtu == y.mtu &&
-         x.pmtu_expires_ns == y.pmtu_expires_ns && x.fib_route == y.fib_route;
+// The query's set (of two entries) in the route cache.
+size_t query_slot(const RouteQuery& q) {
+  uint64_t addrs = static_cast<uint64_t>(q.dst.value()) << 32 | q.src.value();
+  uint64_t rest = (static_cast<uint64_t>(static_cast<uint32_t>(q.iif)) << 40) ^
+                  (static_cast<uint64_t>(static_cast<uint32_t>(q.oif)) << 20) ^ q.mark ^
+                  (static_cast<uint64_t>(q.tos) << 56) ^ (q.fibmatch ? 1ull << 63 : 0);
+  return static_cast<size_t>(mix64(addrs ^ mix64(rest)) % (Node::kRouteCacheSize / 2));
 }
 
 std::string describe_answer(int err, const RouteAnswer& a) {
@@ -148,6 +144,18 @@ std::string describe_answer(int err, const RouteAnswer& a) {
       a.drop ? static_cast<int>(*a.drop) : -1, a.mtu, static_cast<const void*>(a.fib_route));
 }
 
+}  // namespace
+
+// Every field but the trace (which cached queries never collect).
+bool same_answer(const RouteAnswer& x, const RouteAnswer& y) {
+  return x.type == y.type && x.dst == y.dst && x.src == y.src && x.prefsrc == y.prefsrc &&
+         x.gateway == y.gateway && x.oif == y.oif && x.iif == y.iif && x.table == y.table &&
+         x.tos == y.tos && x.mark == y.mark && x.input == y.input && x.local == y.local &&
+         x.broadcast == y.broadcast && x.multicast == y.multicast && x.redirect == y.redirect &&
+         x.error == y.error && x.no_route == y.no_route && x.drop == y.drop && x.mtu == y.mtu &&
+         x.pmtu_expires_ns == y.pmtu_expires_ns && x.fib_route == y.fib_route;
+}
+
 bool verify_route_cache() {
   static const bool on = [] {
     const char* v = std::getenv("VNET_ROUTE_CACHE_VERIFY");
@@ -156,17 +164,24 @@ bool verify_route_cache() {
   return on;
 }
 
-}  // namespace
-
 int Node::route_get(const RouteQuery& q, RouteAnswer* a) const {
   int err;
   if (q.trace || !route_cache_on_) {
     err = route_resolve(q, a);
   } else {
-    if (route_cache_.empty()) route_cache_.resize(kRouteCacheSize);
-    RouteCacheEntry& e = route_cache_[query_hash(q) % kRouteCacheSize];
+    if (route_cache_.empty()) {
+      route_cache_.resize(kRouteCacheSize);
+      route_cache_mru_.assign(kRouteCacheSize / 2, 0);
+    }
+    // Two ways per set; the way hit or filled last is remembered, the other one is replaced.
+    const size_t set = query_slot(q);
+    RouteCacheEntry* ways = &route_cache_[set * 2];
+    size_t way = 0;
+    if (!(ways[0].generation == config_gen_ && same_query(ways[0].query, q))) way = 1;
+    RouteCacheEntry& e = ways[way];
     if (e.generation == config_gen_ && same_query(e.query, q)) {
       ++route_cache_stats_.hits;
+      route_cache_mru_[set] = static_cast<uint8_t>(way);
       *a = e.answer;
       err = e.err;
       if (verify_route_cache()) {
@@ -185,8 +200,13 @@ int Node::route_get(const RouteQuery& q, RouteAnswer* a) const {
     } else {
       ++route_cache_stats_.misses;
       err = route_resolve(q, a);
-      // route_resolve may have looked up other queries (and reused this slot): write it last.
-      RouteCacheEntry& slot = route_cache_[query_hash(q) % kRouteCacheSize];
+      // route_resolve may have looked up other queries (and reused this set): write it last.
+      size_t victim = route_cache_[set * 2].generation != config_gen_ ? 0
+                      : route_cache_[set * 2 + 1].generation != config_gen_
+                          ? 1
+                          : 1 - route_cache_mru_[set];
+      route_cache_mru_[set] = static_cast<uint8_t>(victim);
+      RouteCacheEntry& slot = route_cache_[set * 2 + victim];
       slot.generation = config_gen_;
       slot.query = q;
       slot.err = err;
@@ -404,10 +424,7 @@ int Node::validate_source(Ipv4Addr src, Ipv4Addr dst, uint8_t tos, int oif, int 
   fl.dst = src;
   fl.src = dst;
   fl.tos = tos;
-  fl.mark =
-      sysctls_.conf("all", "src_valid_mark") || (dev && sysctls_.conf(dev->name, "src_valid_mark"))
-          ? mark
-          : 0;
+  fl.mark = src_valid_mark(iif) ? mark : 0;
   bool no_addr = dev == nullptr || dev->addrs.empty();
   fib::LookupResult res;
   if (fib_.lookup(fl, &res) != 0) {

@@ -85,21 +85,19 @@ void Node::set_carrier(int ifindex, bool carrier) {
   if (d->up()) carrier_changed(*d);
 }
 
-void Node::receive(int ifindex, std::span<const std::byte> frame, uint64_t now_ns) {
-  now_ns_ = std::max(now_ns_, now_ns);
-  pending_rx_.emplace_back(ifindex, std::vector<std::byte>(frame.begin(), frame.end()));
-  process_pending();
-}
-
 void Node::process_pending() {
   if (processing_) return;  // the outer call drains the queue
   processing_ = true;
+  drain_pending();
+  processing_ = false;
+}
+
+void Node::drain_pending() {
   while (!pending_rx_.empty()) {
     auto [ifindex, frame] = std::move(pending_rx_.front());
     pending_rx_.pop_front();
     netif_receive(ifindex, std::move(frame));
   }
-  processing_ = false;
 }
 
 uint64_t Node::next_deadline_ns() const {
@@ -120,10 +118,12 @@ void Node::run_timers(uint64_t now_ns) {
   for (Neighbour& n : neighbours_) {
     if (n.timer_ns != 0 && n.timer_ns <= now_ns_) neigh_timer(n);
   }
-  std::erase_if(neighbours_, [](const Neighbour& n) {
-    return n.state == NeighState::Failed && n.queue.empty() && n.timer_ns == 0 &&
-           !n.lladdr.has_value();
-  });
+  if (std::erase_if(neighbours_, [](const Neighbour& n) {
+        return n.state == NeighState::Failed && n.queue.empty() && n.timer_ns == 0 &&
+               !n.lladdr.has_value();
+      }) != 0) {
+    ++neigh_gen_;
+  }
   // Reassembly timeouts (ip_expire): ICMP time exceeded if the first fragment arrived.
   for (auto it = reassembly_.begin(); it != reassembly_.end();) {
     if (it->second.expires_ns > now_ns_) {
@@ -287,6 +287,11 @@ void Node::ip_rcv(Device& dev, std::span<const std::byte> bytes, PktType type) {
   q.tos = iph.tos();
   RouteAnswer route;
   int err = route_get(q, &route);
+  ip_rcv_routed(dev, std::move(packet), type, err, route, ct);
+}
+
+void Node::ip_rcv_routed(Device& dev, std::vector<std::byte> packet, PktType type, int err,
+                         const RouteAnswer& route, nf::PacketCt& ct) {
   for (const std::string& line : route.trace) trace(TraceStage::Route, [&] { return line; });
   if (err != 0) {
     DropReason reason = route.drop.value_or(DropReason::IpInnoroutes);

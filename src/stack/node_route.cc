@@ -241,6 +241,7 @@ void Node::fib_disable_ip(int ifindex, NetdevEvent event, bool force) {
   fib_flush();
   // arp_ifdown() -> neigh_ifdown(): every entry on the device, permanent ones too.
   std::erase_if(neighbours_, [ifindex](const Neighbour& n) { return n.ifindex == ifindex; });
+  ++neigh_gen_;
 }
 
 void Node::fib_sync_up(int ifindex, uint32_t flags) {
@@ -345,6 +346,7 @@ Status Node::neigh_add(const Neighbour& n, bool replace, bool create, bool excl)
   }
   if (!create) return Status::error(-ENOENT);
   neighbours_.push_back(n);
+  ++neigh_gen_;
   return {};
 }
 
@@ -353,6 +355,7 @@ Status Node::neigh_del(int ifindex, Ipv4Addr dst) {
   for (auto it = neighbours_.begin(); it != neighbours_.end(); ++it) {
     if (it->ifindex == ifindex && it->dst == dst) {
       neighbours_.erase(it);
+      ++neigh_gen_;
       return {};
     }
   }

@@ -25,8 +25,9 @@ namespace {
 
 constexpr uint64_t kCarrierCheckNs = 200'000'000;  // how often link state is re-read
 constexpr size_t kRxBudget = 512;
-constexpr size_t kAgentLogLines = 200;  // kept for `agent log`
-constexpr int kAgentPollMs = 100;       // the agent thread's longest wait (and its stop latency)
+constexpr size_t kRxArenaBytes = size_t{512} * 1024;  // a burst's received frames, back to back
+constexpr size_t kAgentLogLines = 200;        // kept for `agent log`
+constexpr int kAgentPollMs = 100;  // the agent thread's longest wait (and its stop latency)
 
 uint64_t steady_ms() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -252,8 +253,34 @@ std::string Daemon::open_port(const std::string& name) {
 void Daemon::on_port_readable(Port& p) {
   uint64_t now = loop_.now_ns();
   int ix = p.node_ifindex;
-  p.port->receive([&](std::span<const std::byte> frame) { node_.receive(ix, frame, now); },
-                  kRxBudget);
+  // The frames are copied into a burst (the ring's and the GSO segmenter's bytes are valid only
+  // during the callback) and handed to the node's fast path up to Node::kMaxBurst at a time.
+  if (rx_arena_.empty()) {
+    rx_arena_.resize(kRxArenaBytes);
+    rx_frames_.reserve(stack::Node::kMaxBurst);
+  }
+  size_t used = 0;
+  auto flush = [&] {
+    if (!rx_frames_.empty()) node_.receive_burst(ix, rx_frames_, now);
+    rx_frames_.clear();
+    used = 0;
+  };
+  p.port->receive(
+      [&](std::span<const std::byte> frame) {
+        if (frame.size() > rx_arena_.size()) {
+          flush();
+          node_.receive(ix, frame, now);
+          return;
+        }
+        if (rx_frames_.size() == stack::Node::kMaxBurst || used + frame.size() > rx_arena_.size()) {
+          flush();
+        }
+        std::memcpy(rx_arena_.data() + used, frame.data(), frame.size());
+        rx_frames_.emplace_back(rx_arena_.data() + used, frame.size());
+        used += frame.size();
+      },
+      kRxBudget);
+  flush();
 }
 
 void Daemon::transmit(int ifindex, std::span<const std::byte> frame) {

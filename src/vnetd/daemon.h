@@ -17,6 +17,7 @@
 #include <deque>
 #include <list>
 #include <memory>
+#include <span>
 #include <string>
 #include <variant>
 #include <vector>
@@ -89,6 +90,8 @@ class Daemon : public stack::NodeIo, public cmd::Driver {
   // Owns an interface through AF_PACKET (its node device is created); "" or why not.
   std::string open_port(const std::string& name);
   void on_port_readable(Port& p);
+  std::vector<std::byte> rx_arena_;                    // the burst being received
+  std::vector<std::span<const std::byte>> rx_frames_;  // its frames, in rx_arena_
   void after_batch();
   void check_carrier();
   void accept_control();

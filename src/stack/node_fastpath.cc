@@ -1,0 +1,335 @@
+// The fast path: plainly forwarded IPv4 packets, a burst at a time.
+//
+// receive_burst() takes up to kMaxBurst frames that arrived together on one interface and runs
+// them through three stages, each over the whole run before the next starts:
+//   1. parse: the Ethernet and IPv4 checks of netif_receive() and ip_rcv_core(), and the route
+//      query built from the header;
+//   2. route: route_get() for each packet (the route cache answers almost all of them);
+//   3. forward: the checks of ip_forward(), ip_output() and neigh_output(), then the outgoing
+//      frame is written into a burst arena (the TTL decrement adjusts the checksum
+//      incrementally) and the counters are bumped.  The arena's frames go out with one
+//      NodeIo::transmit_burst() per interface per burst.
+// Nothing is allocated per packet.
+//
+// Anything the fast path does not take goes to the per-packet path, at the point it reached and
+// in the order the frames arrived, and the per-packet path's own queue is drained before the
+// next frame, so receive_burst() behaves as receive() frame by frame (except that frames a
+// NodeIo hands back to the node from inside transmit_burst() are received after the burst):
+//   - a frame that fails a stage-1 check (not IPv4 to this host's MAC, a bad header, ...) goes
+//     to netif_receive(), which counts and drops it or takes it elsewhere (ARP, ...);
+//   - a routed packet that is not a plain forward (local delivery, an unreachable route, TTL 1,
+//     too big, a tunnel or veth device, a neighbour not yet resolved, ...) goes to
+//     ip_rcv_routed() with the route already looked up.
+// The fast path runs only when the node has no netfilter, no active IPVS and no trace sink; a
+// run is parsed and routed under one configuration generation, and if a packet handed to the
+// per-packet path changes the configuration, the rest of the run takes the per-packet path.
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "stack/node.h"
+#include "wire/ethernet.h"
+#include "wire/gre.h"
+#include "wire/ipv4.h"
+
+namespace vnet::stack {
+
+namespace {
+
+constexpr size_t kFastTxArenaBytes = size_t{256} * 1024;
+constexpr size_t kEthHeaderLen = 14;
+constexpr size_t kMinFrameLen = 60;  // without the FCS
+
+}  // namespace
+
+bool Node::fast_path_ready() const {
+  return fast_path_on_ && route_cache_on_ && trace_ == nullptr && nf_ == nullptr &&
+         !(ipvs_ && ipvs_->active());
+}
+
+void Node::receive(int ifindex, std::span<const std::byte> frame, uint64_t now_ns) {
+  receive_burst(ifindex, std::span(&frame, 1), now_ns);
+}
+
+void Node::receive_burst(int ifindex, std::span<const std::span<const std::byte>> frames,
+                         uint64_t now_ns) {
+  now_ns_ = std::max(now_ns_, now_ns);
+  if (processing_ || !fast_path_ready()) {
+    // Inside another receive (a frame looped back from transmit), or the fast path is off.
+    for (std::span<const std::byte> f : frames) {
+      pending_rx_.emplace_back(ifindex, std::vector<std::byte>(f.begin(), f.end()));
+    }
+    process_pending();
+    return;
+  }
+  processing_ = true;
+  for (size_t i = 0; i < frames.size(); i += kMaxBurst) {
+    fast_receive(ifindex, frames.subspan(i, std::min(kMaxBurst, frames.size() - i)));
+  }
+  processing_ = false;
+  process_pending();
+}
+
+void Node::fast_receive(int ifindex, std::span<const std::span<const std::byte>> frames) {
+  if (fast_packets_.empty()) {
+    fast_packets_.resize(kMaxBurst);
+    fast_tx_arena_.resize(kFastTxArenaBytes);
+    fast_tx_frames_.reserve(kMaxBurst);
+  }
+  size_t i = 0;
+  while (i < frames.size()) {
+    Device* in = device(ifindex);
+    bool take = fast_path_ready() && in != nullptr && in->up() && in->kind == LinkKind::Ether &&
+                !(vswitch_ && vswitch_->port(ifindex) != nullptr);
+    if (!take) {
+      for (; i < frames.size(); ++i) fast_fallback_frame(ifindex, frames[i]);
+      return;
+    }
+    const uint64_t generation = config_gen_;
+    // Stage 1: parse a run of frames, up to the first the fast path cannot take.
+    size_t run = 0;
+    while (i + run < frames.size() && fast_parse(*in, frames[i + run], fast_packets_[run])) ++run;
+    // Stage 2: route the run.
+    for (size_t k = 0; k < run; ++k) {
+      FastPacket& p = fast_packets_[k];
+      p.err = route_get(p.query, &p.route);
+    }
+    // Stage 3: forward.
+    if (run > 0) ++fast_stats_.bursts;
+    for (size_t k = 0; k < run; ++k) {
+      if (config_gen_ != generation) {
+        // A packet handed to the per-packet path changed the configuration: what stages 1 and
+        // 2 found may no longer hold.
+        fast_tx_flush();
+        fast_fallback_frame(ifindex, frames[i + k]);
+        continue;
+      }
+      fast_forward(*in, fast_packets_[k]);
+    }
+    fast_tx_flush();
+    i += run;
+    if (i < frames.size()) fast_fallback_frame(ifindex, frames[i++]);
+  }
+}
+
+bool Node::fast_parse(const Device& in, std::span<const std::byte> frame, FastPacket& p) const {
+  wire::EthernetConstView eth(frame);
+  if (eth.check() || eth.has_vlan_tag()) return false;
+  MacAddr dst = eth.destination();
+  // PACKET_HOST only (netif_receive's classification: broadcast, then multicast, then ours).
+  if (dst != in.mac || dst == MacAddr::broadcast() || dst.is_multicast()) return false;
+  if (eth.payload_ethertype() != wire::EtherType::Ipv4) return false;
+  std::span<const std::byte> payload = eth.payload();
+  wire::Ipv4ConstView ip(payload);
+  if (ip.check() || !ip.verify_checksum()) return false;
+  p.frame = frame;
+  p.ip = payload.first(ip.total_len());
+  p.query = RouteQuery{};
+  p.query.dst = ip.destination();
+  p.query.src = ip.source();
+  p.query.iif = in.ifindex;
+  p.query.tos = ip.tos();
+  return true;
+}
+
+namespace {
+
+bool transmits_now(const Neighbour* n) {
+  // neigh_output(): an entry that transmits at once, without a state change.
+  return n != nullptr && n->lladdr &&
+         (n->state == NeighState::Reachable || n->state == NeighState::Permanent ||
+          n->state == NeighState::Noarp || n->state == NeighState::Delay ||
+          n->state == NeighState::Probe);
+}
+
+}  // namespace
+
+void Node::fast_forward(Device& in, FastPacket& p) {
+  const RouteAnswer& route = p.route;
+  if (p.err != 0 || route.local || route.broadcast || route.multicast) {
+    fast_fallback_routed(in, p);
+    return;
+  }
+  wire::Ipv4ConstView ip(p.ip);
+  Device* out = device(route.oif);
+  // ip_forward(): TTL and the MTU; ip_output() with nothing to fragment; ip_finish_output() for
+  // a unicast destination.
+  if (ip.ttl() <= 1 || out == nullptr || p.ip.size() > route_mtu(route) ||
+      ip.destination().is_limited_broadcast() || ip.destination().is_multicast()) {
+    fast_fallback_routed(in, p);
+    return;
+  }
+  if (out->is_ip_tunnel()) {
+    if (!fast_tunnel(in, p, *out)) fast_fallback_routed(in, p);
+    return;
+  }
+  if (out->kind != LinkKind::Ether || !out->carrier_ok() || (out->flags & iff::kNoArp) != 0) {
+    fast_fallback_routed(in, p);
+    return;
+  }
+  Neighbour* n = neigh_lookup(out->ifindex, route.gateway.value_or(ip.destination()));
+  if (!transmits_now(n)) {
+    fast_fallback_routed(in, p);
+    return;
+  }
+  ++in.rx_packets;
+  in.rx_bytes += p.frame.size();
+  std::byte* f = fast_frame(*out, *n->lladdr, 0, p.ip);
+  // RFC 1624's incremental update, as ip_decrease_ttl() does.
+  wire::Ipv4View(std::span(f + kEthHeaderLen, p.ip.size()))
+      .set_ttl(static_cast<uint8_t>(ip.ttl() - 1));
+  ++fast_stats_.fast;
+}
+
+std::byte* Node::fast_frame(Device& out, MacAddr dst, size_t headroom,
+                            std::span<const std::byte> ip) {
+  const size_t len = std::max(kEthHeaderLen + headroom + ip.size(), kMinFrameLen);
+  std::byte* f = fast_tx_reserve(out.ifindex, len);
+  wire::EthernetRepr eth;
+  eth.destination = dst;
+  eth.source = out.mac;
+  eth.ethertype = wire::EtherType::Ipv4;
+  (void)eth.emit(std::span(f, kEthHeaderLen));
+  std::memcpy(f + kEthHeaderLen + headroom, ip.data(), ip.size());
+  const size_t used = kEthHeaderLen + headroom + ip.size();
+  if (len > used) std::memset(f + used, 0, len - used);
+  ++out.tx_packets;
+  out.tx_bytes += len;
+  return f;
+}
+
+bool Node::fast_tunnel(Device& in, FastPacket& p, Device& tun) {
+  // ip_tunnel_xmit() for IPIP and GRE (without checksums or sequence numbers), then
+  // ip_local_out() and ip_output() of the outer packet with nothing to fragment, to an
+  // Ethernet underlay with a resolved neighbour.  Nothing changes until every check passed.
+  if (!tun.up() || !tun.tunnel) return false;
+  const TunnelParams& tp = *tun.tunnel;
+  if (tun.kind == LinkKind::Gre && (tp.ocsum || tp.oseq)) return false;
+  wire::Ipv4ConstView inner(p.ip);
+  Ipv4Addr nexthop = p.route.gateway.value_or(inner.destination());
+  Ipv4Addr dst = tp.remote.is_unspecified() ? nexthop : tp.remote;
+  if (dst.is_unspecified()) return false;
+  uint8_t tos = tp.tos;
+  if (tos & 1) tos = inner.tos();
+  uint8_t inner_ecn = inner.tos() & 3;
+  tos = static_cast<uint8_t>((tos & ~3) | (inner_ecn == 3 ? 2 : inner_ecn));
+  RouteQuery q;
+  q.dst = dst;
+  q.src = tp.local;
+  q.oif = tp.link;
+  q.tos = static_cast<uint8_t>(tos & 0x1e);
+  // The outer route, as the tunnel's dst cache holds it (ip_tunnel's dst_cache): kept per
+  // tunnel device for one configuration generation and one (destination, TOS).
+  if (tun.ifindex < 0 || tun.ifindex >= 65536) return false;
+  if (static_cast<size_t>(tun.ifindex) >= fast_tunnel_dst_.size()) {
+    fast_tunnel_dst_.resize(static_cast<size_t>(tun.ifindex) + 1);
+  }
+  TunnelDst& cached = fast_tunnel_dst_[static_cast<size_t>(tun.ifindex)];
+  // A learned path MTU is applied after route_get's cache and expires with time: with any
+  // learned, the route is looked up every time.
+  if (cached.generation != config_gen_ || cached.dst != dst || cached.tos != q.tos ||
+      !pmtu_.empty()) {
+    cached.generation = 0;
+    cached.err = route_get(q, &cached.route);
+    cached.generation = pmtu_.empty() ? config_gen_ : 0;
+    cached.dst = dst;
+    cached.tos = q.tos;
+  } else if (verify_route_cache()) {
+    RouteAnswer fresh;
+    if (route_get(q, &fresh) != cached.err || !same_answer(fresh, cached.route)) {
+      std::fprintf(stderr, "tunnel dst cache: stale outer route on %s\n", tun.name.c_str());
+      std::abort();
+    }
+  }
+  const RouteAnswer& outer_route = cached.route;
+  if (cached.err != 0 || outer_route.oif == tun.ifindex || outer_route.local ||
+      outer_route.broadcast || outer_route.multicast) {
+    return false;
+  }
+  Device* under = device(outer_route.oif);
+  if (under == nullptr || under->kind != LinkKind::Ether || !under->carrier_ok() ||
+      (under->flags & iff::kNoArp) != 0) {
+    return false;
+  }
+  const int overhead = tunnel_overhead(tun);
+  int path_mtu = tun.mtu;
+  int under_mtu = under->mtu;
+  if (outer_route.mtu != 0) under_mtu = std::min<int>(under_mtu, static_cast<int>(outer_route.mtu));
+  if (tp.pmtudisc) path_mtu = under_mtu - overhead;
+  if (inner.dont_fragment() && static_cast<int>(p.ip.size()) > path_mtu) return false;
+  const size_t tun_hlen = static_cast<size_t>(overhead - 20);
+  const size_t outer_len = 20 + tun_hlen + p.ip.size();
+  if (static_cast<int>(outer_len) > under_mtu) return false;  // ip_output() would fragment
+  if (dst.is_limited_broadcast() || dst.is_multicast()) return false;
+  Neighbour* n = neigh_lookup(under->ifindex, outer_route.gateway.value_or(dst));
+  if (!transmits_now(n)) return false;
+
+  ++in.rx_packets;
+  in.rx_bytes += p.frame.size();
+  std::byte* f = fast_frame(*under, *n->lladdr, 20 + tun_hlen, p.ip);
+  std::span<std::byte> outer(f + kEthHeaderLen, outer_len);
+  const uint8_t inner_ttl = static_cast<uint8_t>(inner.ttl() - 1);
+  wire::Ipv4View(outer.subspan(20 + tun_hlen)).set_ttl(inner_ttl);
+  if (tun.kind == LinkKind::Gre) {
+    wire::GreRepr gre;
+    gre.protocol_type = 0x0800;
+    gre.key = tp.okey;
+    (void)gre.emit(outer.subspan(20, tun_hlen));
+  }
+  wire::Ipv4Repr oip;
+  oip.source = tp.local.is_unspecified() ? outer_route.prefsrc : tp.local;
+  oip.destination = dst;
+  oip.protocol = tun.kind == LinkKind::Gre ? wire::IpProtocol::Gre : wire::IpProtocol::Ipip;
+  oip.payload_len = static_cast<uint16_t>(tun_hlen + p.ip.size());
+  oip.ttl = tp.ttl ? tp.ttl : inner_ttl;
+  oip.tos = tos;
+  oip.identification = ip_ident_++;
+  oip.dont_fragment = tp.pmtudisc || inner.dont_fragment();
+  (void)oip.emit(outer);
+  ++tun.tx_packets;
+  tun.tx_bytes += p.ip.size();
+  ++fast_stats_.fast;
+  return true;
+}
+
+void Node::fast_fallback_frame(int ifindex, std::span<const std::byte> frame) {
+  ++fast_stats_.fallback;
+  netif_receive(ifindex, std::vector<std::byte>(frame.begin(), frame.end()));
+  drain_pending();
+}
+
+void Node::fast_fallback_routed(Device& in, FastPacket& p) {
+  fast_tx_flush();
+  ++fast_stats_.fallback;
+  // What netif_receive() counts before ip_rcv().
+  ++in.rx_packets;
+  in.rx_bytes += p.frame.size();
+  nf::PacketCt ct;
+  ip_rcv_routed(in, std::vector<std::byte>(p.ip.begin(), p.ip.end()), PktType::Host, p.err, p.route,
+                ct);
+  drain_pending();
+}
+
+std::byte* Node::fast_tx_reserve(int ifindex, size_t len) {
+  if (ifindex != fast_tx_ifindex_ || fast_tx_used_ + len > fast_tx_arena_.size() ||
+      fast_tx_frames_.size() == kMaxBurst) {
+    fast_tx_flush();
+  }
+  if (len > fast_tx_arena_.size()) fast_tx_arena_.resize(len);  // only with nothing pending
+  fast_tx_ifindex_ = ifindex;
+  std::byte* f = fast_tx_arena_.data() + fast_tx_used_;
+  fast_tx_used_ += len;
+  fast_tx_frames_.emplace_back(f, len);
+  return f;
+}
+
+void Node::fast_tx_flush() {
+  if (!fast_tx_frames_.empty() && io_ != nullptr) {
+    io_->transmit_burst(fast_tx_ifindex_, fast_tx_frames_);
+  }
+  fast_tx_frames_.clear();
+  fast_tx_used_ = 0;
+}
+
+}  // namespace vnet::stack

@@ -1,0 +1,315 @@
+// The fast path (node_fastpath.cc) against the per-packet path: two gateways configured the same
+// way get the same random frames, one through receive_burst() in bursts of random sizes, the
+// other through receive() one at a time with the fast path off.  What leaves them (every frame,
+// byte for byte, in order, per interface), their device counters, drop counters and neighbour
+// tables must be the same.  The frames are mostly plain forwards, mixed with everything the fast
+// path must hand over: bad checksums, TTL 1, IP options, fragments, frames too big for the
+// route's MTU with and without DF, other hosts' MACs, broadcasts, VLAN tags, ARP, local
+// addresses, unreachable and blackhole routes, IPIP and GRE tunnels (one with checksums, which
+// the fast path leaves alone, one over a 600-byte underlay), a neighbour still to resolve and a
+// stale one.  The configuration changes between bursts, as it would under a running lab.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cmd/shell.h"
+#include "stack/node.h"
+#include "wire/ethernet.h"
+#include "wire/ipv4.h"
+#include "wire/udp.h"
+
+namespace vnet::stack {
+namespace {
+
+using net::Ipv4Addr;
+using net::MacAddr;
+
+struct CollectingTrace : TraceSink {
+  void record(const TraceRecord& r) override { records.push_back(r); }
+  std::vector<TraceRecord> records;
+};
+
+struct RecordingIo : NodeIo {
+  void transmit(int ifindex, std::span<const std::byte> frame) override {
+    frames.emplace_back(ifindex, std::vector<std::byte>(frame.begin(), frame.end()));
+  }
+  void transmit_burst(int ifindex, std::span<const std::span<const std::byte>> burst) override {
+    ++bursts;
+    for (std::span<const std::byte> f : burst) transmit(ifindex, f);
+  }
+  std::vector<std::pair<int, std::vector<std::byte>>> frames;
+  int bursts = 0;
+};
+
+const MacAddr kEth0Mac(2, 0, 0, 0, 0, 1);
+const MacAddr kEth1Mac(2, 0, 0, 0, 1, 1);
+const MacAddr kClientMac(2, 0, 0, 0, 1, 2);
+
+struct Gateway {
+  explicit Gateway(bool fast) {
+    node.set_io(&io);
+    node.set_fast_path(fast);
+    for (auto [name, mac] : {std::pair{"eth0", kEth0Mac}, std::pair{"eth1", kEth1Mac},
+                             std::pair{"eth2", MacAddr(2, 0, 0, 0, 2, 1)}}) {
+      EXPECT_TRUE(node.link_add_external(name, mac).ok());
+      int ix = node.device_by_name(name)->ifindex;
+      node.link_set_up(ix, true);
+      node.set_carrier(ix, true);
+    }
+    for (const char* line : {
+             "ip addr add 192.0.2.1/24 dev eth0",
+             "ip addr add 198.51.100.1/24 dev eth1",
+             "ip addr add 10.9.0.1/24 dev eth2",
+             "ip link set eth2 mtu 600",
+             "ip neigh add 192.0.2.2 lladdr 02:00:00:00:00:02 dev eth0 nud permanent",
+             "ip neigh add 192.0.2.4 lladdr 02:00:00:00:00:04 dev eth0 nud stale",
+             "ip neigh add 10.9.0.2 lladdr 02:00:00:00:09:02 dev eth2 nud reachable",
+             "sysctl -qw net.ipv4.ip_forward=1",
+             "ip route add 203.0.113.0/25 via 192.0.2.2",
+             "ip route add 203.0.113.128/26 via 192.0.2.3",  // to resolve by ARP
+             "ip route add 203.0.113.192/27 via 192.0.2.4",  // stale: DELAY on first use
+             "ip route add 203.0.113.224/28 via 10.9.0.2",   // the MTU 600 device
+             "ip route add unreachable 203.0.113.240/29",
+             "ip route add blackhole 203.0.113.248/29",
+             "ip tunnel add t1 mode ipip remote 192.0.2.2 local 192.0.2.1",
+             "ip link set t1 up",
+             "ip route add 100.64.0.0/16 dev t1",
+             "ip tunnel add t2 mode gre remote 192.0.2.4 local 192.0.2.1 key 7 ttl 30 tos inherit",
+             "ip link set t2 up",
+             "ip route add 100.65.0.0/16 dev t2",
+             "ip tunnel add t3 mode gre remote 10.9.0.2 local 10.9.0.1 csum",
+             "ip link set t3 up",
+             "ip route add 100.66.0.0/16 dev t3",
+         }) {
+      cmd::CmdOutput out = shell.run(line);
+      EXPECT_EQ(out.status, 0) << line << ": " << out.err;
+    }
+  }
+  Node node;
+  RecordingIo io;
+  cmd::Shell shell{node};
+};
+
+// A UDP datagram from the client side, with one of the variations the fast path must hand
+// over (or none).
+std::vector<std::byte> make_frame(std::mt19937& rng) {
+  static const char* kDests[] = {
+      "203.0.113.5",   "203.0.113.77",   "203.0.113.130", "203.0.113.200",
+      "203.0.113.230", "203.0.113.241",  "203.0.113.250", "100.64.3.4",
+      "198.51.100.1",  "192.0.2.1",      "224.0.0.9",     "255.255.255.255",
+      "8.8.8.8",       "198.51.100.255", "100.65.1.1",    "100.66.1.1"};
+  auto pick = [&](uint32_t n) { return static_cast<uint32_t>(rng() % n); };
+  // Most packets are plain forwards to the first two destinations.
+  Ipv4Addr dst = *Ipv4Addr::parse(pick(3) != 0 ? kDests[pick(2)] : kDests[pick(std::size(kDests))]);
+  size_t payload = pick(4) == 0 ? 500 + pick(1200) : pick(64);
+  bool options = pick(20) == 0;
+  size_t ihl = options ? 24 : 20;
+  std::vector<std::byte> f(14 + ihl + 8 + payload);
+  wire::EthernetRepr eth{kEth1Mac, kClientMac, wire::EtherType::Ipv4};
+  (void)eth.emit(f);
+  wire::Ipv4Repr ip;
+  ip.source = Ipv4Addr(198u << 24 | 51u << 16 | 100u << 8 | (2 + pick(3)));
+  ip.destination = dst;
+  ip.protocol = wire::IpProtocol::Udp;
+  ip.ttl = pick(10) == 0 ? static_cast<uint8_t>(pick(3)) : 64;
+  ip.tos = pick(8) == 0 ? 0x10 : 0;
+  ip.dont_fragment = pick(2) == 0;
+  ip.payload_len = static_cast<uint16_t>(8 + payload);
+  ip.identification = static_cast<uint16_t>(rng());
+  (void)ip.emit(std::span(f).subspan(14));
+  if (options) {
+    // Rebuild with IHL 6 and a NOP-padded option word after the fixed header.
+    std::vector<std::byte> g(f.begin(), f.begin() + 34);
+    g.insert(g.end(), 4, std::byte{1});
+    g.resize(f.size());
+    g[14] = std::byte{0x46};
+    wire::store_be16(g, 16, static_cast<uint16_t>(ihl + 8 + payload));
+    wire::Ipv4View(std::span(g).subspan(14)).fill_checksum();
+    f = std::move(g);
+  }
+  wire::UdpRepr udp{40000, 5001, static_cast<uint16_t>(payload)};
+  (void)udp.emit(std::span(f).subspan(14 + ihl), ip.source, ip.destination);
+  switch (pick(24)) {
+    case 0:
+      f[14 + 10] ^= std::byte{0x40};  // bad header checksum
+      break;
+    case 1:
+      wire::store_be16(f, 14 + 6, 0x2000);  // a first fragment
+      wire::Ipv4View(std::span(f).subspan(14)).fill_checksum();
+      break;
+    case 2:
+      f[0] = std::byte{0x02};  // another host's MAC
+      f[5] = std::byte{0x77};
+      break;
+    case 3:
+      std::fill(f.begin(), f.begin() + 6, std::byte{0xff});
+      break;
+    case 4:
+      f.resize(30);  // truncated IPv4 header
+      break;
+    case 5:
+      f.resize(10);  // not even Ethernet
+      break;
+    case 6:
+      wire::store_be16(f, 12, 0x0806);  // ARP's EtherType on an IPv4 body
+      break;
+    case 7: {
+      // An 802.1Q tag.
+      std::vector<std::byte> g(f.begin(), f.begin() + 12);
+      g.push_back(std::byte{0x81});
+      g.push_back(std::byte{0x00});
+      g.push_back(std::byte{0x00});
+      g.push_back(std::byte{0x05});
+      g.insert(g.end(), f.begin() + 12, f.end());
+      f = std::move(g);
+      break;
+    }
+    case 8:
+      f.resize(f.size() + 1 + pick(30));  // trailing bytes after the datagram (padding)
+      break;
+    case 9:
+      wire::store_be16(f, 14 + 2, static_cast<uint16_t>(f.size()));  // longer than the frame
+      wire::Ipv4View(std::span(f).subspan(14)).fill_checksum();
+      break;
+    default:
+      break;
+  }
+  return f;
+}
+
+void expect_same(const Gateway& fast, const Gateway& slow, const std::string& when) {
+  ASSERT_EQ(fast.io.frames.size(), slow.io.frames.size()) << when;
+  for (size_t i = 0; i < fast.io.frames.size(); ++i) {
+    ASSERT_EQ(fast.io.frames[i].first, slow.io.frames[i].first) << when << ": frame " << i;
+    ASSERT_EQ(fast.io.frames[i].second, slow.io.frames[i].second) << when << ": frame " << i;
+  }
+  for (const auto& [ix, d] : slow.node.devices()) {
+    const Device* f = fast.node.device(ix);
+    ASSERT_NE(f, nullptr);
+    EXPECT_EQ(f->rx_packets, d.rx_packets) << when << " " << d.name;
+    EXPECT_EQ(f->rx_bytes, d.rx_bytes) << when << " " << d.name;
+    EXPECT_EQ(f->rx_dropped, d.rx_dropped) << when << " " << d.name;
+    EXPECT_EQ(f->rx_multicast, d.rx_multicast) << when << " " << d.name;
+    EXPECT_EQ(f->tx_packets, d.tx_packets) << when << " " << d.name;
+    EXPECT_EQ(f->tx_bytes, d.tx_bytes) << when << " " << d.name;
+    EXPECT_EQ(f->tx_dropped, d.tx_dropped) << when << " " << d.name;
+  }
+  EXPECT_EQ(fast.node.drops().count, slow.node.drops().count) << when;
+  ASSERT_EQ(fast.node.neighbours().size(), slow.node.neighbours().size()) << when;
+  auto a = fast.node.neighbours().begin();
+  for (const Neighbour& b : slow.node.neighbours()) {
+    EXPECT_EQ(a->dst, b.dst) << when;
+    EXPECT_EQ(a->state, b.state) << when << " " << b.dst.to_string();
+    EXPECT_EQ(a->lladdr, b.lladdr) << when;
+    EXPECT_EQ(a->queue.size(), b.queue.size()) << when;
+    EXPECT_EQ(a->timer_ns, b.timer_ns) << when;
+    ++a;
+  }
+}
+
+TEST(FastPathTest, BurstsMatchThePerPacketPath) {
+  Gateway fast(true), slow(false);
+  std::mt19937 rng(1234);
+  int eth1 = fast.node.device_by_name("eth1")->ifindex;
+  const std::vector<std::string> changes = {
+      "ip route replace 203.0.113.0/25 via 10.9.0.2",
+      "ip link set eth2 mtu 1500",
+      "ip neigh replace 192.0.2.4 lladdr 02:00:00:00:00:44 dev eth0 nud stale",
+      "ip route replace 203.0.113.0/25 via 192.0.2.2",
+      "sysctl -qw net.ipv4.ip_forward=0",
+      "sysctl -qw net.ipv4.ip_forward=1",
+      "ip link set eth0 down",
+      "ip link set eth0 up",
+      "ip neigh add 192.0.2.2 lladdr 02:00:00:00:00:02 dev eth0 nud permanent",
+      "ip route add 203.0.113.0/25 via 192.0.2.2",
+      "ip tunnel change t2 mode gre remote 192.0.2.2 local 192.0.2.1 key 8 ttl inherit",
+      "ip route add 192.0.2.2/32 via 10.9.0.2",
+      "ip route del 192.0.2.2/32",
+  };
+  uint64_t now = 1'000'000;
+  size_t change = 0;
+  for (int round = 0; round < 200; ++round) {
+    size_t n = 1 + rng() % 300;
+    std::vector<std::vector<std::byte>> frames;
+    for (size_t i = 0; i < n; ++i) frames.push_back(make_frame(rng));
+    std::vector<std::span<const std::byte>> spans(frames.begin(), frames.end());
+    fast.node.receive_burst(eth1, spans, now);
+    for (const auto& f : frames) slow.node.receive(eth1, f, now);
+    now += 1'000'000 + rng() % 200'000'000;
+    fast.node.run_timers(now);
+    slow.node.run_timers(now);
+    expect_same(fast, slow, "round " + std::to_string(round));
+    if (HasFatalFailure()) return;
+    if (round % 20 == 19) {
+      const std::string& line = changes[change++ % changes.size()];
+      EXPECT_EQ(fast.shell.run(line).status, slow.shell.run(line).status) << line;
+    }
+  }
+  const Node::FastPathStats& s = fast.node.fast_path_stats();
+  EXPECT_GT(s.fast, 5'000u);
+  EXPECT_GT(s.fallback, 5'000u);
+  EXPECT_EQ(slow.node.fast_path_stats().fast, 0u);
+}
+
+// A full burst of plain forwards leaves in one transmit_burst() call.
+TEST(FastPathTest, OneTransmitPerInterfacePerBurst) {
+  Gateway g(true);
+  int eth1 = g.node.device_by_name("eth1")->ifindex;
+  std::vector<std::vector<std::byte>> frames;
+  for (size_t i = 0; i < Node::kMaxBurst; ++i) {
+    std::vector<std::byte> f(14 + 28 + 10);
+    wire::EthernetRepr eth{kEth1Mac, kClientMac, wire::EtherType::Ipv4};
+    (void)eth.emit(f);
+    wire::Ipv4Repr ip;
+    ip.source = *Ipv4Addr::parse("198.51.100.2");
+    ip.destination = Ipv4Addr((203u << 24 | 113u << 8) + static_cast<uint32_t>(i % 100));
+    ip.protocol = wire::IpProtocol::Udp;
+    ip.ttl = 64;
+    ip.payload_len = 18;
+    (void)ip.emit(std::span(f).subspan(14));
+    frames.push_back(std::move(f));
+  }
+  std::vector<std::span<const std::byte>> spans(frames.begin(), frames.end());
+  g.node.receive_burst(eth1, spans, 1);
+  EXPECT_EQ(g.io.bursts, 1);
+  EXPECT_EQ(g.io.frames.size(), Node::kMaxBurst);
+  EXPECT_EQ(g.node.fast_path_stats().fast, Node::kMaxBurst);
+  EXPECT_EQ(g.node.fast_path_stats().bursts, 1u);
+}
+
+TEST(FastPathTest, NetfilterTracingAndIpvsTakeThePerPacketPath) {
+  Gateway g(true);
+  int eth1 = g.node.device_by_name("eth1")->ifindex;
+  // A plain forward to 203.0.113.5.
+  wire::EthernetRepr eth{kEth1Mac, kClientMac, wire::EtherType::Ipv4};
+  std::vector<std::byte> frame(14 + 28 + 10);
+  (void)eth.emit(frame);
+  wire::Ipv4Repr ip;
+  ip.source = *Ipv4Addr::parse("198.51.100.2");
+  ip.destination = *Ipv4Addr::parse("203.0.113.5");
+  ip.protocol = wire::IpProtocol::Udp;
+  ip.ttl = 64;
+  ip.payload_len = 18;
+  (void)ip.emit(std::span(frame).subspan(14));
+  g.node.receive(eth1, frame, 1);
+  EXPECT_EQ(g.node.fast_path_stats().fast, 1u);
+
+  CollectingTrace trace;
+  g.node.set_trace(&trace);
+  g.node.receive(eth1, frame, 2);
+  EXPECT_EQ(g.node.fast_path_stats().fast, 1u);
+  EXPECT_FALSE(trace.records.empty());
+  g.node.set_trace(nullptr);
+
+  ASSERT_EQ(g.shell.run("iptables -t nat -A POSTROUTING -o eth0 -j MASQUERADE").status, 0);
+  g.node.receive(eth1, frame, 3);
+  EXPECT_EQ(g.node.fast_path_stats().fast, 1u);
+  EXPECT_EQ(g.io.frames.size(), 3u);
+}
+
+}  // namespace
+}  // namespace vnet::stack
