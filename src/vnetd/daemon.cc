@@ -26,7 +26,7 @@ namespace {
 constexpr uint64_t kCarrierCheckNs = 200'000'000;  // how often link state is re-read
 constexpr size_t kRxBudget = 512;
 constexpr size_t kRxArenaBytes = size_t{512} * 1024;  // a burst's received frames, back to back
-constexpr size_t kAgentLogLines = 200;        // kept for `agent log`
+constexpr size_t kAgentLogLines = 200;                // kept for `agent log`
 constexpr int kAgentPollMs = 100;  // the agent thread's longest wait (and its stop latency)
 
 uint64_t steady_ms() {
