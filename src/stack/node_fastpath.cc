@@ -230,7 +230,6 @@ bool Node::fast_tunnel(Device& in, FastPacket& p, Device& tun) {
   // learned, the route is looked up every time.
   if (cached.generation != config_gen_ || cached.dst != dst || cached.tos != q.tos ||
       !pmtu_.empty()) {
-    cached.generation = 0;
     cached.err = route_get(q, &cached.route);
     cached.generation = pmtu_.empty() ? config_gen_ : 0;
     cached.dst = dst;
