@@ -95,7 +95,7 @@ std::shared_ptr<Conn> ConntrackTable::find(const Tuple& tuple, uint64_t now_ns, 
     return nullptr;
   }
   if (dir) *dir = conn->tuple[0] == tuple ? Dir::Original : Dir::Reply;
-  return entries_.at(conn->id);
+  return conn->shared_from_this();
 }
 
 bool ConntrackTable::taken(const Tuple& tuple, const Conn* ignore, uint64_t now_ns) {

@@ -86,7 +86,9 @@ inline constexpr uint32_t kDying = 1u << 9;
 }  // namespace ct_status
 
 // struct nf_conn, reduced to what vnet tracks.
-struct Conn {
+// Allocated with std::make_shared (ConntrackTable::allocate); a lookup hands out
+// shared_from_this().
+struct Conn : std::enable_shared_from_this<Conn> {
   Tuple tuple[2];  // indexed by Dir
   uint32_t status = 0;
   uint64_t deadline_ns = 0;  // expired when now >= deadline (nf_ct_is_expired)

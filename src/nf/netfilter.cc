@@ -286,7 +286,7 @@ void Netfilter::setup_nat(Conn& conn, const NatRange& range, Manip m, uint64_t n
   conn.status |= m == Manip::Src ? ct_status::kSrcNatDone : ct_status::kDstNatDone;
 }
 
-Verdict Netfilter::conntrack_in(std::vector<std::byte>& packet, Hook hook, uint64_t now_ns,
+Verdict Netfilter::conntrack_in(std::span<std::byte> packet, Hook hook, uint64_t now_ns,
                                 PacketCt& ct, HookTrace* trace) {
   if (ct.looked_up_) return Verdict::Accept;  // already attached (looped back), as skb->_nfct
   ct.looked_up_ = true;
@@ -435,7 +435,7 @@ Verdict Netfilter::conntrack_in(std::vector<std::byte>& packet, Hook hook, uint6
   return Verdict::Accept;
 }
 
-Verdict Netfilter::nat_hook(std::vector<std::byte>& packet, Hook hook, const Iface* in,
+Verdict Netfilter::nat_hook(std::span<std::byte> packet, Hook hook, const Iface* in,
                             const Iface* out, net::Ipv4Addr nexthop, const MasqueradeSource* masq,
                             uint64_t now_ns, PacketCt& ct, HookTrace* trace) {
   if (!ct.conn_) return Verdict::Accept;
@@ -551,7 +551,7 @@ Verdict Netfilter::confirm(PacketCt& ct, uint64_t now_ns, HookTrace* trace) {
   return Verdict::Accept;
 }
 
-Verdict Netfilter::pre_routing(std::vector<std::byte>& packet, const Iface& in, uint64_t now_ns,
+Verdict Netfilter::pre_routing(std::span<std::byte> packet, const Iface& in, uint64_t now_ns,
                                PacketCt& ct, HookTrace* trace) {
   if (conntrack_in(packet, Hook::PreRouting, now_ns, ct, trace) == Verdict::Drop) {
     return Verdict::Drop;
@@ -559,7 +559,7 @@ Verdict Netfilter::pre_routing(std::vector<std::byte>& packet, const Iface& in, 
   return nat_hook(packet, Hook::PreRouting, &in, nullptr, {}, nullptr, now_ns, ct, trace);
 }
 
-Verdict Netfilter::local_out(std::vector<std::byte>& packet, const Iface& out, uint64_t now_ns,
+Verdict Netfilter::local_out(std::span<std::byte> packet, const Iface& out, uint64_t now_ns,
                              PacketCt& ct, HookTrace* trace) {
   if (conntrack_in(packet, Hook::LocalOut, now_ns, ct, trace) == Verdict::Drop) {
     return Verdict::Drop;
@@ -567,7 +567,7 @@ Verdict Netfilter::local_out(std::vector<std::byte>& packet, const Iface& out, u
   return nat_hook(packet, Hook::LocalOut, nullptr, &out, {}, nullptr, now_ns, ct, trace);
 }
 
-Verdict Netfilter::post_routing(std::vector<std::byte>& packet, const Iface& out,
+Verdict Netfilter::post_routing(std::span<std::byte> packet, const Iface& out,
                                 net::Ipv4Addr nexthop, const MasqueradeSource& masq,
                                 uint64_t now_ns, PacketCt& ct, HookTrace* trace) {
   if (nat_hook(packet, Hook::PostRouting, nullptr, &out, nexthop, &masq, now_ns, ct, trace) ==
@@ -577,7 +577,7 @@ Verdict Netfilter::post_routing(std::vector<std::byte>& packet, const Iface& out
   return confirm(ct, now_ns, trace);
 }
 
-Verdict Netfilter::local_in(std::vector<std::byte>& packet, const Iface& in, uint64_t now_ns,
+Verdict Netfilter::local_in(std::span<std::byte> packet, const Iface& in, uint64_t now_ns,
                             PacketCt& ct, HookTrace* trace) {
   if (nat_hook(packet, Hook::LocalIn, &in, nullptr, {}, nullptr, now_ns, ct, trace) ==
       Verdict::Drop) {

@@ -19,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -124,18 +125,18 @@ class Netfilter {
   const Config& config() const { return config_; }
 
   // PREROUTING: conntrack, then nat (DNAT for new flows, de-SNAT for replies).
-  Verdict pre_routing(std::vector<std::byte>& packet, const Iface& in, uint64_t now_ns,
-                      PacketCt& ct, HookTrace* trace);
+  Verdict pre_routing(std::span<std::byte> packet, const Iface& in, uint64_t now_ns, PacketCt& ct,
+                      HookTrace* trace);
   // OUTPUT (after the output route, so `out` is known): conntrack, then nat DNAT.  When the
   // destination changed, the caller reroutes.
-  Verdict local_out(std::vector<std::byte>& packet, const Iface& out, uint64_t now_ns, PacketCt& ct,
+  Verdict local_out(std::span<std::byte> packet, const Iface& out, uint64_t now_ns, PacketCt& ct,
                     HookTrace* trace);
   // POSTROUTING: nat SNAT/MASQUERADE for new flows (de-DNAT for replies), then confirm.
-  Verdict post_routing(std::vector<std::byte>& packet, const Iface& out, net::Ipv4Addr nexthop,
+  Verdict post_routing(std::span<std::byte> packet, const Iface& out, net::Ipv4Addr nexthop,
                        const MasqueradeSource& masq, uint64_t now_ns, PacketCt& ct,
                        HookTrace* trace);
   // INPUT: nat INPUT (SNAT) for new flows, then confirm, for locally delivered packets.
-  Verdict local_in(std::vector<std::byte>& packet, const Iface& in, uint64_t now_ns, PacketCt& ct,
+  Verdict local_in(std::span<std::byte> packet, const Iface& in, uint64_t now_ns, PacketCt& ct,
                    HookTrace* trace);
 
   // Drops every entry masqueraded out of `ifindex` (NETDEV_DOWN, address removal).
@@ -158,9 +159,9 @@ class Netfilter {
   int sysctl_set(const std::string& key, const std::string& value);
 
  private:
-  Verdict conntrack_in(std::vector<std::byte>& packet, Hook hook, uint64_t now_ns, PacketCt& ct,
+  Verdict conntrack_in(std::span<std::byte> packet, Hook hook, uint64_t now_ns, PacketCt& ct,
                        HookTrace* trace);
-  Verdict nat_hook(std::vector<std::byte>& packet, Hook hook, const Iface* in, const Iface* out,
+  Verdict nat_hook(std::span<std::byte> packet, Hook hook, const Iface* in, const Iface* out,
                    net::Ipv4Addr nexthop, const MasqueradeSource* masq, uint64_t now_ns,
                    PacketCt& ct, HookTrace* trace);
   Verdict confirm(PacketCt& ct, uint64_t now_ns, HookTrace* trace);

@@ -270,6 +270,10 @@ class Node {
   int tunnel_bind_mtu(const Device& dev) const;
   // Bytes the encapsulation adds in front of the inner packet (IPIP 20, GRE 24..36, VXLAN 50).
   static int tunnel_overhead(const Device& dev);
+  // The flow hash behind a VXLAN device's outer UDP source port, for an inner IPv4 packet whose
+  // header passed its checks: FNV-1a over the protocol, the addresses and, for an unfragmented
+  // TCP or UDP packet, the ports.
+  static uint32_t vxlan_flow_hash_ipv4(std::span<const std::byte> ip);
   // `bridge fdb add|append|replace|del` on a VXLAN device.
   enum class FdbOp { Add, Append, Replace };
   Status fdb_add(int ifindex, const FdbEntry& entry, FdbOp op);
@@ -611,6 +615,8 @@ class Node {
     RouteQuery query;
     RouteAnswer route;
     int err = 0;
+    nf::PacketCt ct;    // with netfilter: the conntrack entry PREROUTING attached
+    bool done = false;  // with netfilter: PREROUTING dropped it
   };
   bool fast_path_ready() const;
   void fast_receive(int ifindex, std::span<const std::span<const std::byte>> frames);
@@ -622,6 +628,20 @@ class Node {
   void fast_fallback_routed(Device& in, FastPacket& p);
   // IPIP or GRE to an Ethernet underlay; false (nothing changed) when it cannot.
   bool fast_tunnel(Device& in, FastPacket& p, Device& tun);
+  // With netfilter: PREROUTING on a copy of the packet, which p.ip then points to, and the
+  // route query rebuilt from it (DNAT); a drop is counted as ip_rcv() counts it.
+  void fast_pre_routing(Device& in, FastPacket& p);
+  // A VXLAN device with one remote for the inner destination MAC, to an Ethernet underlay; false
+  // when it cannot (nothing changed but the FDB's ageing, which the per-packet path repeats).
+  bool fast_vxlan(Device& in, FastPacket& p, Device& vx);
+  struct TunnelDst;
+  // The outer route for q from tun's dst cache (ip_tunnel's and vxlan's dst_cache), kept per
+  // tunnel device for one configuration generation and one (destination, TOS, output device);
+  // nullptr for an ifindex out of the cache's range.
+  const TunnelDst* fast_outer_route(const Device& tun, const RouteQuery& q);
+  // The Ethernet underlay an outer route leaves by, when ip_local_out() sends on it without a
+  // detour (not back into tun, not local, broadcast or multicast, a carrier, ARP); else nullptr.
+  Device* fast_underlay(const Device& tun, const TunnelDst& outer);
   // Reserves an outgoing frame on out (Ethernet header to dst, `headroom` bytes for an outer
   // header, then ip, padded to 60 bytes) and counts it; returns its first byte.
   std::byte* fast_frame(Device& out, MacAddr dst, size_t headroom, std::span<const std::byte> ip);
@@ -633,13 +653,16 @@ class Node {
     uint64_t generation = 0;  // 0: empty
     Ipv4Addr dst;
     uint8_t tos = 0;
+    int oif = 0;
     int err = 0;
+    int default_ttl = 64;  // net.ipv4.ip_default_ttl, for a VXLAN device with `ttl 0`
     RouteAnswer route;
   };
   std::vector<TunnelDst> fast_tunnel_dst_;  // by the tunnel's ifindex
   FastPathStats fast_stats_;
-  std::vector<FastPacket> fast_packets_;  // kMaxBurst, allocated by the first burst
-  std::vector<std::byte> fast_tx_arena_;  // the burst's outgoing frames, back to back
+  std::vector<FastPacket> fast_packets_;   // kMaxBurst, allocated by the first burst
+  std::vector<std::byte> fast_tx_arena_;   // the burst's outgoing frames, back to back
+  std::vector<std::byte> fast_nf_packet_;  // with netfilter: the packet the hooks rewrite
   std::vector<std::span<const std::byte>> fast_tx_frames_;
   size_t fast_tx_used_ = 0;
   int fast_tx_ifindex_ = 0;
@@ -655,6 +678,8 @@ class Node {
   bool icmp_rate_allow(Ipv4Addr dst);
   // Output: route resolved; fragments if needed, resolves the neighbour, transmits.
   // `untracked`: a packet IPVS forwards (ip_vs_notrack()), which POSTROUTING does not see.
+  // MASQUERADE's source address: inet_select_addr(out, nexthop, universe).
+  nf::MasqueradeSource masquerade_source() const;
   void ip_output(std::vector<std::byte> packet, const RouteAnswer& route, nf::PacketCt& ct,
                  bool untracked = false);
   // ip_local_out(): the OUTPUT hook (rerouting when NAT changed the destination), then
@@ -693,6 +718,10 @@ class Node {
   // Tunnels (node_tunnel.cc).
   void ip_tunnel_xmit(Device& dev, std::vector<std::byte> inner, Ipv4Addr nexthop);
   void vxlan_xmit(Device& dev, std::vector<std::byte> frame);
+  // vxlan_xmit()'s FDB ageing: drops the entries older than the device's ageing time.
+  void vxlan_fdb_expire(Device& dev) const;
+  // udp_flow_src_port(): the outer UDP source port for an inner frame's flow hash.
+  static uint16_t vxlan_src_port(const TunnelParams& p, uint32_t hash);
   // Routes and sends an outer packet built by a tunnel (iptunnel_xmit -> ip_local_out).
   void tunnel_output(Device& dev, std::vector<std::byte> outer, const RouteAnswer& route);
   void ip_tunnel_rcv(Device& in, std::vector<std::byte> packet);

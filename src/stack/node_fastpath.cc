@@ -20,9 +20,15 @@
 //   - a routed packet that is not a plain forward (local delivery, an unreachable route, TTL 1,
 //     too big, a tunnel or veth device, a neighbour not yet resolved, ...) goes to
 //     ip_rcv_routed() with the route already looked up.
-// The fast path runs only when the node has no netfilter, no active IPVS and no trace sink; a
-// run is parsed and routed under one configuration generation, and if a packet handed to the
-// per-packet path changes the configuration, the rest of the run takes the per-packet path.
+// Besides plain forwards, the fast path encapsulates into IPIP, GRE (key, no checksum or
+// sequence) and VXLAN (one remote for the inner MAC) when the outer packet leaves at once by an
+// Ethernet underlay.  With netfilter (conntrack and the nat table) it runs PREROUTING before
+// routing and POSTROUTING after the TTL decrement on a copy of each packet, with the packet's
+// conntrack entry handed over to the per-packet path when that takes the packet; a run is then
+// one packet, so the hooks see the packets in their order; tunnels take the per-packet path.
+// The fast path runs only when the node has no active IPVS and no trace sink; a run is parsed
+// and routed under one configuration generation, and if a packet handed to the per-packet path
+// changes the configuration, the rest of the run takes the per-packet path.
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -32,6 +38,8 @@
 #include "wire/ethernet.h"
 #include "wire/gre.h"
 #include "wire/ipv4.h"
+#include "wire/udp.h"
+#include "wire/vxlan.h"
 
 namespace vnet::stack {
 
@@ -44,8 +52,7 @@ constexpr size_t kMinFrameLen = 60;  // without the FCS
 }  // namespace
 
 bool Node::fast_path_ready() const {
-  return fast_path_on_ && route_cache_on_ && trace_ == nullptr && nf_ == nullptr &&
-         !(ipvs_ && ipvs_->active());
+  return fast_path_on_ && route_cache_on_ && trace_ == nullptr && !(ipvs_ && ipvs_->active());
 }
 
 void Node::receive(int ifindex, std::span<const std::byte> frame, uint64_t now_ns) {
@@ -87,12 +94,19 @@ void Node::fast_receive(int ifindex, std::span<const std::span<const std::byte>>
       return;
     }
     const uint64_t generation = config_gen_;
-    // Stage 1: parse a run of frames, up to the first the fast path cannot take.
+    // Stage 1: parse a run of frames, up to the first the fast path cannot take.  With
+    // netfilter a run is one packet: conntrack must see the packets' hooks in their order (a
+    // flow's first packet confirms its entry at POSTROUTING before the second one's PREROUTING).
+    const size_t max_run = nf_ ? 1 : frames.size() - i;
     size_t run = 0;
-    while (i + run < frames.size() && fast_parse(*in, frames[i + run], fast_packets_[run])) ++run;
-    // Stage 2: route the run.
+    while (run < max_run && fast_parse(*in, frames[i + run], fast_packets_[run])) ++run;
+    // Stage 2: route the run (with netfilter, after PREROUTING).
     for (size_t k = 0; k < run; ++k) {
       FastPacket& p = fast_packets_[k];
+      if (nf_) {
+        fast_pre_routing(*in, p);
+        if (p.done) continue;
+      }
       p.err = route_get(p.query, &p.route);
     }
     // Stage 3: forward.
@@ -105,11 +119,13 @@ void Node::fast_receive(int ifindex, std::span<const std::span<const std::byte>>
         fast_fallback_frame(ifindex, frames[i + k]);
         continue;
       }
+      if (fast_packets_[k].done) continue;
       fast_forward(*in, fast_packets_[k]);
     }
     fast_tx_flush();
     i += run;
-    if (i < frames.size()) fast_fallback_frame(ifindex, frames[i++]);
+    // The run ended at a frame the parse stage refused (not at the netfilter cap of one).
+    if (run < max_run) fast_fallback_frame(ifindex, frames[i++]);
   }
 }
 
@@ -123,7 +139,10 @@ bool Node::fast_parse(const Device& in, std::span<const std::byte> frame, FastPa
   std::span<const std::byte> payload = eth.payload();
   wire::Ipv4ConstView ip(payload);
   if (ip.check() || !ip.verify_checksum()) return false;
+  // With conntrack, fragments are reassembled before PREROUTING.
+  if (nf_ && (ip.more_fragments() || ip.fragment_offset_bytes() != 0)) return false;
   p.frame = frame;
+  p.done = false;
   p.ip = payload.first(ip.total_len());
   p.query = RouteQuery{};
   p.query.dst = ip.destination();
@@ -145,6 +164,26 @@ bool transmits_now(const Neighbour* n) {
 
 }  // namespace
 
+void Node::fast_pre_routing(Device& in, FastPacket& p) {
+  // ip_rcv() with conntrack: PREROUTING sees (and NAT rewrites) the packet before routing.
+  fast_nf_packet_.assign(p.ip.begin(), p.ip.end());
+  std::span<std::byte> packet(fast_nf_packet_);
+  p.ct = nf::PacketCt{};
+  nf::HookTrace lines;
+  nf::Verdict v = nf_->pre_routing(packet, nf::Iface{in.ifindex, in.name}, now_ns_, p.ct, nullptr);
+  if (v != nf::Verdict::Accept) {
+    ++in.rx_packets;  // what netif_receive() counts before ip_rcv()
+    in.rx_bytes += p.frame.size();
+    (void)nf_verdict(v, lines, "PREROUTING", &in);
+    p.done = true;
+    return;
+  }
+  p.ip = packet;
+  wire::Ipv4ConstView ip(packet);
+  p.query.dst = ip.destination();
+  p.query.src = ip.source();
+}
+
 void Node::fast_forward(Device& in, FastPacket& p) {
   const RouteAnswer& route = p.route;
   if (p.err != 0 || route.local || route.broadcast || route.multicast) {
@@ -160,8 +199,17 @@ void Node::fast_forward(Device& in, FastPacket& p) {
     fast_fallback_routed(in, p);
     return;
   }
+  if (nf_ && (out->is_ip_tunnel() || out->kind == LinkKind::Vxlan)) {
+    // The inner packet's POSTROUTING, then the outer packet's own hooks: the per-packet path.
+    fast_fallback_routed(in, p);
+    return;
+  }
   if (out->is_ip_tunnel()) {
     if (!fast_tunnel(in, p, *out)) fast_fallback_routed(in, p);
+    return;
+  }
+  if (out->kind == LinkKind::Vxlan) {
+    if (!fast_vxlan(in, p, *out)) fast_fallback_routed(in, p);
     return;
   }
   if (out->kind != LinkKind::Ether || !out->carrier_ok() || (out->flags & iff::kNoArp) != 0) {
@@ -175,6 +223,21 @@ void Node::fast_forward(Device& in, FastPacket& p) {
   }
   ++in.rx_packets;
   in.rx_bytes += p.frame.size();
+  if (nf_) {
+    // ip_forward() decrements the TTL (RFC 1624's incremental update, as ip_decrease_ttl()
+    // does); POSTROUTING (SNAT, MASQUERADE, the de-DNAT of replies, confirmation) sees the
+    // packet after that, and the neighbour is used after it.
+    std::span<std::byte> packet(fast_nf_packet_.data(), p.ip.size());
+    wire::Ipv4View(packet).set_ttl(static_cast<uint8_t>(ip.ttl() - 1));
+    const Ipv4Addr nexthop = route.gateway.value_or(ip.destination());
+    nf::HookTrace lines;
+    nf::Verdict v = nf_->post_routing(packet, nf::Iface{out->ifindex, out->name}, nexthop,
+                                      masquerade_source(), now_ns_, p.ct, nullptr);
+    if (!nf_verdict(v, lines, "POSTROUTING", nullptr)) return;
+    (void)fast_frame(*out, *n->lladdr, 0, packet);
+    ++fast_stats_.fast;
+    return;
+  }
   std::byte* f = fast_frame(*out, *n->lladdr, 0, p.ip);
   // RFC 1624's incremental update, as ip_decrease_ttl() does.
   wire::Ipv4View(std::span(f + kEthHeaderLen, p.ip.size()))
@@ -219,38 +282,11 @@ bool Node::fast_tunnel(Device& in, FastPacket& p, Device& tun) {
   q.src = tp.local;
   q.oif = tp.link;
   q.tos = static_cast<uint8_t>(tos & 0x1e);
-  // The outer route, as the tunnel's dst cache holds it (ip_tunnel's dst_cache): kept per
-  // tunnel device for one configuration generation and one (destination, TOS).
-  if (tun.ifindex < 0 || tun.ifindex >= 65536) return false;
-  if (static_cast<size_t>(tun.ifindex) >= fast_tunnel_dst_.size()) {
-    fast_tunnel_dst_.resize(static_cast<size_t>(tun.ifindex) + 1);
-  }
-  TunnelDst& cached = fast_tunnel_dst_[static_cast<size_t>(tun.ifindex)];
-  // A learned path MTU is applied after route_get's cache and expires with time: with any
-  // learned, the route is looked up every time.
-  if (cached.generation != config_gen_ || cached.dst != dst || cached.tos != q.tos ||
-      !pmtu_.empty()) {
-    cached.err = route_get(q, &cached.route);
-    cached.generation = pmtu_.empty() ? config_gen_ : 0;
-    cached.dst = dst;
-    cached.tos = q.tos;
-  } else if (verify_route_cache()) {
-    RouteAnswer fresh;
-    if (route_get(q, &fresh) != cached.err || !same_answer(fresh, cached.route)) {
-      std::fprintf(stderr, "tunnel dst cache: stale outer route on %s\n", tun.name.c_str());
-      std::abort();
-    }
-  }
-  const RouteAnswer& outer_route = cached.route;
-  if (cached.err != 0 || outer_route.oif == tun.ifindex || outer_route.local ||
-      outer_route.broadcast || outer_route.multicast) {
-    return false;
-  }
-  Device* under = device(outer_route.oif);
-  if (under == nullptr || under->kind != LinkKind::Ether || !under->carrier_ok() ||
-      (under->flags & iff::kNoArp) != 0) {
-    return false;
-  }
+  const TunnelDst* cached = fast_outer_route(tun, q);
+  if (cached == nullptr) return false;
+  Device* under = fast_underlay(tun, *cached);
+  if (under == nullptr) return false;
+  const RouteAnswer& outer_route = cached->route;
   const int overhead = tunnel_overhead(tun);
   int path_mtu = tun.mtu;
   int under_mtu = under->mtu;
@@ -292,6 +328,133 @@ bool Node::fast_tunnel(Device& in, FastPacket& p, Device& tun) {
   return true;
 }
 
+bool Node::fast_vxlan(Device& in, FastPacket& p, Device& vx) {
+  // ip_finish_output() -> neigh_output() on the VXLAN device, whose frame goes to vxlan_xmit():
+  // the FDB entry for the inner destination MAC (else the default remotes), the outer UDP and
+  // IPv4 headers, then ip_local_out() and ip_output() of the outer packet with nothing to
+  // fragment, to an Ethernet underlay with a resolved neighbour.
+  if (!vx.up() || !vx.carrier_ok() || (vx.flags & iff::kNoArp) != 0 || !vx.tunnel) return false;
+  const TunnelParams& tp = *vx.tunnel;
+  wire::Ipv4ConstView inner(p.ip);
+  Neighbour* n = neigh_lookup(vx.ifindex, p.route.gateway.value_or(inner.destination()));
+  if (!transmits_now(n)) return false;
+  const MacAddr inner_dst = *n->lladdr;
+  vxlan_fdb_expire(vx);
+  const FdbEntry* remote = nullptr;
+  int matches = 0;
+  if (!inner_dst.is_multicast()) {
+    for (const FdbEntry& e : vx.fdb) {
+      if (e.mac == inner_dst && ++matches == 1) remote = &e;
+    }
+  }
+  if (matches == 0) {
+    for (const FdbEntry& e : vx.fdb) {
+      if (e.mac.is_zero() && ++matches == 1) remote = &e;
+    }
+  }
+  if (matches != 1) return false;  // none (a drop) or several (one copy each)
+  const size_t inner_len = kEthHeaderLen + p.ip.size();
+  const size_t udp_len = 8 + 8 + inner_len;
+  const size_t outer_len = 20 + udp_len;
+  if (outer_len > 65535 || remote->dst.is_limited_broadcast() || remote->dst.is_multicast()) {
+    return false;
+  }
+  RouteQuery q;
+  q.dst = remote->dst;
+  q.src = tp.local;
+  q.oif = remote->via ? remote->via : tp.link;
+  const TunnelDst* cached = fast_outer_route(vx, q);
+  if (cached == nullptr) return false;
+  Device* under = fast_underlay(vx, *cached);
+  if (under == nullptr) return false;
+  const RouteAnswer& outer_route = cached->route;
+  int under_mtu = under->mtu;
+  if (outer_route.mtu != 0) under_mtu = std::min<int>(under_mtu, static_cast<int>(outer_route.mtu));
+  if (static_cast<int>(outer_len) > under_mtu) return false;  // ip_output() would fragment
+  Neighbour* un = neigh_lookup(under->ifindex, outer_route.gateway.value_or(remote->dst));
+  if (!transmits_now(un)) return false;
+
+  ++in.rx_packets;
+  in.rx_bytes += p.frame.size();
+  // Ethernet | outer IPv4 20 | UDP 8 | VXLAN 8 | inner Ethernet 14 | inner IPv4.
+  std::byte* f = fast_frame(*under, *un->lladdr, 50, p.ip);
+  std::span<std::byte> outer(f + kEthHeaderLen, outer_len);
+  std::span<std::byte> inner_frame = outer.subspan(36);
+  wire::EthernetRepr eth;
+  eth.destination = inner_dst;
+  eth.source = vx.mac;
+  eth.ethertype = wire::EtherType::Ipv4;
+  (void)eth.emit(inner_frame.first(kEthHeaderLen));
+  wire::Ipv4View(inner_frame.subspan(kEthHeaderLen)).set_ttl(static_cast<uint8_t>(inner.ttl() - 1));
+  ++vx.tx_packets;
+  vx.tx_bytes += inner_len;
+  const Ipv4Addr src = tp.local.is_unspecified() ? outer_route.prefsrc : tp.local;
+  (void)wire::VxlanRepr{remote->vni ? remote->vni : tp.vni}.emit(outer.subspan(28, 8));
+  std::span<std::byte> udp = outer.subspan(20);
+  wire::UdpRepr u{vxlan_src_port(tp, vxlan_flow_hash_ipv4(p.ip)),
+                  remote->port ? remote->port : tp.dstport, static_cast<uint16_t>(udp_len - 8)};
+  if (tp.udpcsum) {
+    (void)u.emit(udp, src, remote->dst);
+  } else {
+    wire::store_be16(udp, 0, u.source_port);
+    wire::store_be16(udp, 2, u.destination_port);
+    wire::store_be16(udp, 4, static_cast<uint16_t>(udp_len));
+    wire::store_be16(udp, 6, 0);
+  }
+  wire::Ipv4Repr oip;
+  oip.source = src;
+  oip.destination = remote->dst;
+  oip.protocol = wire::IpProtocol::Udp;
+  oip.payload_len = static_cast<uint16_t>(udp_len);
+  oip.ttl = tp.ttl ? tp.ttl : static_cast<uint8_t>(cached->default_ttl);
+  oip.tos = static_cast<uint8_t>(tp.tos & ~1);
+  oip.identification = ip_ident_++;
+  oip.dont_fragment = false;
+  (void)oip.emit(outer);
+  ++fast_stats_.fast;
+  return true;
+}
+
+const Node::TunnelDst* Node::fast_outer_route(const Device& tun, const RouteQuery& q) {
+  if (tun.ifindex < 0 || tun.ifindex >= 65536) return nullptr;
+  if (static_cast<size_t>(tun.ifindex) >= fast_tunnel_dst_.size()) {
+    fast_tunnel_dst_.resize(static_cast<size_t>(tun.ifindex) + 1);
+  }
+  TunnelDst& cached = fast_tunnel_dst_[static_cast<size_t>(tun.ifindex)];
+  // A learned path MTU is applied after route_get's cache and expires with time: with any
+  // learned, the route is looked up every time.
+  if (cached.generation != config_gen_ || cached.dst != q.dst || cached.tos != q.tos ||
+      cached.oif != q.oif || !pmtu_.empty()) {
+    cached.err = route_get(q, &cached.route);
+    cached.generation = pmtu_.empty() ? config_gen_ : 0;
+    cached.dst = q.dst;
+    cached.tos = q.tos;
+    cached.oif = q.oif;
+    cached.default_ttl = sysctls_.global("ip_default_ttl");
+  } else if (verify_route_cache()) {
+    RouteAnswer fresh;
+    if (route_get(q, &fresh) != cached.err || !same_answer(fresh, cached.route) ||
+        sysctls_.global("ip_default_ttl") != cached.default_ttl) {
+      std::fprintf(stderr, "tunnel dst cache: stale outer route on %s\n", tun.name.c_str());
+      std::abort();
+    }
+  }
+  return &cached;
+}
+
+Device* Node::fast_underlay(const Device& tun, const TunnelDst& outer) {
+  const RouteAnswer& r = outer.route;
+  if (outer.err != 0 || r.oif == tun.ifindex || r.local || r.broadcast || r.multicast) {
+    return nullptr;
+  }
+  Device* under = device(r.oif);
+  if (under == nullptr || under->kind != LinkKind::Ether || !under->carrier_ok() ||
+      (under->flags & iff::kNoArp) != 0) {
+    return nullptr;
+  }
+  return under;
+}
+
 void Node::fast_fallback_frame(int ifindex, std::span<const std::byte> frame) {
   ++fast_stats_.fallback;
   netif_receive(ifindex, std::vector<std::byte>(frame.begin(), frame.end()));
@@ -304,7 +467,7 @@ void Node::fast_fallback_routed(Device& in, FastPacket& p) {
   // What netif_receive() counts before ip_rcv().
   ++in.rx_packets;
   in.rx_bytes += p.frame.size();
-  nf::PacketCt ct;
+  nf::PacketCt ct = std::move(p.ct);
   ip_rcv_routed(in, std::vector<std::byte>(p.ip.begin(), p.ip.end()), PktType::Host, p.err, p.route,
                 ct);
   drain_pending();

@@ -41,33 +41,37 @@ std::string key_text(std::optional<uint32_t> key) {
   return key ? std::to_string(*key) : std::string("none");
 }
 
-// A deterministic stand-in for udp_flow_src_port()'s flow hash over the inner frame: the same
-// inner flow always leaves from the same source port.
-uint32_t inner_flow_hash(std::span<const std::byte> frame) {
-  uint32_t h = 2166136261u;
-  auto mix = [&](std::span<const std::byte> bytes) {
-    for (std::byte b : bytes) h = (h ^ static_cast<uint8_t>(b)) * 16777619u;
-  };
-  wire::EthernetConstView eth(frame);
-  if (!eth.check() && eth.payload_ethertype() == wire::EtherType::Ipv4) {
-    wire::Ipv4ConstView ip(eth.payload());
-    if (!ip.check_header()) {
-      auto p = eth.payload();
-      mix(p.subspan(9, 1));   // protocol
-      mix(p.subspan(12, 8));  // addresses
-      auto l4 = ip.payload();
-      if ((ip.protocol() == wire::IpProtocol::Udp || ip.protocol() == wire::IpProtocol::Tcp) &&
-          l4.size() >= 4 && ip.fragment_offset_bytes() == 0) {
-        mix(l4.first(4));  // ports
-      }
-      return h;
-    }
-  }
-  mix(frame.first(std::min<size_t>(frame.size(), 14)));  // MACs and EtherType
+constexpr uint32_t kFnvBasis = 2166136261u;
+
+uint32_t fnv_mix(uint32_t h, std::span<const std::byte> bytes) {
+  for (std::byte b : bytes) h = (h ^ static_cast<uint8_t>(b)) * 16777619u;
   return h;
 }
 
+// A deterministic stand-in for udp_flow_src_port()'s flow hash over the inner frame: the same
+// inner flow always leaves from the same source port.
+uint32_t inner_flow_hash(std::span<const std::byte> frame) {
+  wire::EthernetConstView eth(frame);
+  if (!eth.check() && eth.payload_ethertype() == wire::EtherType::Ipv4) {
+    wire::Ipv4ConstView ip(eth.payload());
+    if (!ip.check_header()) return Node::vxlan_flow_hash_ipv4(eth.payload());
+  }
+  return fnv_mix(kFnvBasis, frame.first(std::min<size_t>(frame.size(), 14)));  // MACs, EtherType
+}
+
 }  // namespace
+
+uint32_t Node::vxlan_flow_hash_ipv4(std::span<const std::byte> p) {
+  wire::Ipv4ConstView ip(p);
+  uint32_t h = fnv_mix(kFnvBasis, p.subspan(9, 1));  // protocol
+  h = fnv_mix(h, p.subspan(12, 8));                  // addresses
+  auto l4 = ip.payload();
+  if ((ip.protocol() == wire::IpProtocol::Udp || ip.protocol() == wire::IpProtocol::Tcp) &&
+      l4.size() >= 4 && ip.fragment_offset_bytes() == 0) {
+    h = fnv_mix(h, l4.first(4));  // ports
+  }
+  return h;
+}
 
 // ---------------------------------------------------------------- configuration
 
@@ -612,14 +616,30 @@ void Node::fdb_learn(Device& dev, MacAddr mac, Ipv4Addr remote) {
   });
 }
 
+void Node::vxlan_fdb_expire(Device& dev) const {
+  const TunnelParams& p = *dev.tunnel;
+  if (p.ageing_s == 0) return;
+  uint64_t ageing_ns = static_cast<uint64_t>(p.ageing_s) * kSecondNs;
+  std::erase_if(dev.fdb, [&](const FdbEntry& e) {
+    return !e.permanent && now_ns_ - e.updated_ns > ageing_ns;
+  });
+}
+
+uint16_t Node::vxlan_src_port(const TunnelParams& p, uint32_t hash) {
+  hash ^= hash << 16;
+  uint16_t lo = p.port_min, hi = p.port_max;
+  if (lo >= hi) {
+    lo = kEphemeralLow;
+    hi = kEphemeralHigh;
+  }
+  return static_cast<uint16_t>(((static_cast<uint64_t>(hash) * (hi - lo)) >> 32) + lo);
+}
+
 void Node::vxlan_xmit(Device& dev, std::vector<std::byte> frame) {
   TunnelParams& p = *dev.tunnel;
   wire::EthernetConstView eth(frame);
   MacAddr dst_mac = eth.destination();
-  uint64_t ageing_ns = static_cast<uint64_t>(p.ageing_s) * kSecondNs;
-  std::erase_if(dev.fdb, [&](const FdbEntry& e) {
-    return !e.permanent && p.ageing_s != 0 && now_ns_ - e.updated_ns > ageing_ns;
-  });
+  vxlan_fdb_expire(dev);
   std::vector<FdbEntry> remotes;
   if (!dst_mac.is_multicast()) {
     for (const FdbEntry& e : dev.fdb) {
@@ -644,14 +664,7 @@ void Node::vxlan_xmit(Device& dev, std::vector<std::byte> frame) {
     return fmt::format("{}: {} {} -> {}", dev.name, dst_mac.to_string(),
                        hit ? "hit" : "miss, default remotes", list);
   });
-  uint32_t hash = inner_flow_hash(frame);
-  hash ^= hash << 16;
-  uint16_t lo = p.port_min, hi = p.port_max;
-  if (lo >= hi) {
-    lo = kEphemeralLow;
-    hi = kEphemeralHigh;
-  }
-  auto sport = static_cast<uint16_t>(((static_cast<uint64_t>(hash) * (hi - lo)) >> 32) + lo);
+  const uint16_t sport = vxlan_src_port(p, inner_flow_hash(frame));
   for (const FdbEntry& e : remotes) {
     RouteQuery q;
     q.trace = trace_ != nullptr;

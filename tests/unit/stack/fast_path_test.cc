@@ -50,7 +50,7 @@ const MacAddr kEth1Mac(2, 0, 0, 0, 1, 1);
 const MacAddr kClientMac(2, 0, 0, 0, 1, 2);
 
 struct Gateway {
-  explicit Gateway(bool fast) {
+  explicit Gateway(bool fast, bool nat = false) {
     node.set_io(&io);
     node.set_fast_path(fast);
     for (auto [name, mac] : {std::pair{"eth0", kEth0Mac}, std::pair{"eth1", kEth1Mac},
@@ -84,6 +84,36 @@ struct Gateway {
              "ip tunnel add t3 mode gre remote 10.9.0.2 local 10.9.0.1 csum",
              "ip link set t3 up",
              "ip route add 100.66.0.0/16 dev t3",
+             // VXLAN: a default remote, then FDB entries only (one remote, two, none), on the
+             // MTU 600 underlay without UDP checksums.
+             "ip link add vx1 type vxlan id 42 remote 192.0.2.2 local 192.0.2.1 dstport 4789",
+             "ip link set vx1 up",
+             "ip addr add 10.10.0.1/24 dev vx1",
+             "ip neigh add 10.10.0.2 lladdr 02:00:00:00:0a:02 dev vx1 nud permanent",
+             "ip route add 100.67.0.0/16 via 10.10.0.2",
+             "ip link add vx2 type vxlan id 43 local 10.9.0.1 dstport 8472 noudpcsum dev eth2",
+             "ip link set vx2 up",
+             "ip addr add 10.11.0.1/24 dev vx2",
+             "ip neigh add 10.11.0.2 lladdr 02:00:00:00:0b:02 dev vx2 nud permanent",
+             "ip neigh add 10.11.0.3 lladdr 02:00:00:00:0b:03 dev vx2 nud reachable",
+             "ip neigh add 10.11.0.4 lladdr 02:00:00:00:0b:04 dev vx2 nud permanent",
+             "bridge fdb add 02:00:00:00:0b:02 dev vx2 dst 10.9.0.2",
+             "bridge fdb add 02:00:00:00:0b:03 dev vx2 dst 10.9.0.2 vni 99 port 4790",
+             "bridge fdb append 02:00:00:00:0b:03 dev vx2 dst 10.9.0.3",
+             "ip route add 100.68.2.0/24 via 10.11.0.2",
+             "ip route add 100.68.3.0/24 via 10.11.0.3",
+             "ip route add 100.68.4.0/24 via 10.11.0.4",
+         }) {
+      cmd::CmdOutput out = shell.run(line);
+      EXPECT_EQ(out.status, 0) << line << ": " << out.err;
+    }
+    if (!nat) return;
+    for (const char* line : {
+             "iptables -t nat -A POSTROUTING -o eth0 -j MASQUERADE",
+             "iptables -t nat -A PREROUTING -d 198.51.100.1 -p udp -j DNAT --to-destination "
+             "203.0.113.9:7000",
+             "iptables -t nat -A PREROUTING -d 203.0.113.77 -j DNAT --to-destination 100.64.0.9",
+             "iptables -t nat -A POSTROUTING -o eth2 -p udp -j SNAT --to-source 10.9.0.1:2000-2001",
          }) {
       cmd::CmdOutput out = shell.run(line);
       EXPECT_EQ(out.status, 0) << line << ": " << out.err;
@@ -98,10 +128,11 @@ struct Gateway {
 // over (or none).
 std::vector<std::byte> make_frame(std::mt19937& rng) {
   static const char* kDests[] = {
-      "203.0.113.5",   "203.0.113.77",   "203.0.113.130", "203.0.113.200",
-      "203.0.113.230", "203.0.113.241",  "203.0.113.250", "100.64.3.4",
-      "198.51.100.1",  "192.0.2.1",      "224.0.0.9",     "255.255.255.255",
-      "8.8.8.8",       "198.51.100.255", "100.65.1.1",    "100.66.1.1"};
+      "203.0.113.5",   "203.0.113.77",    "203.0.113.130", "203.0.113.200",  "203.0.113.230",
+      "203.0.113.241", "203.0.113.250",   "100.64.3.4",    "198.51.100.1",   "192.0.2.1",
+      "224.0.0.9",     "255.255.255.255", "8.8.8.8",       "198.51.100.255", "100.65.1.1",
+      "100.66.1.1",    "100.67.1.1",      "100.67.200.9",  "100.68.2.5",     "100.68.3.5",
+      "100.68.4.5"};
   auto pick = [&](uint32_t n) { return static_cast<uint32_t>(rng() % n); };
   // Most packets are plain forwards to the first two destinations.
   Ipv4Addr dst = *Ipv4Addr::parse(pick(3) != 0 ? kDests[pick(2)] : kDests[pick(std::size(kDests))]);
@@ -211,13 +242,15 @@ void expect_same(const Gateway& fast, const Gateway& slow, const std::string& wh
   }
 }
 
-TEST(FastPathTest, BurstsMatchThePerPacketPath) {
-  Gateway fast(true), slow(false);
+void expect_bursts_match(bool nat) {
+  Gateway fast(true, nat), slow(false, nat);
   std::mt19937 rng(1234);
   int eth1 = fast.node.device_by_name("eth1")->ifindex;
   const std::vector<std::string> changes = {
       "ip route replace 203.0.113.0/25 via 10.9.0.2",
       "ip link set eth2 mtu 1500",
+      "bridge fdb append 02:00:00:00:0b:02 dev vx2 dst 10.9.0.3",
+      "bridge fdb del 02:00:00:00:0b:02 dev vx2 dst 10.9.0.2",
       "ip neigh replace 192.0.2.4 lladdr 02:00:00:00:00:44 dev eth0 nud stale",
       "ip route replace 203.0.113.0/25 via 192.0.2.2",
       "sysctl -qw net.ipv4.ip_forward=0",
@@ -232,7 +265,7 @@ TEST(FastPathTest, BurstsMatchThePerPacketPath) {
   };
   uint64_t now = 1'000'000;
   size_t change = 0;
-  for (int round = 0; round < 200; ++round) {
+  for (int round = 0; round < 320; ++round) {
     size_t n = 1 + rng() % 300;
     std::vector<std::vector<std::byte>> frames;
     for (size_t i = 0; i < n; ++i) frames.push_back(make_frame(rng));
@@ -243,16 +276,35 @@ TEST(FastPathTest, BurstsMatchThePerPacketPath) {
     fast.node.run_timers(now);
     slow.node.run_timers(now);
     expect_same(fast, slow, "round " + std::to_string(round));
-    if (HasFatalFailure()) return;
+    if (::testing::Test::HasFatalFailure()) return;
     if (round % 20 == 19) {
       const std::string& line = changes[change++ % changes.size()];
       EXPECT_EQ(fast.shell.run(line).status, slow.shell.run(line).status) << line;
     }
   }
   const Node::FastPathStats& s = fast.node.fast_path_stats();
-  EXPECT_GT(s.fast, 5'000u);
+  // With NAT, 203.0.113.77 is DNATed into the IPIP tunnel: the per-packet path.
+  EXPECT_GT(s.fast, nat ? 2'500u : 5'000u);
   EXPECT_GT(s.fallback, 5'000u);
   EXPECT_EQ(slow.node.fast_path_stats().fast, 0u);
+  if (nat) {
+    // Flows were tracked, masqueraded and DNATed, and some SNAT ran out of its two ports.
+    std::string ct = fast.shell.run("conntrack -L").out;
+    EXPECT_EQ(ct, slow.shell.run("conntrack -L").out);
+    EXPECT_NE(ct.find("sport=7000"), std::string::npos) << ct;
+    EXPECT_EQ(fast.shell.run("conntrack -S").out, slow.shell.run("conntrack -S").out);
+    EXPECT_EQ(fast.shell.run("iptables -t nat -L -v -n").out,
+              slow.shell.run("iptables -t nat -L -v -n").out);
+  }
+}
+
+TEST(FastPathTest, BurstsMatchThePerPacketPath) {
+  expect_bursts_match(false);
+}
+
+// With conntrack and NAT (MASQUERADE, SNAT to a two-port range, DNAT before routing).
+TEST(FastPathTest, BurstsWithNatMatchThePerPacketPath) {
+  expect_bursts_match(true);
 }
 
 // A full burst of plain forwards leaves in one transmit_burst() call.
@@ -281,7 +333,7 @@ TEST(FastPathTest, OneTransmitPerInterfacePerBurst) {
   EXPECT_EQ(g.node.fast_path_stats().bursts, 1u);
 }
 
-TEST(FastPathTest, NetfilterTracingAndIpvsTakeThePerPacketPath) {
+TEST(FastPathTest, TracingTakesThePerPacketPathNatDoesNot) {
   Gateway g(true);
   int eth1 = g.node.device_by_name("eth1")->ifindex;
   // A plain forward to 203.0.113.5.
@@ -295,6 +347,7 @@ TEST(FastPathTest, NetfilterTracingAndIpvsTakeThePerPacketPath) {
   ip.ttl = 64;
   ip.payload_len = 18;
   (void)ip.emit(std::span(frame).subspan(14));
+  (void)wire::UdpRepr{40000, 53, 10}.emit(std::span(frame).subspan(34), ip.source, ip.destination);
   g.node.receive(eth1, frame, 1);
   EXPECT_EQ(g.node.fast_path_stats().fast, 1u);
 
@@ -307,8 +360,14 @@ TEST(FastPathTest, NetfilterTracingAndIpvsTakeThePerPacketPath) {
 
   ASSERT_EQ(g.shell.run("iptables -t nat -A POSTROUTING -o eth0 -j MASQUERADE").status, 0);
   g.node.receive(eth1, frame, 3);
-  EXPECT_EQ(g.node.fast_path_stats().fast, 1u);
-  EXPECT_EQ(g.io.frames.size(), 3u);
+  EXPECT_EQ(g.node.fast_path_stats().fast, 2u);
+  ASSERT_EQ(g.io.frames.size(), 3u);
+  // Masqueraded to eth0's address, the UDP checksum still right.
+  std::span<const std::byte> out(g.io.frames.back().second);
+  wire::Ipv4ConstView oip(out.subspan(14));
+  EXPECT_EQ(oip.source(), *Ipv4Addr::parse("192.0.2.1"));
+  EXPECT_TRUE(oip.verify_checksum());
+  EXPECT_TRUE(wire::UdpConstView(oip.payload()).verify_checksum(oip.source(), oip.destination()));
 }
 
 }  // namespace
