@@ -385,4 +385,10 @@ std::map<std::string, std::string> Agent::mirror() const {
   return out;
 }
 
+void AgentLogRing::add(Agent::Level level, const std::string& message) {
+  static constexpr const char* kNames[] = {"debug", "info", "warn", "error"};
+  if (lines_.size() >= kLines) lines_.pop_front();
+  lines_.push_back(std::string(kNames[static_cast<int>(level)]) + " " + message);
+}
+
 }  // namespace vnet::ctrl

@@ -27,6 +27,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -135,6 +136,18 @@ class Agent {
   AgentStatus st_;  // the agent's thread's own
   mutable std::mutex status_mu_;
   AgentStatus status_;  // st_ as of the last poll, for other threads
+};
+
+// The agent's last log lines as `agent log` shows them ("LEVEL message"), oldest first, at most
+// kLines of them.  Not synchronised: the owner locks it if two threads use it.
+class AgentLogRing {
+ public:
+  static constexpr size_t kLines = 200;
+  void add(Agent::Level level, const std::string& message);
+  std::vector<std::string> lines() const { return {lines_.begin(), lines_.end()}; }
+
+ private:
+  std::deque<std::string> lines_;
 };
 
 }  // namespace vnet::ctrl

@@ -92,7 +92,7 @@ struct Lab::Control {
     std::unique_ptr<ctrl::Agent> agent;
     std::unique_ptr<ctrl::VpcApplier> applier;
     cmd::ControlPlane cp;
-    std::deque<std::string> log;
+    ctrl::AgentLogRing log;
   };
   ctrl::MemStore store;  // first: destroyed last
   std::vector<std::unique_ptr<Host>> hosts;
@@ -121,16 +121,14 @@ std::string Lab::start_control() {
           hp->applier->apply(changes, sim_->now_ns());
         },
         [hp](ctrl::Agent::Level level, const std::string& message) {
-          static constexpr const char* kNames[] = {"debug", "info", "warn", "error"};
-          if (hp->log.size() >= 200) hp->log.pop_front();
-          hp->log.push_back(std::string(kNames[static_cast<int>(level)]) + " " + message);
+          hp->log.add(level, message);
         });
     hp->cp.store = &c.store;
     hp->cp.agent = hp->agent.get();
     hp->cp.applier = hp->applier.get();
     hp->cp.node = h.node;
     hp->cp.now_ms = now_ms;
-    hp->cp.log = [hp] { return std::vector<std::string>(hp->log.begin(), hp->log.end()); };
+    hp->cp.log = [hp] { return hp->log.lines(); };
     rec->shell->set_control(&hp->cp);
     c.hosts.push_back(std::move(host));
   }

@@ -26,7 +26,6 @@ namespace {
 constexpr uint64_t kCarrierCheckNs = 200'000'000;  // how often link state is re-read
 constexpr size_t kRxBudget = 512;
 constexpr size_t kRxArenaBytes = size_t{512} * 1024;  // a burst's received frames, back to back
-constexpr size_t kAgentLogLines = 200;                // kept for `agent log`
 constexpr int kAgentPollMs = 100;  // the agent thread's longest wait (and its stop latency)
 
 uint64_t steady_ms() {
@@ -141,7 +140,7 @@ std::string Daemon::start_agent() {
   control_.now_ms = steady_ms;
   control_.log = [this] {
     std::lock_guard<std::mutex> lock(agent_mu_);
-    return std::vector<std::string>(agent_log_.begin(), agent_log_.end());
+    return agent_log_.lines();
   };
   shell_->set_control(&control_);
   if (options_.agent_node.empty()) return {};
@@ -166,7 +165,6 @@ std::string Daemon::start_agent() {
         (void)!::write(agent_event_fd_, &one, sizeof(one));
       },
       [this, name](ctrl::Agent::Level level, const std::string& message) {
-        static constexpr const char* kNames[] = {"debug", "info", "warn", "error"};
         switch (level) {
           case ctrl::Agent::Level::Debug:
             spdlog::debug("{}: agent: {}", name, message);
@@ -182,8 +180,7 @@ std::string Daemon::start_agent() {
             break;
         }
         std::lock_guard<std::mutex> lock(agent_mu_);
-        if (agent_log_.size() >= kAgentLogLines) agent_log_.pop_front();
-        agent_log_.push_back(std::string(kNames[static_cast<int>(level)]) + " " + message);
+        agent_log_.add(level, message);
       });
   control_.agent = agent_.get();
   loop_.add(agent_event_fd_, [this](uint32_t) {

@@ -123,7 +123,7 @@ class Daemon : public stack::NodeIo, public cmd::Driver {
   int agent_event_fd_ = -1;
   std::mutex agent_mu_;                    // guards agent_queue_ and agent_log_
   std::vector<ctrl::Change> agent_queue_;  // handed on by the agent, not yet applied
-  std::deque<std::string> agent_log_;      // the agent's last log lines
+  ctrl::AgentLogRing agent_log_;           // the agent's last log lines
 };
 
 }  // namespace vnet::vnetd
