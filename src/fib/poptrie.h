@@ -9,15 +9,20 @@
 //     simulated topology stay small.  A table switches layout by a full rebuild (at 2048
 //     prefixes up, at 256 down).  An entry is either a leaf (kLeaf | entry id, 0 = no route) or
 //     the index of the slot's root node.
-//   * nodes_: 24-byte nodes of stride 6, at bit offsets s, s + 6, ... (for s = 18: 18, 24 and
-//     30; at 30 only two key bits are left, and the bits past 32 read as zero).  `vector` marks the
-//     64 positions that have a child, `leafvec` the positions where a run of equal leaves starts.
-//     A node's children are contiguous from base1 and its leaves from base0, and both are found by
-//     popcount:
-//       child = nodes_[base1 + popcount(vector & ((2 << c) - 1)) - 1]
-//       leaf  = leaves_[base0 + popcount(leafvec & ((2 << c) - 1)) - 1]
-//   * leaves_: entry ids (4 bytes).  entries_[id] holds the prefix and its value, so a lookup
-//     returns both (the FIB needs the prefix to backtrack).
+//   * pool_: the nodes and the leaves, in one array of 4-byte words.  A node is 6 words (24
+//     bytes) of stride 6, at bit offsets s, s + 6, ... (for s = 18: 18, 24 and 30; at 30 only
+//     two key bits are left, and the bits past 32 read as zero).  `vector` marks the 64
+//     positions that have a child, `leafvec` the positions where a run of equal leaves starts.
+//     A node's children are contiguous from base1 and its leaves from base0, and both are found
+//     by popcount:
+//       child = base1 + 6 * (popcount(vector & ((2 << c) - 1)) - 1)
+//       leaf  = pool_[base0 + popcount(leafvec & ((2 << c) - 1)) - 1]
+//     A leaf is an entry id.  entries_[id] holds the prefix and its value, so a lookup returns
+//     both (the FIB needs the prefix to backtrack).
+//   * A slot's subtree is written depth first with each node's leaves right after it: the root
+//     and its leaves first, starting on a 64-byte line.  In a BGP-shaped table most slots hold
+//     one node and about seven leaves (52 bytes), so a lookup costs one direct read and one
+//     cache line, where separate node and leaf arrays cost two lines.
 // A lookup in a large table is one direct read, at most three node reads and one leaf read, all of
 // them independent of other lookups, so a burst of lookups overlaps its cache misses.
 //
@@ -26,7 +31,7 @@
 // entries_[].next) of its prefixes longer than /s, and short_best_[slot] is the longest prefix
 // of length <= s covering it.
 //   * Adding or removing a prefix longer than /s rebuilds that one slot's subtree (a few nodes
-//     for a BGP table), appended to nodes_ and leaves_; the old subtree becomes garbage.
+//     for a BGP table), appended to pool_; the old subtree becomes garbage.
 //   * A prefix of length <= s changes short_best_ over 2^(s - len) slots.  A slot with a
 //     subtree gets its leaves patched in place: every leaf equal to the old short best becomes
 //     the new one.  That keeps leaf runs valid, because the new short best cannot be a leaf of
@@ -50,6 +55,7 @@
 #include <bit>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <new>
 #include <optional>
@@ -59,13 +65,14 @@
 
 namespace vnet::fib {
 
-// std::allocator, except that arrays of 2 MiB and more are 2 MiB-aligned and advised to be
-// backed by transparent huge pages (MADV_HUGEPAGE), so the lookup arrays of a large table cost
-// few TLB misses.
+// Arrays start on a 64-byte cache line; those of 2 MiB and more are 2 MiB-aligned and advised
+// to be backed by transparent huge pages (MADV_HUGEPAGE), so the lookup arrays of a large table
+// cost few TLB misses.
 template <typename T>
 struct HugePageAllocator {
   using value_type = T;
   static constexpr size_t kHuge = size_t{2} << 20;
+  static constexpr std::align_val_t kLine{64};
   // T may be a pointer (the FIB's values are): its own size is meant.
   static constexpr size_t kSize = sizeof(T);  // NOLINT(bugprone-sizeof-expression)
   HugePageAllocator() = default;
@@ -73,7 +80,7 @@ struct HugePageAllocator {
   HugePageAllocator(const HugePageAllocator<U>&) {}  // NOLINT(google-explicit-constructor)
   T* allocate(size_t n) {
     const size_t bytes = n * kSize;
-    if (bytes < kHuge) return std::allocator<T>().allocate(n);
+    if (bytes < kHuge) return static_cast<T*>(::operator new(bytes, kLine));
     const size_t rounded = (bytes + kHuge - 1) & ~(kHuge - 1);
     void* p = std::aligned_alloc(kHuge, rounded);
     if (p == nullptr) throw std::bad_alloc();
@@ -82,7 +89,7 @@ struct HugePageAllocator {
   }
   void deallocate(T* p, size_t n) {
     if (n * kSize < kHuge) {
-      std::allocator<T>().deallocate(p, n);
+      ::operator delete(p, kLine);
     } else {
       std::free(p);
     }
@@ -211,15 +218,15 @@ class Poptrie {
 
   // Bytes held by the index's arrays (capacity, not just the used part).
   size_t memory_bytes() const {
-    return (direct_.capacity() + short_best_.capacity() + long_head_.capacity() +
-            leaves_.capacity() + hash_.capacity() + free_.capacity()) *
+    return (direct_.capacity() + short_best_.capacity() + long_head_.capacity() + pool_.capacity() +
+            hash_.capacity() + free_.capacity()) *
                sizeof(uint32_t) +
-           nodes_.capacity() * sizeof(Node) + entries_.capacity() * sizeof(Entry) +
+           entries_.capacity() * sizeof(Entry) +
            values_.capacity() * sizeof(V) +  // NOLINT(bugprone-sizeof-expression)
            scratch_.capacity() * sizeof(uint32_t);
   }
-  size_t node_count() const { return nodes_.size() - garbage_nodes_; }
-  size_t leaf_count() const { return leaves_.size() - garbage_leaves_; }
+  size_t node_count() const { return live_nodes_; }
+  size_t leaf_count() const { return live_leaves_; }
   size_t compactions() const { return compactions_; }
   int direct_bits() const { return bits_; }
   size_t relayouts() const { return relayouts_; }
@@ -229,12 +236,16 @@ class Poptrie {
   static constexpr int kStride = 6;
   static constexpr size_t kInitialHash = 64;
 
+  // A node as it sits in pool_ (6 words, 4-byte aligned: read and written with memcpy).
   struct Node {
     uint64_t vector;   // positions with a child
     uint64_t leafvec;  // leaf positions where a run of equal leaves starts
-    uint32_t base0;    // first leaf in leaves_
-    uint32_t base1;    // first child in nodes_
+    uint32_t base0;    // first leaf in pool_
+    uint32_t base1;    // first child in pool_
   };
+  static constexpr uint32_t kNodeWords = sizeof(Node) / sizeof(uint32_t);
+  static_assert(sizeof(Node) == 24);
+  static constexpr size_t kLineWords = 16;  // 64 bytes
   struct Entry {
     uint32_t net = 0;
     uint32_t next = 0;  // the slot's list of longer prefixes, or the free list
@@ -247,67 +258,55 @@ class Poptrie {
   }
 
   uint32_t lookup_id(uint32_t key) const {
-    uint32_t d = direct_[key >> shift_];
+    const uint32_t d = direct_[key >> shift_];
     if (d & kLeaf) return d & ~kLeaf;
-    const Node* n = &nodes_[d];
+    return descend(d, key);
+  }
+
+  // The rest of a lookup from the slot's root node d.
+  uint32_t descend(uint32_t d, uint32_t key) const {
     uint64_t bits = static_cast<uint64_t>(key) << (32 + bits_);
     for (;;) {
+      const uint32_t* n = &pool_[d];
       const uint64_t c = bits >> 58;
       const uint64_t upto = (uint64_t{2} << c) - 1;  // c = 63: 2 << 63 wraps to 0, all ones
-      if (n->vector & (uint64_t{1} << c)) {
-        n = &nodes_[n->base1 + static_cast<uint32_t>(std::popcount(n->vector & upto)) - 1];
+      uint64_t vector;
+      std::memcpy(&vector, n, sizeof vector);
+      if (vector & (uint64_t{1} << c)) {
+        d = n[5] + kNodeWords * (static_cast<uint32_t>(std::popcount(vector & upto)) - 1);
         bits <<= kStride;
         continue;
       }
-      return leaves_[n->base0 + static_cast<uint32_t>(std::popcount(n->leafvec & upto)) - 1];
+      uint64_t leafvec;
+      std::memcpy(&leafvec, n + 2, sizeof leafvec);
+      return pool_[n[4] + static_cast<uint32_t>(std::popcount(leafvec & upto)) - 1];
     }
   }
 
-  // One group of lookup_burst.  cur[i] is a node index, kLeafIndex | a leaves_ index still to
-  // read, or kLeaf | the answer.
-  static constexpr uint32_t kLeafIndex = 0x40000000u;
+  // One group of lookup_burst: the direct entries are prefetched, then read; for each key that
+  // goes on to a node, the node's line (where its leaves usually are too) is prefetched, and then
+  // those keys descend.  The values of the answers are prefetched as they come.
   void burst_group(const uint32_t* keys, uint32_t* out, size_t m) const {
-    uint32_t cur[kBurstGroup];
-    uint64_t bits[kBurstGroup];
+    uint32_t node[kBurstGroup];
+    uint8_t index[kBurstGroup];
+    size_t pending = 0;
     for (size_t i = 0; i < m; ++i) __builtin_prefetch(&direct_[keys[i] >> shift_]);
-    bool pending = false;
     for (size_t i = 0; i < m; ++i) {
       const uint32_t d = direct_[keys[i] >> shift_];
-      cur[i] = d;
-      bits[i] = static_cast<uint64_t>(keys[i]) << (32 + bits_);
-      if (!(d & kLeaf)) {
-        __builtin_prefetch(&nodes_[d]);
-        pending = true;
+      out[i] = d & ~kLeaf;
+      if (d & kLeaf) {
+        __builtin_prefetch(&values_[d & ~kLeaf]);  // every caller reads the value next
+      } else {
+        __builtin_prefetch(&pool_[d]);
+        node[pending] = d;
+        index[pending++] = static_cast<uint8_t>(i);
       }
     }
-    while (pending) {
-      pending = false;
-      for (size_t i = 0; i < m; ++i) {
-        const uint32_t c = cur[i];
-        if (c & kLeaf) continue;
-        pending = true;
-        if (c & kLeafIndex) {
-          cur[i] = kLeaf | leaves_[c & ~kLeafIndex];
-          continue;
-        }
-        const Node& node = nodes_[c];
-        const uint64_t pos = bits[i] >> 58;
-        const uint64_t upto = (uint64_t{2} << pos) - 1;
-        if (node.vector & (uint64_t{1} << pos)) {
-          const uint32_t child =
-              node.base1 + static_cast<uint32_t>(std::popcount(node.vector & upto)) - 1;
-          __builtin_prefetch(&nodes_[child]);
-          cur[i] = child;
-          bits[i] <<= kStride;
-        } else {
-          const uint32_t leaf =
-              node.base0 + static_cast<uint32_t>(std::popcount(node.leafvec & upto)) - 1;
-          __builtin_prefetch(&leaves_[leaf]);
-          cur[i] = kLeafIndex | leaf;
-        }
-      }
+    for (size_t j = 0; j < pending; ++j) {
+      const uint32_t id = descend(node[j], keys[index[j]]);
+      __builtin_prefetch(&values_[id]);
+      out[index[j]] = id;
     }
-    for (size_t i = 0; i < m; ++i) out[i] = cur[i] & ~kLeaf;
   }
 
   // ---- entries ----
@@ -388,6 +387,13 @@ class Poptrie {
   }
 
   // ---- the trie ----
+  Node node_at(uint32_t n) const {
+    Node node;
+    std::memcpy(&node, &pool_[n], sizeof node);
+    return node;
+  }
+  void set_node(uint32_t n, const Node& node) { std::memcpy(&pool_[n], &node, sizeof node); }
+
   void set_short_best(uint32_t slot, uint32_t id) {
     const uint32_t old = short_best_[slot];
     short_best_[slot] = id;
@@ -401,22 +407,24 @@ class Poptrie {
 
   // Replaces leaf value `from` by `to` throughout the subtree at node n.
   void patch(uint32_t n, uint32_t from, uint32_t to) {
-    const Node node = nodes_[n];
+    const Node node = node_at(n);
     const uint32_t leaves = static_cast<uint32_t>(std::popcount(node.leafvec));
     for (uint32_t i = 0; i < leaves; ++i) {
-      if (leaves_[node.base0 + i] == from) leaves_[node.base0 + i] = to;
+      if (pool_[node.base0 + i] == from) pool_[node.base0 + i] = to;
     }
     const uint32_t children = static_cast<uint32_t>(std::popcount(node.vector));
-    for (uint32_t i = 0; i < children; ++i) patch(node.base1 + i, from, to);
+    for (uint32_t i = 0; i < children; ++i) patch(node.base1 + kNodeWords * i, from, to);
   }
 
   // Adds the subtree at node n (nodes and leaves) to the garbage count.
   void discard(uint32_t n) {
-    const Node node = nodes_[n];
-    ++garbage_nodes_;
-    garbage_leaves_ += static_cast<size_t>(std::popcount(node.leafvec));
+    const Node node = node_at(n);
+    const auto leaves = static_cast<size_t>(std::popcount(node.leafvec));
+    --live_nodes_;
+    live_leaves_ -= leaves;
+    garbage_words_ += kNodeWords + leaves;
     const uint32_t children = static_cast<uint32_t>(std::popcount(node.vector));
-    for (uint32_t i = 0; i < children; ++i) discard(node.base1 + i);
+    for (uint32_t i = 0; i < children; ++i) discard(node.base1 + kNodeWords * i);
   }
 
   void rebuild_slot(uint32_t slot) {
@@ -432,8 +440,10 @@ class Poptrie {
       return entries_[a].net != entries_[b].net ? entries_[a].net < entries_[b].net
                                                 : entries_[a].len < entries_[b].len;
     });
-    const auto root = static_cast<uint32_t>(nodes_.size());
-    nodes_.emplace_back();
+    // The root starts a cache line, so that it and its leaves (written next) share one.
+    pool_.resize((pool_.size() + kLineWords - 1) & ~(kLineWords - 1));
+    const auto root = static_cast<uint32_t>(pool_.size());
+    pool_.resize(pool_.size() + kNodeWords);
     build(root, bits_, short_best_[slot], 0, scratch_.size());
     direct_[slot] = root;
   }
@@ -463,25 +473,27 @@ class Poptrie {
         }
       }
     }
+    if (pool_.size() + size_t{64} * (kNodeWords + 1) >= kLeaf) {
+      std::abort();  // 2^31 words (8 GiB): the direct entries' leaf flag would overflow
+    }
     uint64_t leafvec = 0;
-    const auto base0 = static_cast<uint32_t>(leaves_.size());
+    const auto base0 = static_cast<uint32_t>(pool_.size());
     bool any = false;
     uint32_t prev = 0;
     for (uint32_t c = 0; c < 64; ++c) {
       if (vector >> c & 1) continue;
       if (!any || leaf[c] != prev) {
         leafvec |= uint64_t{1} << c;
-        leaves_.push_back(leaf[c]);
+        pool_.push_back(leaf[c]);
         prev = leaf[c];
         any = true;
       }
     }
-    if (nodes_.size() + 64 >= kLeafIndex || leaves_.size() + 64 >= kLeafIndex) {
-      std::abort();  // 2^30 nodes (24 GiB) or leaves: the handles' flag bits would overflow
-    }
-    const auto base1 = static_cast<uint32_t>(nodes_.size());
-    nodes_.resize(nodes_.size() + static_cast<size_t>(std::popcount(vector)));
-    nodes_[n] = Node{vector, leafvec, base0, base1};
+    ++live_nodes_;
+    live_leaves_ += static_cast<size_t>(std::popcount(leafvec));
+    const auto base1 = static_cast<uint32_t>(pool_.size());
+    pool_.resize(pool_.size() + kNodeWords * static_cast<size_t>(std::popcount(vector)));
+    set_node(n, Node{vector, leafvec, base0, base1});
     // Children in position order; their prefixes are contiguous in scratch_ (sorted by network).
     size_t i = first;
     uint32_t child = base1;
@@ -490,7 +502,8 @@ class Poptrie {
       while (i < last && extract(entries_[scratch_[i]].net, off) < c) ++i;
       size_t j = i;
       while (j < last && extract(entries_[scratch_[j]].net, off) == c) ++j;
-      build(child++, off + kStride, leaf[c], i, j);
+      build(child, off + kStride, leaf[c], i, j);
+      child += kNodeWords;
       i = j;
     }
   }
@@ -524,10 +537,7 @@ class Poptrie {
     std::vector<uint32_t, HugePageAllocator<uint32_t>>(slots, kLeaf).swap(direct_);
     std::vector<uint32_t>(slots, 0).swap(short_best_);
     std::vector<uint32_t>(slots, 0).swap(long_head_);
-    decltype(nodes_)().swap(nodes_);
-    decltype(leaves_)().swap(leaves_);
-    garbage_nodes_ = 0;
-    garbage_leaves_ = 0;
+    clear_pool();
     // Short prefixes first, shortest first, so each slot ends with its longest cover; then the
     // longer ones go into their lists, and each slot with a list is built once.
     std::vector<uint32_t> ids;
@@ -554,16 +564,18 @@ class Poptrie {
     }
   }
 
+  void clear_pool() {
+    decltype(pool_)().swap(pool_);
+    garbage_words_ = 0;
+    live_nodes_ = 0;
+    live_leaves_ = 0;
+  }
+
   // Rebuilds every subtree into fresh arrays once the garbage outgrows the live part.
   void maybe_compact() {
-    const bool nodes = garbage_nodes_ >= 4096 && garbage_nodes_ * 2 >= nodes_.size();
-    const bool leaves = garbage_leaves_ >= 16384 && garbage_leaves_ * 2 >= leaves_.size();
-    if (!nodes && !leaves) return;
+    if (garbage_words_ < 32768 || garbage_words_ * 2 < pool_.size()) return;
     ++compactions_;
-    decltype(nodes_)().swap(nodes_);
-    decltype(leaves_)().swap(leaves_);
-    garbage_nodes_ = 0;
-    garbage_leaves_ = 0;
+    clear_pool();
     for (uint32_t s = 0; s < long_head_.size(); ++s) {
       if (long_head_[s] == 0) continue;
       direct_[s] = kLeaf;  // nothing to discard: the old arrays are gone
@@ -576,8 +588,7 @@ class Poptrie {
   std::vector<uint32_t, HugePageAllocator<uint32_t>> direct_;
   std::vector<uint32_t> short_best_;
   std::vector<uint32_t> long_head_;
-  std::vector<Node, HugePageAllocator<Node>> nodes_;
-  std::vector<uint32_t, HugePageAllocator<uint32_t>> leaves_;
+  std::vector<uint32_t, HugePageAllocator<uint32_t>> pool_;
   // Per entry id, the prefix (entries_) and the value (values_, apart so that the hot path reads
   // a dense array).  Id 0 is unused: it means "no route".
   std::vector<Entry> entries_;
@@ -586,8 +597,9 @@ class Poptrie {
   std::vector<uint32_t> hash_;
   std::vector<uint32_t> scratch_;
   size_t size_ = 0;
-  size_t garbage_nodes_ = 0;
-  size_t garbage_leaves_ = 0;
+  size_t garbage_words_ = 0;  // in pool_, from discarded subtrees
+  size_t live_nodes_ = 0;
+  size_t live_leaves_ = 0;
   size_t compactions_ = 0;
   size_t relayouts_ = 0;
   uint32_t length_count_[33] = {};

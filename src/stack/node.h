@@ -678,8 +678,8 @@ class Node {
   bool icmp_rate_allow(Ipv4Addr dst);
   // Output: route resolved; fragments if needed, resolves the neighbour, transmits.
   // `untracked`: a packet IPVS forwards (ip_vs_notrack()), which POSTROUTING does not see.
-  // MASQUERADE's source address: inet_select_addr(out, nexthop, universe).
-  nf::MasqueradeSource masquerade_source() const;
+  // MASQUERADE's source address: inet_select_addr(out, nexthop, universe), or nullopt.
+  std::optional<Ipv4Addr> masquerade_addr(int oif, Ipv4Addr next) const;
   void ip_output(std::vector<std::byte> packet, const RouteAnswer& route, nf::PacketCt& ct,
                  bool untracked = false);
   // ip_local_out(): the OUTPUT hook (rerouting when NAT changed the destination), then
@@ -719,7 +719,7 @@ class Node {
   void ip_tunnel_xmit(Device& dev, std::vector<std::byte> inner, Ipv4Addr nexthop);
   void vxlan_xmit(Device& dev, std::vector<std::byte> frame);
   // vxlan_xmit()'s FDB ageing: drops the entries older than the device's ageing time.
-  void vxlan_fdb_expire(Device& dev) const;
+  void vxlan_fdb_expire(Device& dev);
   // udp_flow_src_port(): the outer UDP source port for an inner frame's flow hash.
   static uint16_t vxlan_src_port(const TunnelParams& p, uint32_t hash);
   // Routes and sends an outer packet built by a tunnel (iptunnel_xmit -> ip_local_out).
@@ -773,6 +773,10 @@ class Node {
   uint64_t random_u64();
 
   uint64_t now_ns_ = 0;
+  // masquerade_addr() as POSTROUTING takes it: built once, not per packet (a Node never moves).
+  const nf::MasqueradeSource masquerade_source_ = [this](int oif, Ipv4Addr next) {
+    return masquerade_addr(oif, next);
+  };
   uint64_t rng_state_ = 0x9e3779b97f4a7c15ull;
   std::deque<std::pair<int, std::vector<std::byte>>> pending_rx_;
   bool processing_ = false;

@@ -162,6 +162,12 @@ bool transmits_now(const Neighbour* n) {
           n->state == NeighState::Probe);
 }
 
+// What netif_receive() counts of a frame before ip_rcv().
+void count_rx(Device& in, size_t frame_bytes) {
+  ++in.rx_packets;
+  in.rx_bytes += frame_bytes;
+}
+
 }  // namespace
 
 void Node::fast_pre_routing(Device& in, FastPacket& p) {
@@ -172,8 +178,7 @@ void Node::fast_pre_routing(Device& in, FastPacket& p) {
   nf::HookTrace lines;
   nf::Verdict v = nf_->pre_routing(packet, nf::Iface{in.ifindex, in.name}, now_ns_, p.ct, nullptr);
   if (v != nf::Verdict::Accept) {
-    ++in.rx_packets;  // what netif_receive() counts before ip_rcv()
-    in.rx_bytes += p.frame.size();
+    count_rx(in, p.frame.size());
     (void)nf_verdict(v, lines, "PREROUTING", &in);
     p.done = true;
     return;
@@ -221,8 +226,7 @@ void Node::fast_forward(Device& in, FastPacket& p) {
     fast_fallback_routed(in, p);
     return;
   }
-  ++in.rx_packets;
-  in.rx_bytes += p.frame.size();
+  count_rx(in, p.frame.size());
   if (nf_) {
     // ip_forward() decrements the TTL (RFC 1624's incremental update, as ip_decrease_ttl()
     // does); POSTROUTING (SNAT, MASQUERADE, the de-DNAT of replies, confirmation) sees the
@@ -232,7 +236,7 @@ void Node::fast_forward(Device& in, FastPacket& p) {
     const Ipv4Addr nexthop = route.gateway.value_or(ip.destination());
     nf::HookTrace lines;
     nf::Verdict v = nf_->post_routing(packet, nf::Iface{out->ifindex, out->name}, nexthop,
-                                      masquerade_source(), now_ns_, p.ct, nullptr);
+                                      masquerade_source_, now_ns_, p.ct, nullptr);
     if (!nf_verdict(v, lines, "POSTROUTING", nullptr)) return;
     (void)fast_frame(*out, *n->lladdr, 0, packet);
     ++fast_stats_.fast;
@@ -289,8 +293,7 @@ bool Node::fast_tunnel(Device& in, FastPacket& p, Device& tun) {
   const RouteAnswer& outer_route = cached->route;
   const int overhead = tunnel_overhead(tun);
   int path_mtu = tun.mtu;
-  int under_mtu = under->mtu;
-  if (outer_route.mtu != 0) under_mtu = std::min<int>(under_mtu, static_cast<int>(outer_route.mtu));
+  int under_mtu = static_cast<int>(route_mtu(outer_route));
   if (tp.pmtudisc) path_mtu = under_mtu - overhead;
   if (inner.dont_fragment() && static_cast<int>(p.ip.size()) > path_mtu) return false;
   const size_t tun_hlen = static_cast<size_t>(overhead - 20);
@@ -300,8 +303,7 @@ bool Node::fast_tunnel(Device& in, FastPacket& p, Device& tun) {
   Neighbour* n = neigh_lookup(under->ifindex, outer_route.gateway.value_or(dst));
   if (!transmits_now(n)) return false;
 
-  ++in.rx_packets;
-  in.rx_bytes += p.frame.size();
+  count_rx(in, p.frame.size());
   std::byte* f = fast_frame(*under, *n->lladdr, 20 + tun_hlen, p.ip);
   std::span<std::byte> outer(f + kEthHeaderLen, outer_len);
   const uint8_t inner_ttl = static_cast<uint8_t>(inner.ttl() - 1);
@@ -368,14 +370,12 @@ bool Node::fast_vxlan(Device& in, FastPacket& p, Device& vx) {
   Device* under = fast_underlay(vx, *cached);
   if (under == nullptr) return false;
   const RouteAnswer& outer_route = cached->route;
-  int under_mtu = under->mtu;
-  if (outer_route.mtu != 0) under_mtu = std::min<int>(under_mtu, static_cast<int>(outer_route.mtu));
+  int under_mtu = static_cast<int>(route_mtu(outer_route));
   if (static_cast<int>(outer_len) > under_mtu) return false;  // ip_output() would fragment
   Neighbour* un = neigh_lookup(under->ifindex, outer_route.gateway.value_or(remote->dst));
   if (!transmits_now(un)) return false;
 
-  ++in.rx_packets;
-  in.rx_bytes += p.frame.size();
+  count_rx(in, p.frame.size());
   // Ethernet | outer IPv4 20 | UDP 8 | VXLAN 8 | inner Ethernet 14 | inner IPv4.
   std::byte* f = fast_frame(*under, *un->lladdr, 50, p.ip);
   std::span<std::byte> outer(f + kEthHeaderLen, outer_len);
@@ -464,9 +464,7 @@ void Node::fast_fallback_frame(int ifindex, std::span<const std::byte> frame) {
 void Node::fast_fallback_routed(Device& in, FastPacket& p) {
   fast_tx_flush();
   ++fast_stats_.fallback;
-  // What netif_receive() counts before ip_rcv().
-  ++in.rx_packets;
-  in.rx_bytes += p.frame.size();
+  count_rx(in, p.frame.size());
   nf::PacketCt ct = std::move(p.ct);
   ip_rcv_routed(in, std::vector<std::byte>(p.ip.begin(), p.ip.end()), PktType::Host, p.err, p.route,
                 ct);

@@ -766,12 +766,10 @@ bool Node::nf_verdict(nf::Verdict v, const nf::HookTrace& lines, const char* hoo
   return false;
 }
 
-nf::MasqueradeSource Node::masquerade_source() const {
-  return [this](int oif, Ipv4Addr next) -> std::optional<Ipv4Addr> {
-    Ipv4Addr a = select_addr(oif, next, fib::scope::kUniverse);
-    if (a.is_unspecified()) return std::nullopt;
-    return a;
-  };
+std::optional<Ipv4Addr> Node::masquerade_addr(int oif, Ipv4Addr next) const {
+  Ipv4Addr a = select_addr(oif, next, fib::scope::kUniverse);
+  if (a.is_unspecified()) return std::nullopt;
+  return a;
 }
 
 void Node::ip_output(std::vector<std::byte> packet, const RouteAnswer& route, nf::PacketCt& ct,
@@ -786,7 +784,7 @@ void Node::ip_output(std::vector<std::byte> packet, const RouteAnswer& route, nf
     Ipv4Addr nh = route.gateway.value_or(wire::Ipv4ConstView(packet).destination());
     nf::HookTrace lines;
     nf::Verdict v = nf_->post_routing(packet, nf::Iface{dev->ifindex, dev->name}, nh,
-                                      masquerade_source(), now_ns_, ct, trace_ ? &lines : nullptr);
+                                      masquerade_source_, now_ns_, ct, trace_ ? &lines : nullptr);
     if (!nf_verdict(v, lines, "POSTROUTING", nullptr)) return;
   }
   wire::Ipv4ConstView ip(packet);

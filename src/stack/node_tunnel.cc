@@ -62,15 +62,26 @@ uint32_t inner_flow_hash(std::span<const std::byte> frame) {
 }  // namespace
 
 uint32_t Node::vxlan_flow_hash_ipv4(std::span<const std::byte> p) {
+  // The addresses, the protocol and (for TCP and UDP, unfragmented) the ports, mixed by two
+  // multiplications and a fold: a few cycles, where a byte-wise hash took one multiplication a
+  // byte (a tenth of the VXLAN fast path).
   wire::Ipv4ConstView ip(p);
-  uint32_t h = fnv_mix(kFnvBasis, p.subspan(9, 1));  // protocol
-  h = fnv_mix(h, p.subspan(12, 8));                  // addresses
+  uint64_t rest = static_cast<uint8_t>(p[9]);  // protocol
   auto l4 = ip.payload();
   if ((ip.protocol() == wire::IpProtocol::Udp || ip.protocol() == wire::IpProtocol::Tcp) &&
       l4.size() >= 4 && ip.fragment_offset_bytes() == 0) {
-    h = fnv_mix(h, l4.first(4));  // ports
+    const auto ports = static_cast<uint32_t>(static_cast<uint8_t>(l4[0])) << 24 |
+                       static_cast<uint32_t>(static_cast<uint8_t>(l4[1])) << 16 |
+                       static_cast<uint32_t>(static_cast<uint8_t>(l4[2])) << 8 |
+                       static_cast<uint32_t>(static_cast<uint8_t>(l4[3]));
+    rest |= uint64_t{ports} << 8;
   }
-  return h;
+  uint64_t h =
+      (uint64_t{ip.source().value()} << 32 | ip.destination().value()) * 0x9e3779b97f4a7c15ull +
+      rest * 0xc2b2ae3d27d4eb4full;
+  h ^= h >> 32;
+  h *= 0xbf58476d1ce4e5b9ull;
+  return static_cast<uint32_t>(h ^ (h >> 29));
 }
 
 // ---------------------------------------------------------------- configuration
@@ -616,7 +627,7 @@ void Node::fdb_learn(Device& dev, MacAddr mac, Ipv4Addr remote) {
   });
 }
 
-void Node::vxlan_fdb_expire(Device& dev) const {
+void Node::vxlan_fdb_expire(Device& dev) {
   const TunnelParams& p = *dev.tunnel;
   if (p.ageing_s == 0) return;
   uint64_t ageing_ns = static_cast<uint64_t>(p.ageing_s) * kSecondNs;

@@ -26,4 +26,4 @@ frame = Ether(dst="02:00:00:00:0a:02", src="02:00:00:00:0a:01") / \
     IP(src="198.51.100.2", dst="10.10.0.2", ttl=63, id=0x1234, flags="DF") / \
     ICMP(type=8, id=7, seq=1) / b"vnet"
 print("vxlan", h(Ether(**GW) / IP(src="192.0.2.1", dst="192.0.2.2", ttl=64, id=1, flags=0) /
-                 UDP(sport=56828, dport=4789) / VXLAN(vni=42, flags=0x08) / frame))
+                 UDP(sport=53532, dport=4789) / VXLAN(vni=42, flags=0x08) / frame))
