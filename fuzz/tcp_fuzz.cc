@@ -9,6 +9,7 @@
 // Script: per segment 12 bytes of header fields, then up to 255 payload bytes:
 //   [flags] [port selector] [seq delta: 2] [ack delta: 2] [window: 2] [option mode] [len]
 //   [time step] [ts echo mode] payload...
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -137,7 +138,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     seg[12] = static_cast<std::byte>(((20 + opts.size()) / 4) << 4);
     t.set_flags(f[0]);
     t.set_window(window);
-    std::memcpy(seg.data() + 20, opts.data(), opts.size());
+    // Not memcpy: an empty vector's data() may be null, which memcpy must not get.
+    std::copy(opts.begin(), opts.end(), seg.begin() + 20);
     if (len) std::memcpy(seg.data() + 20 + opts.size(), data + pos, len);
     t.fill_checksum(peer, self);
     pos += len;

@@ -45,25 +45,27 @@ else
 fi
 
 if [[ "${VNET_QUICK:-0}" != 1 ]]; then
-  stage "ASan+UBSan build and unit tests"
-  scripts/build.sh build-asan -DVNET_SANITIZE=ON -DVNET_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug
+  # One clang tree serves both: ASan+UBSan with libFuzzer's coverage instrumentation, at -O1.
+  # It builds the unit tests and the fuzz targets (one build instead of a gcc sanitizer tree
+  # and a clang fuzz tree: six minutes less on two cores).  The gcc build above covers gcc.
+  stage "ASan+UBSan build (clang, with the libFuzzer targets) and unit tests"
+  CC=clang CXX=clang++ scripts/build.sh build-asan -DVNET_FUZZ=ON -DVNET_BENCH=OFF \
+    -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-g -O1"
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions="$PWD/scripts/lsan.supp" \
-    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan --output-on-failure -j "$(nproc)"
   stages=$((stages + 1))
 
-  stage "libFuzzer targets (clang), ${VNET_FUZZ_SECONDS:-15} s each"
-  CC=clang CXX=clang++ VNET_BUILD_TARGET=fuzzers scripts/build.sh build-fuzz -DVNET_FUZZ=ON -DVNET_TESTS=OFF \
-    -DVNET_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo
-  for f in build-fuzz/fuzz/*_fuzz; do
+  stage "libFuzzer targets, ${VNET_FUZZ_SECONDS:-15} s each"
+  for f in build-asan/fuzz/*_fuzz; do
     name=$(basename "$f")
     corpus="fuzz/corpus/${name%_fuzz}"
-    mkdir -p "build-fuzz/corpus-$name"
-    dirs=("build-fuzz/corpus-$name")
+    mkdir -p "build-asan/corpus-$name"
+    dirs=("build-asan/corpus-$name")
     [[ -d "$corpus" ]] && dirs+=("$corpus")
     "$f" -max_total_time="${VNET_FUZZ_SECONDS:-15}" -print_final_stats=1 "${dirs[@]}" \
-      > "build-fuzz/$name.log" 2>&1 || { tail -50 "build-fuzz/$name.log"; exit 1; }
-    echo "$name: $(grep -Eo 'stat::number_of_executed_units: [0-9]+' "build-fuzz/$name.log" \
+      > "build-asan/$name.log" 2>&1 || { tail -50 "build-asan/$name.log"; exit 1; }
+    echo "$name: $(grep -Eo 'stat::number_of_executed_units: [0-9]+' "build-asan/$name.log" \
       | awk '{print $2}') runs, no crash"
   done
   stages=$((stages + 1))

@@ -441,6 +441,7 @@ class Poptrie {
                                                 : entries_[a].len < entries_[b].len;
     });
     // The root starts a cache line, so that it and its leaves (written next) share one.
+    reserve_pool(kLineWords + kNodeWords);
     pool_.resize((pool_.size() + kLineWords - 1) & ~(kLineWords - 1));
     const auto root = static_cast<uint32_t>(pool_.size());
     pool_.resize(pool_.size() + kNodeWords);
@@ -476,6 +477,7 @@ class Poptrie {
     if (pool_.size() + size_t{64} * (kNodeWords + 1) >= kLeaf) {
       std::abort();  // 2^31 words (8 GiB): the direct entries' leaf flag would overflow
     }
+    reserve_pool(size_t{64} * (kNodeWords + 1));  // this node's leaves and children, at most
     uint64_t leafvec = 0;
     const auto base0 = static_cast<uint32_t>(pool_.size());
     bool any = false;
@@ -562,6 +564,13 @@ class Poptrie {
       direct_[s] = kLeaf | short_best_[s];
       if (long_head_[s] != 0) rebuild_slot(s);
     }
+  }
+
+  // Makes room for n more words.  The pool grows by a quarter, not by std::vector's doubling,
+  // so that a large table holds little slack.
+  void reserve_pool(size_t n) {
+    if (pool_.capacity() - pool_.size() >= n) return;
+    pool_.reserve(pool_.size() + std::max(n, pool_.size() / 4));
   }
 
   void clear_pool() {
