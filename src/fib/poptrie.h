@@ -19,10 +19,11 @@
 //       leaf  = pool_[base0 + popcount(leafvec & ((2 << c) - 1)) - 1]
 //     A leaf is an entry id.  entries_[id] holds the prefix and its value, so a lookup returns
 //     both (the FIB needs the prefix to backtrack).
-//   * A slot's subtree is written depth first with each node's leaves right after it: the root
-//     and its leaves first, starting on a 64-byte line.  In a BGP-shaped table most slots hold
-//     one node and about seven leaves (52 bytes), so a lookup costs one direct read and one
-//     cache line, where separate node and leaf arrays cost two lines.
+//   * A slot's subtree is written with each node's leaves right after it, the root and its
+//     leaves first.  When those fit in a 64-byte line but would straddle two, the root moves to
+//     the next line.  In a BGP-shaped table most slots hold one node and a handful of leaves, so
+//     a lookup costs one direct read and one cache line, where separate node and leaf arrays
+//     cost two lines.
 // A lookup in a large table is one direct read, at most three node reads and one leaf read, all of
 // them independent of other lookups, so a burst of lookups overlaps its cache misses.
 //
@@ -36,8 +37,9 @@
 //     subtree gets its leaves patched in place: every leaf equal to the old short best becomes
 //     the new one.  That keeps leaf runs valid, because the new short best cannot be a leaf of
 //     the subtree already (those are its own longer prefixes and the old short best).
-//   * When the garbage outgrows the live part, everything is rebuilt into fresh arrays (a full
-//     compaction), so updates cost amortised O(size of the slot).
+//   * When the pool has doubled since the last full build, everything is rebuilt into a fresh
+//     pool (a compaction), so updates cost amortised O(size of the slot) and the pool stays
+//     within about twice its live part.
 // for_each_match takes the longest match from the trie, then probes the hash for each shorter
 // length present (the rare backtracking path of fib_lookup).
 //
@@ -422,7 +424,6 @@ class Poptrie {
     const auto leaves = static_cast<size_t>(std::popcount(node.leafvec));
     --live_nodes_;
     live_leaves_ -= leaves;
-    garbage_words_ += kNodeWords + leaves;
     const uint32_t children = static_cast<uint32_t>(std::popcount(node.vector));
     for (uint32_t i = 0; i < children; ++i) discard(node.base1 + kNodeWords * i);
   }
@@ -440,19 +441,16 @@ class Poptrie {
       return entries_[a].net != entries_[b].net ? entries_[a].net < entries_[b].net
                                                 : entries_[a].len < entries_[b].len;
     });
-    // The root starts a cache line, so that it and its leaves (written next) share one.
-    reserve_pool(kLineWords + kNodeWords);
-    pool_.resize((pool_.size() + kLineWords - 1) & ~(kLineWords - 1));
-    const auto root = static_cast<uint32_t>(pool_.size());
-    pool_.resize(pool_.size() + kNodeWords);
-    build(root, bits_, short_best_[slot], 0, scratch_.size());
-    direct_[slot] = root;
+    direct_[slot] = build(kNewRoot, bits_, short_best_[slot], 0, scratch_.size());
   }
 
   // Fills node n at bit offset off from scratch_[first, last): the prefixes inside the node's
   // range sorted by network, some of them too short for it (length <= off; ignored).
   // `inherited` is the leaf for positions no prefix of this node covers.
-  void build(uint32_t n, int off, uint32_t inherited, size_t first, size_t last) {
+  // n = kNewRoot: the slot's root, placed here so that it and its leaves share a cache line
+  // when they fit in one.  Returns n.
+  static constexpr uint32_t kNewRoot = ~uint32_t{0};
+  uint32_t build(uint32_t n, int off, uint32_t inherited, size_t first, size_t last) {
     uint32_t leaf[64];
     uint8_t leaf_len[64];
     std::fill(std::begin(leaf), std::end(leaf), inherited);
@@ -477,20 +475,29 @@ class Poptrie {
     if (pool_.size() + size_t{64} * (kNodeWords + 1) >= kLeaf) {
       std::abort();  // 2^31 words (8 GiB): the direct entries' leaf flag would overflow
     }
-    reserve_pool(size_t{64} * (kNodeWords + 1));  // this node's leaves and children, at most
     uint64_t leafvec = 0;
-    const auto base0 = static_cast<uint32_t>(pool_.size());
-    bool any = false;
-    uint32_t prev = 0;
+    uint32_t runs[64];
+    size_t run_count = 0;
     for (uint32_t c = 0; c < 64; ++c) {
       if (vector >> c & 1) continue;
-      if (!any || leaf[c] != prev) {
+      if (run_count == 0 || leaf[c] != runs[run_count - 1]) {
         leafvec |= uint64_t{1} << c;
-        pool_.push_back(leaf[c]);
-        prev = leaf[c];
-        any = true;
+        runs[run_count++] = leaf[c];
       }
     }
+    // The root, its padding, its leaves and its children, at most.
+    reserve_pool(kLineWords + size_t{65} * kNodeWords + run_count);
+    if (n == kNewRoot) {
+      const size_t block = kNodeWords + run_count;
+      const size_t used = pool_.size() % kLineWords;
+      if (block <= kLineWords && used + block > kLineWords) {
+        pool_.resize(pool_.size() + kLineWords - used);  // start a line rather than straddle
+      }
+      n = static_cast<uint32_t>(pool_.size());
+      pool_.resize(pool_.size() + kNodeWords);
+    }
+    const auto base0 = static_cast<uint32_t>(pool_.size());
+    pool_.insert(pool_.end(), runs, runs + run_count);
     ++live_nodes_;
     live_leaves_ += static_cast<size_t>(std::popcount(leafvec));
     const auto base1 = static_cast<uint32_t>(pool_.size());
@@ -508,6 +515,7 @@ class Poptrie {
       child += kNodeWords;
       i = j;
     }
+    return n;
   }
 
   // Links a new entry into the trie: a longer prefix into its slot's list (and rebuilds the
@@ -564,6 +572,7 @@ class Poptrie {
       direct_[s] = kLeaf | short_best_[s];
       if (long_head_[s] != 0) rebuild_slot(s);
     }
+    compacted_words_ = pool_.size();
   }
 
   // Makes room for n more words.  The pool grows by a quarter, not by std::vector's doubling,
@@ -575,14 +584,15 @@ class Poptrie {
 
   void clear_pool() {
     decltype(pool_)().swap(pool_);
-    garbage_words_ = 0;
     live_nodes_ = 0;
     live_leaves_ = 0;
   }
 
-  // Rebuilds every subtree into fresh arrays once the garbage outgrows the live part.
+  // Rebuilds every subtree into a fresh pool once the pool has doubled since the last time.
   void maybe_compact() {
-    if (garbage_words_ < 32768 || garbage_words_ * 2 < pool_.size()) return;
+    // The pool only grows (discarded subtrees and their padding stay until a compaction):
+    // compacting when it has doubled since the last one bounds it at twice the live part.
+    if (pool_.size() < 32768 || pool_.size() < 2 * compacted_words_) return;
     ++compactions_;
     clear_pool();
     for (uint32_t s = 0; s < long_head_.size(); ++s) {
@@ -590,6 +600,7 @@ class Poptrie {
       direct_[s] = kLeaf;  // nothing to discard: the old arrays are gone
       rebuild_slot(s);
     }
+    compacted_words_ = pool_.size();
   }
 
   int bits_ = 0;    // the direct table has 2^bits_ entries
@@ -606,9 +617,9 @@ class Poptrie {
   std::vector<uint32_t> hash_;
   std::vector<uint32_t> scratch_;
   size_t size_ = 0;
-  size_t garbage_words_ = 0;  // in pool_, from discarded subtrees
   size_t live_nodes_ = 0;
   size_t live_leaves_ = 0;
+  size_t compacted_words_ = 0;  // pool_.size() after the last relayout or compaction
   size_t compactions_ = 0;
   size_t relayouts_ = 0;
   uint32_t length_count_[33] = {};
