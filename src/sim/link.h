@@ -91,6 +91,11 @@ class Link {
   // ---- used by Sim ----
   void set_props(const LinkProps& props) { props_ = props; }
   void set_endpoint(int side, LinkEndpoint endpoint) { endpoints_[side] = endpoint; }
+  // The administrative state of each end's port, mirrored here so that a delivery does not
+  // visit both elements' port tables (cold in a large topology).
+  void set_admin_up(int side, bool up) { admin_up_[side] = up; }
+  bool admin_up(int side) const { return admin_up_[side]; }
+  bool both_admin_up() const { return admin_up_[0] && admin_up_[1]; }
   // Runt, MTU, queue and loss checks for a frame sent in `direction` at now_ns; counts the drop
   // it returns.  Otherwise *depart_ns is when its last bit leaves (now_ns without a rate).
   std::optional<DropReason> admit(int direction, std::span<const std::byte> frame, uint64_t now_ns,
@@ -107,6 +112,7 @@ class Link {
   bool lose();
 
   std::array<LinkEndpoint, 2> endpoints_;
+  std::array<bool, 2> admin_up_{true, true};
   LinkProps props_;
   std::array<LinkDirectionCounters, 2> counters_{};
   // Per direction: when the transmitter is free, and the departure times of queued frames.

@@ -120,6 +120,8 @@ SimResult<LinkId> Sim::connect(ElementId a, int a_port, ElementId b, int b_port,
   LinkEndpoint end_a{a, a_port};
   LinkEndpoint end_b{b, b_port};
   links_.emplace_back(end_a, end_b, props, derive_seed(seed_, id.index));
+  links_.back().set_admin_up(0, admin_up(end_a));
+  links_.back().set_admin_up(1, admin_up(end_b));
   Slot& slot_a = slot(a);
   Slot& slot_b = slot(b);
   port_for_write(slot_a, a_port).link = id.index;
@@ -146,6 +148,7 @@ std::optional<SimError> Sim::move_link_end(LinkId id, int side, ElementId elemen
   Slot& old_slot = slot(old.element);
   port_for_write(old_slot, old.port).link = kNoIndex;
   link.set_endpoint(side, LinkEndpoint{element, port});
+  link.set_admin_up(side, admin_up(LinkEndpoint{element, port}));
   Slot& new_slot = slot(element);
   port_for_write(new_slot, port).link = id.index;
   if (pcap_directory_) open_capture(new_slot, port);
@@ -181,8 +184,10 @@ std::optional<SimError> Sim::set_port_admin(ElementId element, int port, bool up
   if (state.admin_up == up) return std::nullopt;
   state.admin_up = up;
   if (state.link != kNoIndex) {
-    const Link& link = links_[state.link];
-    const LinkEndpoint& far = link.endpoint(1 - link.side_of({element, port}));
+    Link& link = links_[state.link];
+    const int side = link.side_of({element, port});
+    link.set_admin_up(side, up);
+    const LinkEndpoint& far = link.endpoint(1 - side);
     Slot& far_slot = slot(far.element);
     far_slot.element->set_carrier(far.port, up);
     reschedule(far_slot);
@@ -248,7 +253,7 @@ void Sim::transmit(uint32_t element, int port, std::span<const std::byte> frame)
   Link& link = links_[link_index];
   const int direction = link.side_of({ElementId{element}, port});
   const LinkEndpoint& far = link.endpoint(1 - direction);
-  if (!state->admin_up || !admin_up(far)) {
+  if (!state->admin_up || !link.admin_up(1 - direction)) {
     link.count_drop(direction, DropReason::Down);
     drop(DropReason::Down, element, port, link_index, frame.size());
     return;
@@ -336,7 +341,7 @@ void Sim::deliver(const Event& event) {
     Link& link = links_[event.link];
     const LinkEndpoint& receiver = link.endpoint(1 - event.direction);
     if (receiver.element.index != event.element || receiver.port != event.port ||
-        !admin_up(link.endpoint(0)) || !admin_up(link.endpoint(1))) {
+        !link.both_admin_up()) {
       link.count_drop(event.direction, DropReason::Down);
       drop(DropReason::Down, event.element, event.port, event.link, frame.size());
       delivered = false;
