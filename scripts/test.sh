@@ -63,6 +63,8 @@ if [[ "${VNET_QUICK:-0}" != 1 ]]; then
     mkdir -p "build-asan/corpus-$name"
     dirs=("build-asan/corpus-$name")
     [[ -d "$corpus" ]] && dirs+=("$corpus")
+    # Inputs that once crashed (scripts/fuzz-campaign.sh keeps them): replayed on every run.
+    [[ -d "fuzz/regressions/${name%_fuzz}" ]] && dirs+=("fuzz/regressions/${name%_fuzz}")
     "$f" -max_total_time="${VNET_FUZZ_SECONDS:-15}" -print_final_stats=1 "${dirs[@]}" \
       > "build-asan/$name.log" 2>&1 || { tail -50 "build-asan/$name.log"; exit 1; }
     echo "$name: $(grep -Eo 'stat::number_of_executed_units: [0-9]+' "build-asan/$name.log" \

@@ -1,5 +1,6 @@
 #include "nf/conntrack.h"
 
+#include <algorithm>
 #include <vector>
 
 namespace vnet::nf {
@@ -84,12 +85,62 @@ const char* to_string(TcpState state) {
   return "UNKNOWN";
 }
 
+Conn* TupleIndex::find(const Tuple& tuple) const {
+  if (slots_.empty()) return nullptr;
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = home(tuple);; i = (i + 1) & mask) {
+    const Slot& s = slots_[i];
+    if (s.conn == nullptr) return nullptr;
+    if (s.tuple == tuple) return s.conn;
+  }
+}
+
+void TupleIndex::place(const Tuple& tuple, Conn* conn) {
+  const size_t mask = slots_.size() - 1;
+  size_t i = home(tuple);
+  while (slots_[i].conn != nullptr) i = (i + 1) & mask;
+  slots_[i] = Slot{tuple, conn};
+}
+
+void TupleIndex::insert(const Tuple& tuple, Conn* conn) {
+  if ((size_ + 1) * 2 > slots_.size()) {
+    std::vector<Slot> old(std::max<size_t>(16, slots_.size() * 2));
+    old.swap(slots_);
+    for (const Slot& s : old) {
+      if (s.conn != nullptr) place(s.tuple, s.conn);
+    }
+  }
+  place(tuple, conn);
+  ++size_;
+}
+
+void TupleIndex::erase(const Tuple& tuple, const Conn* conn) {
+  if (slots_.empty()) return;
+  const size_t mask = slots_.size() - 1;
+  size_t i = home(tuple);
+  for (;; i = (i + 1) & mask) {
+    if (slots_[i].conn == nullptr) return;
+    if (slots_[i].tuple == tuple) break;
+  }
+  if (slots_[i].conn != conn) return;
+  // Backward-shift deletion: pull later members of the probe run into the hole.
+  for (size_t j = (i + 1) & mask; slots_[j].conn != nullptr; j = (j + 1) & mask) {
+    const size_t k = home(slots_[j].tuple);
+    const bool movable = i <= j ? (k <= i || k > j) : (k <= i && k > j);
+    if (movable) {
+      slots_[i] = slots_[j];
+      i = j;
+    }
+  }
+  slots_[i] = Slot{};
+  --size_;
+}
+
 ConntrackTable::ConntrackTable() : live_(std::make_shared<size_t>(0)) {}
 
 std::shared_ptr<Conn> ConntrackTable::find(const Tuple& tuple, uint64_t now_ns, Dir* dir) {
-  auto it = by_tuple_.find(tuple);
-  if (it == by_tuple_.end()) return nullptr;
-  Conn* conn = it->second;
+  Conn* conn = by_tuple_.find(tuple);
+  if (conn == nullptr) return nullptr;
   if (now_ns >= conn->deadline_ns) {
     remove(*conn);
     return nullptr;
@@ -99,10 +150,10 @@ std::shared_ptr<Conn> ConntrackTable::find(const Tuple& tuple, uint64_t now_ns, 
 }
 
 bool ConntrackTable::taken(const Tuple& tuple, const Conn* ignore, uint64_t now_ns) {
-  auto it = by_tuple_.find(tuple);
-  if (it == by_tuple_.end() || it->second == ignore) return false;
-  if (now_ns >= it->second->deadline_ns) {
-    remove(*it->second);
+  Conn* conn = by_tuple_.find(tuple);
+  if (conn == nullptr || conn == ignore) return false;
+  if (now_ns >= conn->deadline_ns) {
+    remove(*conn);
     return false;
   }
   return true;
@@ -121,19 +172,19 @@ std::shared_ptr<Conn> ConntrackTable::allocate(const Tuple& original, uint64_t n
 }
 
 bool ConntrackTable::insert(const std::shared_ptr<Conn>& conn) {
-  if (by_tuple_.contains(conn->tuple[0]) || by_tuple_.contains(conn->tuple[1])) return false;
-  by_tuple_.emplace(conn->tuple[0], conn.get());
-  by_tuple_.emplace(conn->tuple[1], conn.get());
+  if (by_tuple_.find(conn->tuple[0]) != nullptr || by_tuple_.find(conn->tuple[1]) != nullptr) {
+    return false;
+  }
+  by_tuple_.insert(conn->tuple[0], conn.get());
+  // An untrackable ICMP type keeps its own tuple as the reply (allocate()): one slot then.
+  if (!(conn->tuple[1] == conn->tuple[0])) by_tuple_.insert(conn->tuple[1], conn.get());
   entries_.emplace(conn->id, conn);
   conn->status |= ct_status::kConfirmed;
   return true;
 }
 
 void ConntrackTable::unlink(Conn& conn) {
-  for (const auto& t : conn.tuple) {
-    auto it = by_tuple_.find(t);
-    if (it != by_tuple_.end() && it->second == &conn) by_tuple_.erase(it);
-  }
+  for (const auto& t : conn.tuple) by_tuple_.erase(t, &conn);
 }
 
 void ConntrackTable::remove(Conn& conn) {

@@ -16,7 +16,7 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <unordered_map>
+#include <vector>
 
 #include "net/ipv4_addr.h"
 
@@ -128,6 +128,29 @@ struct ConntrackStats {
   uint64_t chaintoolong = 0;
 };
 
+// The tuple -> entry index of ConntrackTable: open addressing with linear probing, at most half
+// full, with backward-shift deletion.  Each tuple is in it at most once.
+class TupleIndex {
+ public:
+  Conn* find(const Tuple& tuple) const;
+  // `tuple` must not be in the index.
+  void insert(const Tuple& tuple, Conn* conn);
+  // Removes `tuple` if it maps to `conn`.
+  void erase(const Tuple& tuple, const Conn* conn);
+  size_t size() const { return size_; }
+
+ private:
+  struct Slot {
+    Tuple tuple;
+    Conn* conn = nullptr;  // nullptr: empty
+  };
+  size_t home(const Tuple& tuple) const { return TupleHash{}(tuple) & (slots_.size() - 1); }
+  void place(const Tuple& tuple, Conn* conn);
+
+  std::vector<Slot> slots_;
+  size_t size_ = 0;
+};
+
 class ConntrackTable {
  public:
   ConntrackTable();
@@ -156,7 +179,7 @@ class ConntrackTable {
  private:
   void unlink(Conn& conn);
 
-  std::unordered_map<Tuple, Conn*, TupleHash> by_tuple_;
+  TupleIndex by_tuple_;
   std::map<uint64_t, std::shared_ptr<Conn>> entries_;
   std::shared_ptr<size_t> live_;
   uint64_t next_id_ = 1;

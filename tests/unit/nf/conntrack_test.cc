@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <random>
+#include <unordered_map>
+#include <vector>
 
 #include "nf_test_util.h"
 
@@ -210,6 +213,44 @@ TEST(Conntrack, Sysctls) {
   auto keys = nf.sysctl_keys();
   EXPECT_TRUE(std::is_sorted(keys.begin(), keys.end()));
   for (const auto& k : keys) EXPECT_TRUE(nf.sysctl_get(k).has_value()) << k;
+}
+
+// TupleIndex (open addressing with backward-shift deletion) against std::unordered_map, over
+// random inserts and erases in a small key space, so probe runs collide, wrap and get holes.
+TEST(TupleIndex, MatchesAHashMapUnderRandomInsertsAndErases) {
+  std::mt19937 rng(7);
+  TupleIndex index;
+  std::unordered_map<Tuple, Conn*, TupleHash> oracle;
+  std::vector<Conn> conns(4);
+  auto random_tuple = [&] {
+    Tuple t;
+    t.src = net::Ipv4Addr(0x0a000000u | (rng() % 8));
+    t.dst = net::Ipv4Addr(0x0a000100u | (rng() % 8));
+    t.src_key = static_cast<uint16_t>(rng() % 4);
+    t.dst_key = 80;
+    t.protocol = 6;
+    return t;
+  };
+  for (int step = 0; step < 20000; ++step) {
+    Tuple t = random_tuple();
+    Conn* c = &conns[rng() % conns.size()];
+    auto it = oracle.find(t);
+    if (rng() % 3 != 0) {
+      if (it == oracle.end()) {
+        index.insert(t, c);
+        oracle.emplace(t, c);
+      }
+    } else {
+      // Erase only removes a tuple mapped to the given entry.
+      index.erase(t, c);
+      if (it != oracle.end() && it->second == c) oracle.erase(it);
+    }
+    ASSERT_EQ(index.size(), oracle.size()) << "step " << step;
+    Tuple probe = random_tuple();
+    auto o = oracle.find(probe);
+    ASSERT_EQ(index.find(probe), o == oracle.end() ? nullptr : o->second) << "step " << step;
+  }
+  for (const auto& [t, c] : oracle) EXPECT_EQ(index.find(t), c);
 }
 
 }  // namespace
