@@ -56,7 +56,9 @@ node host1 vpc route show | grep -q "^172.16.0.47 host 10.10.1.10 vpc 0" ||
   fail "host1 lost its state while etcd was down"
 # A killed etcd leaves its socket files, and etcd does not bind over them.
 rm -f "$state/etcd/localhost:2379" "$state/etcd/localhost:2380"
-(cd "$state/etcd" && setsid "${etcd_argv[@]}" >> "$state/etcd/etcd.log" 2>&1 < /dev/null &)
+# setsid -f: a new session in a forked child.  A backgrounded plain setsid left a "Terminated"
+# report on this script's stderr when `lab down` stopped the process.
+(cd "$state/etcd" && setsid -f "${etcd_argv[@]}" >> "$state/etcd/etcd.log" 2>&1 < /dev/null)
 wait_for 20 "$vnet" vpc --etcd "$ep" route add 172.16.9.9 host 10.10.2.20 vpc 0 ||
   fail "cannot write once etcd is back"
 wait_for 10 has_route host1 172.16.9.9 || fail "host1 did not get the update after the outage"
@@ -71,8 +73,8 @@ mapfile -d '' vnetd_argv < "/proc/$pid/cmdline"
 kill -9 "$pid"
 "$vnet" vpc --etcd "$ep" route del 172.16.9.9 vpc 0 || fail "route del"
 "$vnet" vpc --etcd "$ep" route add 172.16.9.10 host 10.10.1.9 vpc 0 || fail "route add"
-(setsid ip netns exec "$ns" "${vnetd_argv[@]}" --exec-file "$state/host2.exec" \
-  >> "$state/host2.log" 2>&1 < /dev/null &)
+setsid -f ip netns exec "$ns" "${vnetd_argv[@]}" --exec-file "$state/host2.exec" \
+  >> "$state/host2.log" 2>&1 < /dev/null
 wait_for 10 node host2 ip link show lo || fail "host2's vnetd did not restart"
 wait_for 10 has_route host2 172.16.9.10 || fail "host2 did not converge (missing 172.16.9.10)"
 no_route host2 172.16.9.9 || fail "host2 did not converge (172.16.9.9 still there)"
