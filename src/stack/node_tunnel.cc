@@ -70,11 +70,7 @@ uint32_t Node::vxlan_flow_hash_ipv4(std::span<const std::byte> p) {
   auto l4 = ip.payload();
   if ((ip.protocol() == wire::IpProtocol::Udp || ip.protocol() == wire::IpProtocol::Tcp) &&
       l4.size() >= 4 && ip.fragment_offset_bytes() == 0) {
-    const auto ports = static_cast<uint32_t>(static_cast<uint8_t>(l4[0])) << 24 |
-                       static_cast<uint32_t>(static_cast<uint8_t>(l4[1])) << 16 |
-                       static_cast<uint32_t>(static_cast<uint8_t>(l4[2])) << 8 |
-                       static_cast<uint32_t>(static_cast<uint8_t>(l4[3]));
-    rest |= uint64_t{ports} << 8;
+    rest |= uint64_t{wire::load_be32(l4, 0)} << 8;  // the ports
   }
   uint64_t h =
       (uint64_t{ip.source().value()} << 32 | ip.destination().value()) * 0x9e3779b97f4a7c15ull +
