@@ -1,4 +1,4 @@
-// Software TCP segmentation (dataplane::resolve_offloads) of one 64 KiB TSO super-frame, against a
+// Software TCP segmentation (wire::resolve_offloads) of one 64 KiB TSO super-frame, against a
 // plain memcpy of the same bytes as the peer: the memcpy is the least any receive path that
 // copies the frame out of the ring must pay, so the ratio says what segmenting and
 // checksumming cost on top.
@@ -23,16 +23,16 @@
 #include <string>
 #include <vector>
 
-#include "dataplane/gso.h"
 #include "wire/checksum.h"
 #include "wire/endian.h"
 #include "wire/ethernet.h"
 #include "wire/ipv4.h"
+#include "wire/offload.h"
 #include "wire/tcp.h"
 
 namespace {
 
-using vnet::dataplane::VirtioNetHdr;
+using vnet::wire::VirtioNetHdr;
 namespace wire = vnet::wire;
 namespace net = vnet::net;
 
@@ -98,7 +98,7 @@ void segment_benchmark(benchmark::State& state) {
   size_t segments = 0;
   for (auto _ : state) {
     out.clear();
-    if (!vnet::dataplane::resolve_offloads(frame.bytes, frame.hdr, &out, &error)) {
+    if (!vnet::wire::resolve_offloads(frame.bytes, frame.hdr, &out, &error)) {
       state.SkipWithError(error.c_str());
       break;
     }

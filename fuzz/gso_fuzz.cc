@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
-#include "dataplane/gso.h"
 #include "wire/ethernet.h"
 #include "wire/ipv4.h"
+#include "wire/offload.h"
 #include "wire/tcp.h"
 #include "wire/udp.h"
 
@@ -37,7 +37,7 @@ void check_segment(std::span<const std::byte> frame, uint8_t gso_type) {
   wire::Ipv4ConstView ip(eth.payload());
   require(!ip.check());
   require(ip.verify_checksum());
-  if (gso_type == dataplane::VirtioNetHdr::kGsoTcpv4) {
+  if (gso_type == wire::VirtioNetHdr::kGsoTcpv4) {
     wire::TcpConstView tcp(ip.payload());
     require(!tcp.check());
     require(tcp.verify_checksum(ip.source(), ip.destination()));
@@ -52,8 +52,8 @@ void check_segment(std::span<const std::byte> frame, uint8_t gso_type) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  if (size < sizeof(dataplane::VirtioNetHdr)) return 0;
-  dataplane::VirtioNetHdr hdr;
+  if (size < sizeof(wire::VirtioNetHdr)) return 0;
+  wire::VirtioNetHdr hdr;
   hdr.flags = data[0];
   hdr.gso_type = data[1];
   hdr.hdr_len = load_le16(data + 2);
@@ -66,14 +66,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   std::vector<std::vector<std::byte>> out;
   std::string error;
-  bool accepted = dataplane::resolve_offloads(frame, hdr, &out, &error);
+  bool accepted = wire::resolve_offloads(frame, hdr, &out, &error);
   if (!accepted) {
     require(out.empty());
     require(!error.empty());
   } else {
     require(!out.empty());
-    uint8_t gso = hdr.gso_type & static_cast<uint8_t>(~dataplane::VirtioNetHdr::kGsoEcn);
-    if (gso == dataplane::VirtioNetHdr::kGsoNone) {
+    uint8_t gso = hdr.gso_type & static_cast<uint8_t>(~wire::VirtioNetHdr::kGsoEcn);
+    if (gso == wire::VirtioNetHdr::kGsoNone) {
       require(out.size() == 1 && out[0].size() == frame.size());
     } else {
       for (const auto& segment : out) check_segment(segment, gso);
@@ -81,7 +81,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
 
   std::vector<std::byte> copy = frame;
-  bool completed = dataplane::complete_checksum(copy, hdr.csum_start, hdr.csum_offset);
+  bool completed = wire::complete_checksum(copy, hdr.csum_start, hdr.csum_offset);
   require(completed == (hdr.csum_start < frame.size() &&
                         size_t{hdr.csum_start} + hdr.csum_offset + 2 <= frame.size()));
   return 0;

@@ -1,10 +1,14 @@
-// PacketPort (packet_port.h): an AF_PACKET socket with a TPACKET_V3 receive ring and sendmmsg()
-// transmit, set up as net/packet/af_packet.c expects:
+// PacketPort (packet_port.h): an AF_PACKET socket with a TPACKET_V3 receive ring or recvmmsg(),
+// and sendmmsg() transmit, set up as net/packet/af_packet.c expects:
 //   1. socket(AF_PACKET, SOCK_RAW, 0): protocol 0 so that nothing is queued from other
 //      interfaces before bind() (a protocol given here would hook ETH_P_ALL on every device).
-//   2. PACKET_VNET_HDR, PACKET_VERSION (TPACKET_V3), PACKET_IGNORE_OUTGOING: all must precede
-//      PACKET_RX_RING (packet_setsockopt() answers EBUSY once a ring exists).
-//   3. PACKET_RX_RING with a tpacket_req3 and mmap() of block_size * block_count bytes.
+//   2. PACKET_VNET_HDR, PACKET_IGNORE_OUTGOING, and for the ring PACKET_VERSION (TPACKET_V3):
+//      all must precede PACKET_RX_RING (packet_setsockopt() answers EBUSY once a ring exists).
+//   3. Ring: PACKET_RX_RING with a tpacket_req3 and mmap() of block_size * block_count bytes.
+//      Mmsg: PACKET_AUXDATA (each message's tpacket_auxdata carries the removed VLAN tag) and
+//      SO_RCVBUFFORCE; recvmsg() puts the virtio_net_hdr in front of each frame
+//      (packet_recvmsg()), and every queued packet wakes the socket (sk_data_ready), which is
+//      why this mode adds no latency.
 //   4. bind() to (ETH_P_ALL, ifindex), then PACKET_ADD_MEMBERSHIP PACKET_MR_PROMISC (dropped by
 //      the kernel when the socket closes).
 // Ring layout (Documentation/networking/packet_mmap.rst, tpacket_rcv()): block i starts at
@@ -32,11 +36,13 @@
 #include <cerrno>
 #include <cstring>
 
-#include "dataplane/gso.h"
 #include "wire/endian.h"
 #include "wire/ethernet.h"
+#include "wire/offload.h"
 
 namespace vnet::dataplane {
+
+using wire::VirtioNetHdr;
 
 // The receive ring and the kernel-facing scratch state of a port (kept out of the header so that
 // it does not pull in the socket headers).
@@ -54,9 +60,14 @@ struct PacketPort::Ring {
   // results, the frame with its tag restored, and sendmmsg()'s message and iovec arrays.
   std::vector<std::vector<std::byte>> segments;
   std::vector<std::byte> tagged;
+  // RxMode::Mmsg: recvmmsg()'s buffers (kMmsgBatch of kMmsgBufferBytes), messages, iovecs and
+  // control space for PACKET_AUXDATA, allocated by the first receive().
+  std::vector<std::byte> rx_buffers;
+  std::vector<mmsghdr> rx_messages;
+  std::vector<iovec> rx_iov;
+  std::vector<std::byte> rx_control;
   std::vector<mmsghdr> tx_messages;
   std::vector<iovec> tx_iov;
-  VirtioNetHdr no_offload{};  // sent in front of every frame; never written
 
   ~Ring() {
     if (base != nullptr) munmap(base, map_len_bytes);
@@ -64,6 +75,12 @@ struct PacketPort::Ring {
 };
 
 namespace {
+
+// RxMode::Mmsg: frames per recvmmsg(), and a buffer for the largest: a 64 KiB GSO super-frame
+// with its Ethernet header, a tag and the virtio_net_hdr, rounded to pages.
+constexpr size_t kMmsgBatch = 32;
+constexpr size_t kMmsgBufferBytes = size_t{68} * 1024;
+constexpr size_t kAuxSpace = CMSG_SPACE(sizeof(tpacket_auxdata));
 
 std::string errno_text(int error_number) {
   return std::strerror(error_number);
@@ -125,12 +142,26 @@ std::variant<std::unique_ptr<PacketPort>, std::string> PacketPort::open(
   if (setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one) < 0) {
     return failure("setsockopt(PACKET_VNET_HDR)");
   }
+  if (setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one) < 0) {
+    return failure("setsockopt(PACKET_IGNORE_OUTGOING)");
+  }
+  auto ring = std::make_unique<Ring>();
+  if (options.rx == RxMode::Mmsg) {
+    if (setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &one, sizeof one) < 0) {
+      return failure("setsockopt(PACKET_AUXDATA)");
+    }
+    // SO_RCVBUFFORCE needs CAP_NET_ADMIN; without it the plain limit (rmem_max) applies.
+    int rcvbuf = options.rcvbuf_bytes;
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0 &&
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf) < 0) {
+      return failure("setsockopt(SO_RCVBUF)");
+    }
+    port->ring_ = std::move(ring);
+    return finish_open(std::move(port));
+  }
   int version = TPACKET_V3;
   if (setsockopt(fd, SOL_PACKET, PACKET_VERSION, &version, sizeof version) < 0) {
     return failure("setsockopt(PACKET_VERSION)");
-  }
-  if (setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one) < 0) {
-    return failure("setsockopt(PACKET_IGNORE_OUTGOING)");
   }
 
   // tp_frame_size only has to satisfy packet_set_ring()'s arithmetic for V3 (frames are packed
@@ -147,7 +178,6 @@ std::variant<std::unique_ptr<PacketPort>, std::string> PacketPort::open(
   if (setsockopt(fd, SOL_PACKET, PACKET_RX_RING, &ring_request, sizeof ring_request) < 0) {
     return failure("setsockopt(PACKET_RX_RING)");
   }
-  auto ring = std::make_unique<Ring>();
   ring->block_size_bytes = options.block_size_bytes;
   ring->block_count = options.block_count;
   ring->map_len_bytes = size_t{options.block_size_bytes} * options.block_count;
@@ -160,7 +190,17 @@ std::variant<std::unique_ptr<PacketPort>, std::string> PacketPort::open(
   if (map == MAP_FAILED) return failure("mmap(PACKET_RX_RING)");
   ring->base = static_cast<std::byte*>(map);
   port->ring_ = std::move(ring);
+  return finish_open(std::move(port));
+}
 
+std::variant<std::unique_ptr<PacketPort>, std::string> PacketPort::finish_open(
+    std::unique_ptr<PacketPort> port) {
+  const std::string& ifname = port->name_;
+  const PortOptions& options = port->options_;
+  int fd = port->fd_;
+  auto failure = [&](const char* call) {
+    return fmt::format("{}: {}: {}", ifname, call, errno_text(errno));
+  };
   sockaddr_ll address{};
   address.sll_family = AF_PACKET;
   address.sll_protocol = htons(ETH_P_ALL);
@@ -192,15 +232,137 @@ bool PacketPort::carrier() const {
   return (request.ifr_flags & IFF_RUNNING) != 0;
 }
 
-size_t PacketPort::receive(const std::function<void(std::span<const std::byte>)>& fn,
-                           size_t budget) {
+namespace {
+
+// The offloads a node can take whole: TCPv4 and UDP L4 segmentation (the ECN flag allowed), and a
+// partial checksum alone; what resolve_offloads() cuts and completes when it must.
+bool keepable(const VirtioNetHdr& h) {
+  uint8_t type = h.gso_type & static_cast<uint8_t>(~VirtioNetHdr::kGsoEcn);
+  bool needs_csum = (h.flags & VirtioNetHdr::kNeedsCsum) != 0;
+  if (type == VirtioNetHdr::kGsoNone) return needs_csum && h.gso_type == VirtioNetHdr::kGsoNone;
+  return needs_csum && (type == VirtioNetHdr::kGsoTcpv4 || type == VirtioNetHdr::kGsoUdpL4);
+}
+
+}  // namespace
+
+size_t PacketPort::receive(const ReceiveFn& fn, size_t budget) {
+  return options_.rx == RxMode::Ring ? receive_ring(fn, budget) : receive_mmsg(fn, budget);
+}
+
+void PacketPort::deliver_frame(std::span<const std::byte> frame, VirtioNetHdr vnet, uint32_t status,
+                               uint16_t vlan_tci, uint16_t vlan_tpid, const ReceiveFn& fn) {
+  Ring& ring = *ring_;
+  static const VirtioNetHdr kComplete{};
+  auto deliver = [&](std::span<const std::byte> f, const VirtioNetHdr& hdr) {
+    ++stats_.rx_frames;
+    stats_.rx_bytes += f.size();
+    fn(f, hdr);
+  };
+  // Put back a tag the kernel moved into tp_vlan_tci (802.1Q unless the TPID says 802.1ad).
+  if ((status & TP_STATUS_VLAN_VALID) != 0 && frame.size() >= wire::ethernet_field::kEtherType) {
+    uint16_t tpid = (status & TP_STATUS_VLAN_TPID_VALID) != 0
+                        ? vlan_tpid
+                        : static_cast<uint16_t>(wire::EtherType::Vlan);
+    auto& tagged = ring.tagged;
+    tagged.resize(frame.size() + wire::EthernetView::kVlanTagLen);
+    std::copy_n(frame.begin(), wire::ethernet_field::kEtherType, tagged.begin());
+    wire::store_be16(tagged, wire::ethernet_field::kEtherType, tpid);
+    wire::store_be16(tagged, wire::ethernet_field::kTagControl, vlan_tci);
+    std::copy(frame.begin() + wire::ethernet_field::kEtherType, frame.end(),
+              tagged.begin() + wire::ethernet_field::kInnerEtherType);
+    frame = tagged;
+    // The checksum start moves with the bytes behind the tag.
+    if (vnet.csum_start >= wire::ethernet_field::kEtherType) {
+      vnet.csum_start = static_cast<uint16_t>(vnet.csum_start + 4);
+    }
+    if (vnet.hdr_len != 0) vnet.hdr_len = static_cast<uint16_t>(vnet.hdr_len + 4);
+  }
+
+  bool is_gso = vnet.gso_type != VirtioNetHdr::kGsoNone;
+  bool needs_csum = (vnet.flags & VirtioNetHdr::kNeedsCsum) != 0;
+  if (!is_gso && !needs_csum) {
+    deliver(frame, kComplete);
+    return;
+  }
+  if (options_.keep_offloads && keepable(vnet)) {
+    ++stats_.rx_offload_whole;
+    deliver(frame, vnet);
+    return;
+  }
+  ring.segments.clear();
+  if (!resolve_offloads(frame, vnet, &ring.segments, nullptr)) {
+    ++stats_.rx_offload_errors;
+    return;
+  }
+  if (is_gso) {
+    ++stats_.rx_gso_frames;
+    stats_.rx_gso_segments += ring.segments.size();
+  } else {
+    ++stats_.rx_csum_completed;
+  }
+  for (const auto& segment : ring.segments) deliver(segment, kComplete);
+}
+
+size_t PacketPort::receive_mmsg(const ReceiveFn& fn, size_t budget) {
+  Ring& ring = *ring_;
+  if (ring.rx_buffers.empty()) {
+    ring.rx_buffers.resize(kMmsgBatch * kMmsgBufferBytes);
+    ring.rx_messages.resize(kMmsgBatch);
+    ring.rx_iov.resize(kMmsgBatch);
+    ring.rx_control.resize(kMmsgBatch * kAuxSpace);
+  }
+  size_t consumed = 0;
+  while (consumed < budget) {
+    const size_t want = std::min(kMmsgBatch, budget - consumed);
+    for (size_t i = 0; i < want; ++i) {
+      ring.rx_iov[i] = {ring.rx_buffers.data() + i * kMmsgBufferBytes, kMmsgBufferBytes};
+      msghdr& h = ring.rx_messages[i].msg_hdr;
+      h = {};
+      h.msg_iov = &ring.rx_iov[i];
+      h.msg_iovlen = 1;
+      h.msg_control = ring.rx_control.data() + i * kAuxSpace;
+      h.msg_controllen = kAuxSpace;
+    }
+    int n =
+        recvmmsg(fd_, ring.rx_messages.data(), static_cast<unsigned>(want), MSG_DONTWAIT, nullptr);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    for (int i = 0; i < n; ++i) {
+      ++consumed;
+      const msghdr& h = ring.rx_messages[i].msg_hdr;
+      const size_t len = ring.rx_messages[i].msg_len;
+      const std::byte* data = ring.rx_buffers.data() + static_cast<size_t>(i) * kMmsgBufferBytes;
+      if ((h.msg_flags & MSG_TRUNC) != 0) {
+        ++stats_.rx_truncated;
+        continue;
+      }
+      if (len < sizeof(VirtioNetHdr)) {
+        ++stats_.rx_offload_errors;
+        continue;
+      }
+      // With PACKET_VNET_HDR, recvmsg() puts the virtio_net_hdr in front of the frame;
+      // PACKET_AUXDATA says whether the kernel took a VLAN tag off.
+      VirtioNetHdr vnet;
+      std::memcpy(&vnet, data, sizeof vnet);
+      tpacket_auxdata aux{};
+      for (const cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr;
+           c = CMSG_NXTHDR(const_cast<msghdr*>(&h), const_cast<cmsghdr*>(c))) {
+        if (c->cmsg_level == SOL_PACKET && c->cmsg_type == PACKET_AUXDATA &&
+            c->cmsg_len >= CMSG_LEN(sizeof aux)) {
+          std::memcpy(&aux, CMSG_DATA(c), sizeof aux);
+        }
+      }
+      deliver_frame(std::span(data + sizeof vnet, len - sizeof vnet), vnet, aux.tp_status,
+                    aux.tp_vlan_tci, aux.tp_vlan_tpid, fn);
+    }
+    if (static_cast<size_t>(n) < want) break;
+  }
+  return consumed;
+}
+
+size_t PacketPort::receive_ring(const ReceiveFn& fn, size_t budget) {
   Ring& ring = *ring_;
   size_t consumed = 0;
-  auto deliver = [&](std::span<const std::byte> frame) {
-    ++stats_.rx_frames;
-    stats_.rx_bytes += frame.size();
-    fn(frame);
-  };
   while (consumed < budget) {
     std::byte* block = ring.base + ring.block * ring.block_size_bytes;
     if ((load_block_status(block) & TP_STATUS_USER) == 0) break;
@@ -235,47 +397,9 @@ size_t PacketPort::receive(const std::function<void(std::span<const std::byte>)>
       }
       VirtioNetHdr vnet;
       std::memcpy(&vnet, block + mac - sizeof vnet, sizeof vnet);
-      std::span<const std::byte> frame(block + mac, frame_header.tp_snaplen);
-
-      // Put back a tag the kernel moved into tp_vlan_tci (802.1Q unless the TPID says 802.1ad).
-      if ((frame_header.tp_status & TP_STATUS_VLAN_VALID) != 0 &&
-          frame.size() >= wire::ethernet_field::kEtherType) {
-        uint16_t tpid = (frame_header.tp_status & TP_STATUS_VLAN_TPID_VALID) != 0
-                            ? frame_header.hv1.tp_vlan_tpid
-                            : static_cast<uint16_t>(wire::EtherType::Vlan);
-        auto& tagged = ring.tagged;
-        tagged.resize(frame.size() + wire::EthernetView::kVlanTagLen);
-        std::copy_n(frame.begin(), wire::ethernet_field::kEtherType, tagged.begin());
-        wire::store_be16(tagged, wire::ethernet_field::kEtherType, tpid);
-        wire::store_be16(tagged, wire::ethernet_field::kTagControl, frame_header.hv1.tp_vlan_tci);
-        std::copy(frame.begin() + wire::ethernet_field::kEtherType, frame.end(),
-                  tagged.begin() + wire::ethernet_field::kInnerEtherType);
-        frame = tagged;
-        // The checksum start moves with the bytes behind the tag.
-        if (vnet.csum_start >= wire::ethernet_field::kEtherType) {
-          vnet.csum_start = static_cast<uint16_t>(vnet.csum_start + 4);
-        }
-        if (vnet.hdr_len != 0) vnet.hdr_len = static_cast<uint16_t>(vnet.hdr_len + 4);
-      }
-
-      bool is_gso = vnet.gso_type != VirtioNetHdr::kGsoNone;
-      bool needs_csum = (vnet.flags & VirtioNetHdr::kNeedsCsum) != 0;
-      if (!is_gso && !needs_csum) {
-        deliver(frame);
-        continue;
-      }
-      ring.segments.clear();
-      if (!resolve_offloads(frame, vnet, &ring.segments, nullptr)) {
-        ++stats_.rx_offload_errors;
-        continue;
-      }
-      if (is_gso) {
-        ++stats_.rx_gso_frames;
-        stats_.rx_gso_segments += ring.segments.size();
-      } else {
-        ++stats_.rx_csum_completed;
-      }
-      for (const auto& segment : ring.segments) deliver(segment);
+      deliver_frame(std::span<const std::byte>(block + mac, frame_header.tp_snaplen), vnet,
+                    frame_header.tp_status, frame_header.hv1.tp_vlan_tci,
+                    frame_header.hv1.tp_vlan_tpid, fn);
     }
 
     if (ring.frames_done >= header.num_pkts) {
@@ -288,22 +412,55 @@ size_t PacketPort::receive(const std::function<void(std::span<const std::byte>)>
   return consumed;
 }
 
-void PacketPort::send(std::span<const std::byte> frame) {
-  auto& slot = tx_queue_[tx_queued_++];
-  slot.assign(frame.begin(), frame.end());
+void PacketPort::send(std::span<const std::byte> frame, const VirtioNetHdr& offload) {
+  TxSlot& slot = tx_queue_[tx_queued_++];
+  slot.frame.assign(frame.begin(), frame.end());
+  slot.offload = offload;
   if (tx_queued_ == tx_queue_.size()) flush();
+}
+
+namespace {
+
+// A sent frame in the transmit counters.
+void count_tx(PortStats& stats, size_t bytes, const VirtioNetHdr& offload) {
+  ++stats.tx_frames;
+  stats.tx_bytes += bytes;
+  if (offload.gso_type != VirtioNetHdr::kGsoNone) {
+    ++stats.tx_gso_frames;
+    stats.tx_gso_bytes += bytes;
+  }
+  if ((offload.flags & VirtioNetHdr::kNeedsCsum) != 0) ++stats.tx_csum_partial;
+}
+
+}  // namespace
+
+bool PacketPort::send_now(std::span<const std::byte> frame, const VirtioNetHdr& offload) {
+  VirtioNetHdr header = offload;
+  iovec iov[2] = {{&header, sizeof header}, {const_cast<std::byte*>(frame.data()), frame.size()}};
+  msghdr message{};
+  message.msg_iov = iov;
+  message.msg_iovlen = 2;
+  ssize_t sent;
+  do {
+    sent = sendmsg(fd_, &message, MSG_DONTWAIT);
+  } while (sent < 0 && errno == EINTR);
+  if (sent < 0) return false;
+  count_tx(stats_, frame.size(), offload);
+  return true;
 }
 
 void PacketPort::flush() {
   if (tx_queued_ == 0) return;
-  // Every frame goes out behind a zero virtio_net_hdr: no checksum or segmentation requested,
-  // so packet_snd() takes it as a complete frame (and refuses one above the MTU, EMSGSIZE).
+  // Each frame goes out behind its virtio_net_hdr.  A zero one asks for no checksum or
+  // segmentation, so packet_snd() takes the frame as complete (and refuses one above the MTU,
+  // EMSGSIZE); a GSO one lets the frame exceed the MTU (virtio_net_hdr_to_skb() makes a GSO skb
+  // that the device or validate_xmit_skb() segments).
   Ring& ring = *ring_;
   ring.tx_iov.resize(2 * tx_queued_);
   ring.tx_messages.resize(tx_queued_);
   for (size_t i = 0; i < tx_queued_; ++i) {
-    ring.tx_iov[2 * i] = {&ring.no_offload, sizeof ring.no_offload};
-    ring.tx_iov[2 * i + 1] = {tx_queue_[i].data(), tx_queue_[i].size()};
+    ring.tx_iov[2 * i] = {&tx_queue_[i].offload, sizeof(VirtioNetHdr)};
+    ring.tx_iov[2 * i + 1] = {tx_queue_[i].frame.data(), tx_queue_[i].frame.size()};
     mmsghdr& message = ring.tx_messages[i];
     message = {};
     message.msg_hdr.msg_iov = &ring.tx_iov[2 * i];
@@ -315,8 +472,7 @@ void PacketPort::flush() {
                         MSG_DONTWAIT);
     if (sent > 0) {
       for (size_t i = next; i < next + static_cast<size_t>(sent); ++i) {
-        ++stats_.tx_frames;
-        stats_.tx_bytes += tx_queue_[i].size();
+        count_tx(stats_, tx_queue_[i].frame.size(), tx_queue_[i].offload);
       }
       next += static_cast<size_t>(sent);
       continue;
@@ -326,6 +482,23 @@ void PacketPort::flush() {
       // The device queue is full: drop the rest of the batch rather than block the data path.
       stats_.tx_errors += tx_queued_ - next;
       break;
+    }
+    const TxSlot& refused = tx_queue_[next];
+    const VirtioNetHdr& offload = refused.offload;
+    if (sent < 0 && errno == EINVAL &&
+        (offload.gso_type != VirtioNetHdr::kGsoNone || offload.flags != 0)) {
+      // The kernel refused the offload header (virtio_net_hdr_to_skb()): cut and complete the
+      // frame here and send what that makes.
+      ++stats_.tx_offload_refused;
+      ring.segments.clear();
+      if (!wire::resolve_offloads(refused.frame, offload, &ring.segments, nullptr)) {
+        ++stats_.tx_errors;
+      }
+      for (const auto& segment : ring.segments) {
+        if (!send_now(segment, VirtioNetHdr{})) ++stats_.tx_errors;
+      }
+      ++next;
+      continue;
     }
     // This frame was refused (too long, too short, interface down): skip it only.
     ++stats_.tx_errors;

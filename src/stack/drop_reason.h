@@ -69,6 +69,7 @@ enum class DropReason : uint8_t {
   VpcMigrated,          // for a VM that moved away, after the grace time
   VpcSrcDenied,         // decapsulated from a source the VPC has no route_table or subnet_route for
   VpcEncap,             // no underlay route to the destination host, or too big to encapsulate
+  OffloadInvalid,       // a GSO or partial-checksum frame whose offload header its bytes contradict
   kCount,
 };
 

@@ -370,6 +370,16 @@ class Node {
   void receive_burst(int ifindex, std::span<const std::span<const std::byte>> frames,
                      uint64_t now_ns);
   static constexpr size_t kMaxBurst = 256;
+  // The same with one offload header per frame (`offloads` as long as `frames`), as vnetd reads
+  // them with PACKET_VNET_HDR.  A TCPv4 or UDP L4 GSO super-frame, or a frame with a partial
+  // checksum, is forwarded whole where the kernel forwards such an skb whole: a plain IPv4
+  // forward out of an Ethernet device whose every segment fits the route's MTU (as
+  // skb_gso_validate_network_len() checks), without netfilter, IPVS or tracing.  It then goes
+  // out with its header (NodeIo::transmit_burst_offload) and counts as one packet, as an skb
+  // does.  Anything else is cut and completed first (wire::resolve_offloads) and its segments
+  // are received in its place; a header its bytes contradict is an OFFLOAD_INVALID drop.
+  void receive_burst(int ifindex, std::span<const std::span<const std::byte>> frames,
+                     uint64_t now_ns, std::span<const wire::VirtioNetHdr> offloads);
   // Off: every frame takes the per-packet path (the differential tests compare the two).
   void set_fast_path(bool on) { fast_path_on_ = on; }
   struct FastPathStats {
@@ -378,6 +388,12 @@ class Node {
     uint64_t fallback = 0;  // packets the fast path handed to the per-packet path
   };
   const FastPathStats& fast_path_stats() const { return fast_stats_; }
+  struct OffloadStats {
+    uint64_t whole = 0;     // offloaded frames forwarded whole, with their header
+    uint64_t cut = 0;       // offloaded frames cut or completed before the stack took them
+    uint64_t segments = 0;  // frames that cutting made
+  };
+  const OffloadStats& offload_stats() const { return offload_stats_; }
   // The earliest time run_timers() must be called, or kNoDeadline.
   uint64_t next_deadline_ns() const;
   void run_timers(uint64_t now_ns);
@@ -647,6 +663,18 @@ class Node {
   std::byte* fast_frame(Device& out, MacAddr dst, size_t headroom, std::span<const std::byte> ip);
   std::byte* fast_tx_reserve(int ifindex, size_t len);
   void fast_tx_flush();
+  void fast_init();  // the burst's scratch space, allocated by the first burst
+  // One offloaded frame: forwarded whole, or cut and its segments received.
+  void receive_offloaded(int ifindex, std::span<const std::byte> frame,
+                         const wire::VirtioNetHdr& offload, uint64_t now_ns);
+  // The whole-frame forward of receive_offloaded(); false (nothing changed) when the frame
+  // must be cut instead.
+  bool fast_forward_offloaded(int ifindex, std::span<const std::byte> frame,
+                              const wire::VirtioNetHdr& offload);
+  OffloadStats offload_stats_;
+  std::vector<std::vector<std::byte>> offload_segments_;  // reused by receive_offloaded()
+  std::vector<wire::VirtioNetHdr> fast_tx_offloads_;      // per fast_tx_frames_ entry
+  bool fast_tx_offloaded_ = false;                        // some of them are not zero
   void drain_pending();
   bool fast_path_on_ = true;
   struct TunnelDst {

@@ -29,6 +29,10 @@
 // The fast path runs only when the node has no active IPVS and no trace sink; a run is parsed
 // and routed under one configuration generation, and if a packet handed to the per-packet path
 // changes the configuration, the rest of the run takes the per-packet path.
+//
+// Offloaded frames (vnetd's GSO super-frames and partial checksums, receive_burst() with
+// offloads) are taken one at a time between the runs of complete frames: a plain forward keeps
+// the frame whole and hands its header on with it; anything else cuts it first.
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -38,6 +42,8 @@
 #include "wire/ethernet.h"
 #include "wire/gre.h"
 #include "wire/ipv4.h"
+#include "wire/offload.h"
+#include "wire/tcp.h"
 #include "wire/udp.h"
 #include "wire/vxlan.h"
 
@@ -78,12 +84,67 @@ void Node::receive_burst(int ifindex, std::span<const std::span<const std::byte>
   process_pending();
 }
 
-void Node::fast_receive(int ifindex, std::span<const std::span<const std::byte>> frames) {
+void Node::receive_burst(int ifindex, std::span<const std::span<const std::byte>> frames,
+                         uint64_t now_ns, std::span<const wire::VirtioNetHdr> offloads) {
+  if (offloads.size() != frames.size()) {
+    receive_burst(ifindex, frames, now_ns);
+    return;
+  }
+  size_t i = 0;
+  while (i < frames.size()) {
+    // A run of complete frames, then one offloaded frame.
+    size_t j = i;
+    while (j < frames.size() && offloads[j].gso_type == wire::VirtioNetHdr::kGsoNone &&
+           offloads[j].flags == 0) {
+      ++j;
+    }
+    if (j > i) receive_burst(ifindex, frames.subspan(i, j - i), now_ns);
+    if (j == frames.size()) break;
+    receive_offloaded(ifindex, frames[j], offloads[j], now_ns);
+    i = j + 1;
+  }
+}
+
+void Node::receive_offloaded(int ifindex, std::span<const std::byte> frame,
+                             const wire::VirtioNetHdr& offload, uint64_t now_ns) {
+  now_ns_ = std::max(now_ns_, now_ns);
+  if (!processing_ && fast_path_ready()) {
+    processing_ = true;
+    bool whole = fast_forward_offloaded(ifindex, frame, offload);
+    fast_tx_flush();
+    processing_ = false;
+    if (whole) {
+      process_pending();
+      return;
+    }
+  }
+  // Cut and complete it, then take the segments as if they had arrived.  The scratch vector is
+  // moved out while in use: a frame received from inside receive_burst() may come back here.
+  std::vector<std::vector<std::byte>> segments = std::move(offload_segments_);
+  segments.clear();
+  std::string error;
+  if (!wire::resolve_offloads(frame, offload, &segments, &error)) {
+    drop(DropReason::OffloadInvalid, error, device(ifindex));
+  } else {
+    ++offload_stats_.cut;
+    offload_stats_.segments += segments.size();
+    std::vector<std::span<const std::byte>> spans(segments.begin(), segments.end());
+    receive_burst(ifindex, spans, now_ns);
+  }
+  offload_segments_ = std::move(segments);
+}
+
+void Node::fast_init() {
   if (fast_packets_.empty()) {
     fast_packets_.resize(kMaxBurst);
     fast_tx_arena_.resize(kFastTxArenaBytes);
     fast_tx_frames_.reserve(kMaxBurst);
+    fast_tx_offloads_.reserve(kMaxBurst);
   }
+}
+
+void Node::fast_receive(int ifindex, std::span<const std::span<const std::byte>> frames) {
+  fast_init();
   size_t i = 0;
   while (i < frames.size()) {
     Device* in = device(ifindex);
@@ -247,6 +308,77 @@ void Node::fast_forward(Device& in, FastPacket& p) {
   wire::Ipv4View(std::span(f + kEthHeaderLen, p.ip.size()))
       .set_ttl(static_cast<uint8_t>(ip.ttl() - 1));
   ++fast_stats_.fast;
+}
+
+bool Node::fast_forward_offloaded(int ifindex, std::span<const std::byte> frame,
+                                  const wire::VirtioNetHdr& offload) {
+  // Conntrack's window tracking and NAT's checksum updates see segments: cut.
+  if (nf_) return false;
+  fast_init();
+  Device* in = device(ifindex);
+  if (in == nullptr || !in->up() || in->kind != LinkKind::Ether ||
+      (vswitch_ && vswitch_->port(ifindex) != nullptr)) {
+    return false;
+  }
+  FastPacket& p = fast_packets_[0];
+  if (!fast_parse(*in, frame, p)) return false;
+  wire::Ipv4ConstView ip(p.ip);
+  if (ip.more_fragments() || ip.fragment_offset_bytes() != 0) return false;
+  // The header must describe this packet: the transport header right after the IPv4 header,
+  // its checksum field where the protocol keeps it, a GSO type for that protocol.
+  using Hdr = wire::VirtioNetHdr;
+  const uint8_t type = offload.gso_type & static_cast<uint8_t>(~Hdr::kGsoEcn);
+  const size_t l4 = kEthHeaderLen + ip.header_len_bytes();
+  size_t l4_header_len = 0;
+  uint16_t csum_offset = 0;
+  if (ip.protocol() == wire::IpProtocol::Tcp) {
+    wire::TcpConstView tcp(ip.payload());
+    if (tcp.check() || (type != Hdr::kGsoNone && type != Hdr::kGsoTcpv4)) return false;
+    l4_header_len = tcp.header_len_bytes();
+    csum_offset = 16;
+  } else if (ip.protocol() == wire::IpProtocol::Udp) {
+    wire::UdpConstView udp(ip.payload());
+    if (udp.check() || (type != Hdr::kGsoNone && type != Hdr::kGsoUdpL4)) return false;
+    l4_header_len = 8;
+    csum_offset = 6;
+  } else {
+    return false;
+  }
+  if ((offload.flags & Hdr::kNeedsCsum) == 0 || offload.csum_start != l4 ||
+      offload.csum_offset != csum_offset || (type != Hdr::kGsoNone && offload.gso_size == 0)) {
+    return false;
+  }
+  p.err = route_get(p.query, &p.route);
+  const RouteAnswer& route = p.route;
+  if (p.err != 0 || route.local || route.broadcast || route.multicast) return false;
+  Device* out = device(route.oif);
+  if (ip.ttl() <= 1 || out == nullptr || out->kind != LinkKind::Ether || !out->carrier_ok() ||
+      (out->flags & iff::kNoArp) != 0 || ip.destination().is_limited_broadcast() ||
+      ip.destination().is_multicast()) {
+    return false;
+  }
+  // ip_forward()'s ip_exceeds_mtu() and ip_finish_output_gso(): a GSO packet passes whole when
+  // each of its segments fits (skb_gso_validate_network_len()); else it is segmented first.
+  const size_t mtu = route_mtu(route);
+  const size_t segment_len = type == Hdr::kGsoNone
+                                 ? p.ip.size()
+                                 : ip.header_len_bytes() + l4_header_len + offload.gso_size;
+  if (segment_len > mtu) return false;
+  Neighbour* n = neigh_lookup(out->ifindex, route.gateway.value_or(ip.destination()));
+  if (!transmits_now(n)) return false;
+
+  count_rx(*in, frame.size());
+  std::byte* f = fast_frame(*out, *n->lladdr, 0, p.ip);
+  // The TTL is outside the pseudo header, so the partial checksum stays as it is.
+  wire::Ipv4View(std::span(f + kEthHeaderLen, p.ip.size()))
+      .set_ttl(static_cast<uint8_t>(ip.ttl() - 1));
+  Hdr& sent = fast_tx_offloads_.back();
+  sent = offload;
+  sent.hdr_len = static_cast<uint16_t>(l4 + l4_header_len);
+  fast_tx_offloaded_ = true;
+  ++fast_stats_.fast;
+  ++offload_stats_.whole;
+  return true;
 }
 
 std::byte* Node::fast_frame(Device& out, MacAddr dst, size_t headroom,
@@ -481,15 +613,42 @@ std::byte* Node::fast_tx_reserve(int ifindex, size_t len) {
   std::byte* f = fast_tx_arena_.data() + fast_tx_used_;
   fast_tx_used_ += len;
   fast_tx_frames_.emplace_back(f, len);
+  fast_tx_offloads_.emplace_back();
   return f;
 }
 
 void Node::fast_tx_flush() {
   if (!fast_tx_frames_.empty() && io_ != nullptr) {
-    io_->transmit_burst(fast_tx_ifindex_, fast_tx_frames_);
+    if (fast_tx_offloaded_) {
+      io_->transmit_burst_offload(fast_tx_ifindex_, fast_tx_frames_, fast_tx_offloads_);
+    } else {
+      io_->transmit_burst(fast_tx_ifindex_, fast_tx_frames_);
+    }
   }
   fast_tx_frames_.clear();
+  fast_tx_offloads_.clear();
+  fast_tx_offloaded_ = false;
   fast_tx_used_ = 0;
+}
+
+void NodeIo::transmit_burst_offload(int ifindex, std::span<const std::span<const std::byte>> frames,
+                                    std::span<const wire::VirtioNetHdr> offloads) {
+  std::vector<std::vector<std::byte>> segments;
+  for (size_t i = 0; i < frames.size(); ++i) {
+    const wire::VirtioNetHdr& h = i < offloads.size() ? offloads[i] : wire::VirtioNetHdr{};
+    if (h.gso_type == wire::VirtioNetHdr::kGsoNone && h.flags == 0) {
+      transmit(ifindex, frames[i]);
+      continue;
+    }
+    segments.clear();
+    // The node checked the header against the frame before passing it on whole.
+    if (!wire::resolve_offloads(frames[i], h, &segments, nullptr)) continue;
+    for (auto& segment : segments) {
+      // Padded as the node pads every frame it sends (a kernel-made segment on a veth is not).
+      if (segment.size() < kMinFrameLen) segment.resize(kMinFrameLen);
+      transmit(ifindex, segment);
+    }
+  }
 }
 
 }  // namespace vnet::stack

@@ -12,6 +12,8 @@
 #include <limits>
 #include <span>
 
+#include "wire/offload.h"
+
 namespace vnet::stack {
 
 inline constexpr uint64_t kNoDeadline = std::numeric_limits<uint64_t>::max();
@@ -27,6 +29,14 @@ class NodeIo {
   virtual void transmit_burst(int ifindex, std::span<const std::span<const std::byte>> frames) {
     for (std::span<const std::byte> frame : frames) transmit(ifindex, frame);
   }
+  // The same, with one offload header per frame: a zero header is a complete frame; a GSO type
+  // and size or NEEDS_CSUM is a super-frame or partial checksum the node passed on whole, as it
+  // received it (Node::receive_burst with offloads).  vnetd hands the header to the kernel; this
+  // default cuts and completes such frames (wire::resolve_offloads) and transmits what that
+  // makes, so an I/O without offloads still sends what the wire would carry.
+  virtual void transmit_burst_offload(int ifindex,
+                                      std::span<const std::span<const std::byte>> frames,
+                                      std::span<const wire::VirtioNetHdr> offloads);
 };
 
 }  // namespace vnet::stack

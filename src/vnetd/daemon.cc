@@ -252,21 +252,30 @@ void Daemon::on_port_readable(Port& p) {
   int ix = p.node_ifindex;
   // The frames are copied into a burst (the ring's and the GSO segmenter's bytes are valid only
   // during the callback) and handed to the node's fast path up to Node::kMaxBurst at a time.
+  // With offloads kept, GSO super-frames arrive whole with their headers (up to 64 KiB each).
   if (rx_arena_.empty()) {
     rx_arena_.resize(kRxArenaBytes);
     rx_frames_.reserve(stack::Node::kMaxBurst);
+    rx_offloads_.reserve(stack::Node::kMaxBurst);
   }
   size_t used = 0;
   auto flush = [&] {
-    if (!rx_frames_.empty()) node_.receive_burst(ix, rx_frames_, now);
+    if (rx_offloaded_) {
+      node_.receive_burst(ix, rx_frames_, now, rx_offloads_);
+    } else if (!rx_frames_.empty()) {
+      node_.receive_burst(ix, rx_frames_, now);
+    }
     rx_frames_.clear();
+    rx_offloads_.clear();
+    rx_offloaded_ = false;
     used = 0;
   };
   p.port->receive(
-      [&](std::span<const std::byte> frame) {
+      [&](std::span<const std::byte> frame, const wire::VirtioNetHdr& offload) {
+        bool offloaded = offload.gso_type != wire::VirtioNetHdr::kGsoNone || offload.flags != 0;
         if (frame.size() > rx_arena_.size()) {
           flush();
-          node_.receive(ix, frame, now);
+          node_.receive_burst(ix, std::span(&frame, 1), now, std::span(&offload, 1));
           return;
         }
         if (rx_frames_.size() == stack::Node::kMaxBurst || used + frame.size() > rx_arena_.size()) {
@@ -274,6 +283,8 @@ void Daemon::on_port_readable(Port& p) {
         }
         std::memcpy(rx_arena_.data() + used, frame.data(), frame.size());
         rx_frames_.emplace_back(rx_arena_.data() + used, frame.size());
+        rx_offloads_.push_back(offload);
+        rx_offloaded_ = rx_offloaded_ || offloaded;
         used += frame.size();
       },
       kRxBudget);
@@ -284,6 +295,16 @@ void Daemon::transmit(int ifindex, std::span<const std::byte> frame) {
   if (ifindex < 0 || static_cast<size_t>(ifindex) >= by_node_ifindex_.size()) return;
   Port* p = by_node_ifindex_[static_cast<size_t>(ifindex)];
   if (p != nullptr) p->port->send(frame);
+}
+
+void Daemon::transmit_burst_offload(int ifindex, std::span<const std::span<const std::byte>> frames,
+                                    std::span<const wire::VirtioNetHdr> offloads) {
+  if (ifindex < 0 || static_cast<size_t>(ifindex) >= by_node_ifindex_.size()) return;
+  Port* p = by_node_ifindex_[static_cast<size_t>(ifindex)];
+  if (p == nullptr) return;
+  for (size_t i = 0; i < frames.size(); ++i) {
+    p->port->send(frames[i], i < offloads.size() ? offloads[i] : wire::VirtioNetHdr{});
+  }
 }
 
 void Daemon::after_batch() {
@@ -395,11 +416,17 @@ std::string Daemon::stats_text() const {
     const dataplane::PortStats& st = p.port->stats();
     s += fmt::format(
         "  af_packet {}: rx {} frames {} bytes ({} gso -> {} segments, {} checksums completed, "
-        "{} offload errors, {} truncated, {} ring drops)   tx {} frames {} bytes {} errors\n",
+        "{} offloads kept whole, {} offload errors, {} truncated, {} ring drops)   tx {} frames "
+        "{} bytes {} errors ({} gso frames {} bytes, {} partial checksums, {} offloads "
+        "refused)\n",
         p.port->name(), st.rx_frames, st.rx_bytes, st.rx_gso_frames, st.rx_gso_segments,
-        st.rx_csum_completed, st.rx_offload_errors, st.rx_truncated, st.rx_kernel_drops,
-        st.tx_frames, st.tx_bytes, st.tx_errors);
+        st.rx_csum_completed, st.rx_offload_whole, st.rx_offload_errors, st.rx_truncated,
+        st.rx_kernel_drops, st.tx_frames, st.tx_bytes, st.tx_errors, st.tx_gso_frames,
+        st.tx_gso_bytes, st.tx_csum_partial, st.tx_offload_refused);
   }
+  const stack::Node::OffloadStats& os = node_.offload_stats();
+  s += fmt::format("  offloads: {} forwarded whole, {} cut into {} segments\n", os.whole, os.cut,
+                   os.segments);
   return s;
 }
 

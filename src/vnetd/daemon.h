@@ -63,6 +63,8 @@ class Daemon : public stack::NodeIo, public cmd::Driver {
 
   // stack::NodeIo
   void transmit(int ifindex, std::span<const std::byte> frame) override;
+  void transmit_burst_offload(int ifindex, std::span<const std::span<const std::byte>> frames,
+                              std::span<const wire::VirtioNetHdr> offloads) override;
   // cmd::Driver: probes wait in real time while packets keep flowing.
   uint64_t now_ns() const override { return loop_.now_ns(); }
   uint64_t advance_until(uint64_t t_ns, const std::function<bool()>& stop) override;
@@ -92,6 +94,8 @@ class Daemon : public stack::NodeIo, public cmd::Driver {
   void on_port_readable(Port& p);
   std::vector<std::byte> rx_arena_;                    // the burst being received
   std::vector<std::span<const std::byte>> rx_frames_;  // its frames, in rx_arena_
+  std::vector<wire::VirtioNetHdr> rx_offloads_;        // and their offload headers
+  bool rx_offloaded_ = false;                          // some of those are not zero
   void after_batch();
   void check_carrier();
   void accept_control();

@@ -30,12 +30,25 @@ int main(int argc, char** argv) {
                  "default $VNET_ETCD");
   app.add_option("--agent", o.agent_node,
                  "Run the control-plane agent for this host (its name in the store's keys)");
+  std::string offloads = "keep";
+  app.add_option("--offloads", offloads,
+                 "GSO super-frames and partial checksums from the peers: keep them whole where "
+                 "the node forwards plainly and let the kernel segment on transmit (keep), or cut "
+                 "and complete every one on receive (cut)")
+      ->check(CLI::IsMember({"keep", "cut"}));
+  std::string rx = "mmsg";
+  app.add_option("--rx", rx,
+                 "How to receive: recvmmsg() batches, woken per packet (mmsg), or a TPACKET_V3 "
+                 "ring, which hands a partly filled block over only after 1 ms (ring)")
+      ->check(CLI::IsMember({"mmsg", "ring"}));
   std::string tunnel;
   app.add_option("--tunnel", tunnel,
                  "Instead of a node: be the ipip (tunl0) or ip_gre (gre0) module's receive side "
                  "for a kernel namespace (a TUN device fed from a raw IP socket)")
       ->check(CLI::IsMember({"ipip", "gre"}));
   CLI11_PARSE(app, argc, argv);
+  o.port_options.keep_offloads = offloads == "keep";
+  o.port_options.rx = rx == "ring" ? vnet::dataplane::RxMode::Ring : vnet::dataplane::RxMode::Mmsg;
 
   auto logger = spdlog::stderr_color_mt("vnetd");
   spdlog::set_default_logger(logger);

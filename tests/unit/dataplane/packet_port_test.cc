@@ -35,19 +35,23 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 #include <thread>
+#include <tuple>
+#include <utility>
 #include <vector>
 
-#include "dataplane/gso.h"
 #include "wire/checksum.h"
 #include "wire/endian.h"
 #include "wire/ethernet.h"
 #include "wire/ipv4.h"
+#include "wire/offload.h"
 #include "wire/tcp.h"
 #include "wire/udp.h"
 
 namespace vnet::dataplane {
+using wire::VirtioNetHdr;
 namespace {
 
 using Bytes = std::vector<std::byte>;
@@ -70,7 +74,7 @@ bool run(const std::string& command) {
   return std::system((command + " >/dev/null 2>&1").c_str()) == 0;
 }
 
-class PacketPortTest : public testing::Test {
+class PacketPortTest : public testing::TestWithParam<RxMode> {
  protected:
   void SetUp() override {
     if (geteuid() != 0) GTEST_SKIP() << "needs root (network namespaces, veth, AF_PACKET)";
@@ -94,7 +98,9 @@ class PacketPortTest : public testing::Test {
     b_index_ = static_cast<int>(if_nametoindex("vpB"));
     ASSERT_GT(b_index_, 0);
 
-    auto opened = PacketPort::open("vpA", {});
+    PortOptions options;
+    options.rx = GetParam();
+    auto opened = PacketPort::open("vpA", options);
     ASSERT_TRUE(std::holds_alternative<std::unique_ptr<PacketPort>>(opened))
         << std::get<std::string>(opened);
     port_ = std::move(std::get<std::unique_ptr<PacketPort>>(opened));
@@ -140,7 +146,7 @@ class PacketPortTest : public testing::Test {
       pollfd pfd{port_->fd(), POLLIN, 0};
       poll(&pfd, 1, 20);
       port_->receive(
-          [&](std::span<const std::byte> frame) {
+          [&](std::span<const std::byte> frame, const wire::VirtioNetHdr&) {
             if (!done) done = handle(Bytes(frame.begin(), frame.end()));
           },
           256);
@@ -198,7 +204,7 @@ std::optional<wire::Ipv4ConstView> ipv4_of(const Bytes& frame, wire::IpProtocol 
   return ip;
 }
 
-TEST_F(PacketPortTest, OpensWithTheInterfaceState) {
+TEST_P(PacketPortTest, OpensWithTheInterfaceState) {
   EXPECT_EQ(port_->name(), "vpA");
   EXPECT_EQ(port_->ifindex(), static_cast<int>(if_nametoindex("vpA")));
   EXPECT_EQ(port_->mac(), mac_of("vpA"));
@@ -218,18 +224,20 @@ TEST_F(PacketPortTest, OpensWithTheInterfaceState) {
   EXPECT_TRUE(run("ip -d link show vpA | grep -q 'promiscuity 1'"));
 }
 
-TEST_F(PacketPortTest, OpenReportsTheFailingCall) {
+TEST_P(PacketPortTest, OpenReportsTheFailingCall) {
   auto missing = PacketPort::open("vpNone", {});
   ASSERT_TRUE(std::holds_alternative<std::string>(missing));
   EXPECT_EQ(std::get<std::string>(missing), "vpNone: if_nametoindex: No such device");
+  if (GetParam() != RxMode::Ring) return;
   PortOptions bad;
+  bad.rx = RxMode::Ring;
   bad.block_size_bytes = 1000;  // not a multiple of the page size
   auto refused = PacketPort::open("vpA", bad);
   ASSERT_TRUE(std::holds_alternative<std::string>(refused));
   EXPECT_EQ(std::get<std::string>(refused), "vpA: setsockopt(PACKET_RX_RING): Invalid argument");
 }
 
-TEST_F(PacketPortTest, ReceivesFramesIncludingForeignDestinations) {
+TEST_P(PacketPortTest, ReceivesFramesIncludingForeignDestinations) {
   raw_send(test_frame(port_->mac(), b_mac_, 1));
   raw_send(test_frame(kForeignMac, b_mac_, 2, 1514));
   raw_send(test_frame(net::MacAddr::broadcast(), b_mac_, 3, 60));
@@ -249,7 +257,7 @@ TEST_F(PacketPortTest, ReceivesFramesIncludingForeignDestinations) {
   EXPECT_EQ(port_->stats().rx_truncated, 0u);
 }
 
-TEST_F(PacketPortTest, ReceivesAcrossManyBlocksWithASmallBudget) {
+TEST_P(PacketPortTest, ReceivesAcrossManyBlocksWithASmallBudget) {
   // More frames than one receive() budget, spread over several blocks: the cursor must resume
   // inside a block without losing or repeating frames.
   constexpr int kFrames = 300;
@@ -264,7 +272,7 @@ TEST_F(PacketPortTest, ReceivesAcrossManyBlocksWithASmallBudget) {
     pollfd pfd{port_->fd(), POLLIN, 0};
     poll(&pfd, 1, 20);
     size_t consumed = port_->receive(
-        [&](std::span<const std::byte> frame) {
+        [&](std::span<const std::byte> frame, const wire::VirtioNetHdr&) {
           Bytes copy(frame.begin(), frame.end());
           if (is_test_frame(copy, 7)) order.push_back(wire::load_be16(copy, 16));
         },
@@ -275,7 +283,7 @@ TEST_F(PacketPortTest, ReceivesAcrossManyBlocksWithASmallBudget) {
   for (int i = 0; i < kFrames; ++i) EXPECT_EQ(order[i], i);
 }
 
-TEST_F(PacketPortTest, SendsFrames) {
+TEST_P(PacketPortTest, SendsFrames) {
   PortStats before = port_->stats();
   for (uint8_t marker = 10; marker < 13; ++marker)
     port_->send(test_frame(b_mac_, port_->mac(), marker));
@@ -300,7 +308,7 @@ TEST_F(PacketPortTest, SendsFrames) {
   EXPECT_EQ(port_->stats().tx_frames - before.tx_frames, 5u + defaults.tx_batch);
 }
 
-TEST_F(PacketPortTest, CompletesTheChecksumOfKernelUdp) {
+TEST_P(PacketPortTest, CompletesTheChecksumOfKernelUdp) {
   int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   ASSERT_GE(fd, 0);
   sockaddr_in to{};
@@ -332,7 +340,7 @@ TEST_F(PacketPortTest, CompletesTheChecksumOfKernelUdp) {
   EXPECT_EQ(port_->stats().rx_offload_errors, 0u);
 }
 
-TEST_F(PacketPortTest, RestoresVlanTagsTheKernelRemoved) {
+TEST_P(PacketPortTest, RestoresVlanTagsTheKernelRemoved) {
   // The receive path untags every frame before packet taps see it (skb_vlan_untag() in
   // __netif_receive_skb_core()); the port puts the tag back, and the checksum start of a
   // CHECKSUM_PARTIAL frame moves with it.  The frame is sent from vpB by a packet socket with
@@ -413,7 +421,7 @@ Bytes peer_segment(net::MacAddr kernel_mac, uint16_t kernel_port, uint32_t seq, 
   return frame;
 }
 
-TEST_F(PacketPortTest, SegmentsKernelTsoFrames) {
+TEST_P(PacketPortTest, SegmentsKernelTsoFrames) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   ASSERT_GE(fd, 0);
   sockaddr_in to{};
@@ -495,10 +503,195 @@ TEST_F(PacketPortTest, SegmentsKernelTsoFrames) {
               static_cast<unsigned long long>(port_->stats().rx_gso_segments));
 }
 
-TEST_F(PacketPortTest, KernelDropsAreReadable) {
+// What the port sends with a GSO header, the kernel segments: with vpA's offloads off
+// (tx-checksumming, TSO, GSO), validate_xmit_skb() cuts each super-frame and fills its
+// checksums before the veth, so vpB sees the segments.  They must be, byte for byte and in
+// order, what resolve_offloads() makes of the same frame and header: counts and lengths, IPv4
+// IDs, lengths and checksums, TCP sequence numbers and flags (CWR first only, FIN and PSH last
+// only), UDP lengths and checksums.  The corpus has TCPv4 payloads around multiples of the
+// segment size and at or under one segment (which the kernel sends as one frame), TCP and IPv4
+// options, the ECN flag with CWR set, and UDP L4 (USO).  No header may be refused; a header
+// the kernel refuses (hdr_len beyond the frame) is counted and cut in software instead.
+struct OffloadCase {
+  Bytes frame;
+  VirtioNetHdr hdr;
+  std::string what;
+};
+
+// `shape`: a given segment size and payload instead of random ones.
+OffloadCase offload_case(std::mt19937& rng, int index,
+                         std::optional<std::pair<uint16_t, size_t>> shape = std::nullopt) {
+  auto pick = [&](uint32_t n) { return static_cast<uint32_t>(rng() % n); };
+  const auto src = net::Ipv4Addr::from_octets(198, 51, 100, 1);
+  const auto dst = net::Ipv4Addr::from_octets(198, 51, 100, 2);
+  const bool tcp = index % 4 != 3;
+  static const uint16_t kSizes[] = {1448, 1400, 536, 1000};
+  uint16_t mss = kSizes[pick(4)];
+  size_t payload;
+  switch (index % 6) {
+    case 0:
+      payload = pick(mss) + 1;  // one segment or less
+      break;
+    default:
+      payload = (2 + pick(tcp ? 40 : 30)) * mss + (pick(3) - 1);
+  }
+  if (shape) std::tie(mss, payload) = *shape;
+  const bool ip_options = pick(5) == 0;
+  const bool ecn = tcp && pick(5) == 0;
+  wire::TcpRepr t{
+      .source_port = static_cast<uint16_t>(40000 + index),
+      .destination_port = 5201,
+      .sequence_number = static_cast<uint32_t>(rng()),
+      .acknowledgment_number = 77,
+      .flags = static_cast<uint8_t>(wire::kTcpAck | (pick(2) ? wire::kTcpPsh : 0) |
+                                    (pick(6) == 0 ? wire::kTcpFin : 0) | (ecn ? wire::kTcpCwr : 0)),
+      .window = 502,
+      .payload_len = static_cast<uint16_t>(payload)};
+  if (pick(3) == 0) t.max_segment_size = 1460;
+  wire::UdpRepr u{static_cast<uint16_t>(40000 + index), 5001, static_cast<uint16_t>(payload)};
+  const size_t l4_len = tcp ? t.buffer_len() : u.buffer_len();
+  const size_t ihl = ip_options ? 24 : 20;
+  Bytes frame(14 + ihl + l4_len);
+  std::span<std::byte> bytes(frame);
+  const size_t l4 = 14 + ihl;
+  for (size_t i = l4 + (tcp ? t.header_len() : 8); i < frame.size(); ++i) {
+    frame[i] = std::byte{static_cast<uint8_t>(i * 31 + index)};
+  }
+  EXPECT_EQ((wire::EthernetRepr{kForeignMac, kPeerMac, wire::EtherType::Ipv4}.emit(bytes)),
+            std::nullopt);
+  wire::Ipv4Repr ip{.source = src,
+                    .destination = dst,
+                    .protocol = tcp ? wire::IpProtocol::Tcp : wire::IpProtocol::Udp,
+                    .payload_len = static_cast<uint16_t>(l4_len),
+                    .identification = static_cast<uint16_t>(rng()),
+                    .dont_fragment = pick(4) != 0};
+  ip.tos = ecn ? 0x02 : 0;
+  // IPv4 options: emit at 20 bytes, then move the transport part back by one NOP word.
+  Bytes ip_bytes(20 + l4_len);
+  EXPECT_EQ(ip.emit(ip_bytes), std::nullopt);
+  std::copy(ip_bytes.begin(), ip_bytes.begin() + 20, frame.begin() + 14);
+  if (ip_options) {
+    std::fill(frame.begin() + 34, frame.begin() + 38, std::byte{1});
+    frame[14] = std::byte{0x46};
+    wire::store_be16(bytes, 16, static_cast<uint16_t>(ihl + l4_len));
+    wire::Ipv4View(bytes.subspan(14)).fill_checksum();
+  }
+  std::span<std::byte> l4_bytes = bytes.subspan(l4);
+  EXPECT_EQ(tcp ? t.emit(l4_bytes, src, dst) : u.emit(l4_bytes, src, dst), std::nullopt);
+  // CHECKSUM_PARTIAL: the pseudo-header sum in the checksum field.
+  const size_t field = tcp ? wire::tcp_field::kChecksum : wire::udp_field::kChecksum;
+  wire::store_be16(l4_bytes, field,
+                   wire::pseudo_header_sum(src, dst, ip.protocol, static_cast<uint16_t>(l4_len)));
+  VirtioNetHdr hdr{.flags = VirtioNetHdr::kNeedsCsum,
+                   .gso_type = tcp ? VirtioNetHdr::kGsoTcpv4 : VirtioNetHdr::kGsoUdpL4,
+                   .hdr_len = static_cast<uint16_t>(l4 + (tcp ? t.header_len() : 8)),
+                   .gso_size = mss,
+                   .csum_start = static_cast<uint16_t>(l4),
+                   .csum_offset = static_cast<uint16_t>(field)};
+  if (ecn) hdr.gso_type |= VirtioNetHdr::kGsoEcn;
+  std::string what = std::string(tcp ? "tcp" : "udp") + " payload " + std::to_string(payload) +
+                     " mss " + std::to_string(mss) + (ip_options ? " ip-options" : "") +
+                     (ecn ? " ecn" : "") + (t.max_segment_size ? " tcp-options" : "");
+  return {std::move(frame), hdr, what};
+}
+
+TEST_P(PacketPortTest, KernelSegmentsWhatThePortSendsAsSoftwareDoes) {
+  if (!run("command -v ethtool")) GTEST_SKIP() << "ethtool not found";
+  ASSERT_TRUE(run("ethtool -K vpA tx off tso off gso off"));
+  std::mt19937 rng(4242);
+  const auto dst = net::Ipv4Addr::from_octets(198, 51, 100, 2);
+  size_t frames_checked = 0, segments_checked = 0;
+  auto check = [&](const OffloadCase& c) {
+    std::vector<Bytes> expected;
+    std::string error;
+    ASSERT_TRUE(wire::resolve_offloads(c.frame, c.hdr, &expected, &error)) << c.what << error;
+    port_->send(c.frame, c.hdr);
+    port_->flush();
+    for (size_t k = 0; k < expected.size(); ++k) {
+      auto got = raw_receive([&](const Bytes& f) {
+        auto ip = ipv4_of(f, static_cast<wire::IpProtocol>(std::to_integer<uint8_t>(c.frame[23])));
+        return ip && ip->destination() == dst &&
+               wire::load_be16(f, 14 + ip->header_len_bytes()) ==
+                   wire::load_be16(c.frame, 14 + ip->header_len_bytes());
+      });
+      ASSERT_TRUE(got.has_value()) << c.what << ": segment " << k << " of " << expected.size();
+      ASSERT_EQ(*got, expected[k]) << c.what << ": segment " << k << " of " << expected.size();
+      ++segments_checked;
+    }
+    ++frames_checked;
+  };
+  for (int i = 0; i < 60; ++i) {
+    check(offload_case(rng, i));
+    if (HasFatalFailure()) return;
+  }
+  EXPECT_EQ(frames_checked, 60u);
+  EXPECT_GT(segments_checked, 600u);
+  EXPECT_EQ(port_->stats().tx_offload_refused, 0u);
+  EXPECT_EQ(port_->stats().tx_errors, 0u);
+  EXPECT_EQ(port_->stats().tx_gso_frames, 60u);
+
+  // A header the kernel refuses (USO of more than UDP_MAX_SEGMENTS segments: EINVAL in
+  // virtio_net_hdr_to_skb()) is counted and the frame cut here instead.
+  OffloadCase bad = offload_case(rng, 3, std::pair<uint16_t, size_t>{200, 200 * 150 + 7});
+  check(bad);
+  EXPECT_EQ(port_->stats().tx_offload_refused, 1u);
+  EXPECT_EQ(port_->stats().tx_errors, 0u);
+}
+
+// With vpA's offloads at their defaults, veth passes the super-frame on whole: a capture with
+// PACKET_VNET_HDR on vpB gets the same bytes and the GSO type, size and checksum offsets the
+// port wrote.
+TEST_P(PacketPortTest, SuperFramesCrossTheVethWhole) {
+  int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  int one = 1;
+  ASSERT_EQ(setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one), 0);
+  sockaddr_ll address{};
+  address.sll_family = AF_PACKET;
+  address.sll_protocol = htons(ETH_P_ALL);
+  address.sll_ifindex = b_index_;
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  std::mt19937 rng(77);
+  for (int i = 1; i < 12; ++i) {
+    if (i % 6 == 0) continue;  // one segment or less: the kernel drops the GSO fields
+    OffloadCase c = offload_case(rng, i);
+    port_->send(c.frame, c.hdr);
+    port_->flush();
+    Bytes buffer(70000);
+    bool seen = false;
+    auto deadline = Clock::now() + std::chrono::seconds(3);
+    while (!seen && Clock::now() < deadline) {
+      pollfd pfd{fd, POLLIN, 0};
+      poll(&pfd, 1, 20);
+      ssize_t n = recv(fd, buffer.data(), buffer.size(), MSG_DONTWAIT);
+      if (n < static_cast<ssize_t>(sizeof(VirtioNetHdr) + c.frame.size())) continue;
+      Bytes frame(buffer.begin() + sizeof(VirtioNetHdr), buffer.begin() + n);
+      if (frame != c.frame) continue;
+      VirtioNetHdr got;
+      std::memcpy(&got, buffer.data(), sizeof got);
+      EXPECT_EQ(got.gso_type, c.hdr.gso_type) << c.what;
+      EXPECT_EQ(got.gso_size, c.hdr.gso_size) << c.what;
+      EXPECT_EQ(got.csum_start, c.hdr.csum_start) << c.what;
+      EXPECT_EQ(got.csum_offset, c.hdr.csum_offset) << c.what;
+      EXPECT_EQ(got.flags & VirtioNetHdr::kNeedsCsum, VirtioNetHdr::kNeedsCsum) << c.what;
+      seen = true;
+    }
+    EXPECT_TRUE(seen) << c.what;
+  }
+  close(fd);
+  EXPECT_EQ(port_->stats().tx_offload_refused, 0u);
+  EXPECT_EQ(port_->stats().tx_errors, 0u);
+}
+
+TEST_P(PacketPortTest, KernelDropsAreReadable) {
   port_->update_kernel_stats();
   EXPECT_EQ(port_->stats().rx_kernel_drops, 0u);
 }
+
+INSTANTIATE_TEST_SUITE_P(Rx, PacketPortTest, testing::Values(RxMode::Ring, RxMode::Mmsg),
+                         [](const testing::TestParamInfo<RxMode>& param) {
+                           return param.param == RxMode::Ring ? "Ring" : "Mmsg";
+                         });
 
 }  // namespace
 }  // namespace vnet::dataplane

@@ -17,7 +17,7 @@
 //
 // Example: resolve_offloads(frame with 14+20+32+60000 bytes, {NEEDS_CSUM, TCPV4, gso_size 1448})
 // appends 42 frames: 41 of 14+20+32+1448 bytes and one with the last 632 payload bytes.
-#include "dataplane/gso.h"
+#include "wire/offload.h"
 
 #include <algorithm>
 #include <optional>
@@ -33,7 +33,7 @@
 #include "wire/tcp.h"
 #include "wire/udp.h"
 
-namespace vnet::dataplane {
+namespace vnet::wire {
 
 namespace {
 
@@ -224,4 +224,4 @@ bool resolve_offloads(std::span<const std::byte> frame, const VirtioNetHdr& hdr,
   return true;
 }
 
-}  // namespace vnet::dataplane
+}  // namespace vnet::wire

@@ -1,9 +1,9 @@
-// Tests for the software offloads (dataplane/gso.h): frames built with the wire Reprs, offloaded
+// Tests for the software offloads (wire/offload.h): frames built with the wire Reprs, offloaded
 // the way the kernel hands them to AF_PACKET (checksum field holding the pseudo-header sum), then
 // completed or segmented and checked field by field with the wire views.  Malformed headers must
 // be refused with an error and nothing appended, and no prefix or mutation of a valid frame may
 // crash (ASan builds catch out-of-bounds reads).
-#include "dataplane/gso.h"
+#include "wire/offload.h"
 
 #include <gtest/gtest.h>
 
@@ -18,14 +18,8 @@
 #include "wire/tcp.h"
 #include "wire/udp.h"
 
-namespace vnet::dataplane {
+namespace vnet::wire {
 namespace {
-
-using wire::EthernetConstView;
-using wire::IpProtocol;
-using wire::Ipv4ConstView;
-using wire::TcpConstView;
-using wire::UdpConstView;
 
 const net::Ipv4Addr kSource = net::Ipv4Addr::from_octets(192, 0, 2, 1);
 const net::Ipv4Addr kDestination = net::Ipv4Addr::from_octets(198, 51, 100, 2);
@@ -435,4 +429,4 @@ TEST(Gso, SurvivesTruncationAndCorruption) {
 }
 
 }  // namespace
-}  // namespace vnet::dataplane
+}  // namespace vnet::wire

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-namespace vnet::dataplane {
+namespace vnet::wire {
 
 // struct virtio_net_hdr (include/uapi/linux/virtio_net.h), host byte order as PACKET_VNET_HDR
 // uses it on a little-endian host.
@@ -47,4 +47,4 @@ bool complete_checksum(std::span<std::byte> frame, uint16_t csum_start, uint16_t
 bool resolve_offloads(std::span<const std::byte> frame, const VirtioNetHdr& hdr,
                       std::vector<std::vector<std::byte>>* out, std::string* error);
 
-}  // namespace vnet::dataplane
+}  // namespace vnet::wire
