@@ -120,11 +120,11 @@ start_ovs() {
   export OVS_RUNDIR=$d OVS_DBDIR=$d OVS_LOGDIR=$d OVS_SYSCONFDIR=$d
   ovsdb-tool create "$d/conf.db" /usr/share/openvswitch/vswitch.ovsschema
   ip netns exec $ns ovsdb-server "$d/conf.db" --remote="punix:$d/db.sock" \
-    --pidfile="$d/ovsdb.pid" --unixctl="$d/ovsdb.ctl" --log-file="$d/ovsdb.log" --detach
+    --pidfile="$d/ovsdb.pid" --unixctl="$d/ovsdb.ctl" --log-file="$d/ovsdb.log" -vconsole:off --detach
   ovs_pids+=("$(cat "$d/ovsdb.pid")")
   ip netns exec $ns ovs-vsctl --db="unix:$d/db.sock" --no-wait init
   ip netns exec $ns ovs-vswitchd "unix:$d/db.sock" --pidfile="$d/vswitchd.pid" \
-    --unixctl="$d/vswitchd.ctl" --log-file="$d/vswitchd.log" --detach
+    --unixctl="$d/vswitchd.ctl" --log-file="$d/vswitchd.log" -vconsole:off --detach
   ovs_pids+=("$(cat "$d/vswitchd.pid")")
   ip netns exec $ns ovs-vsctl --db="unix:$d/db.sock" add-br br0 \
     -- set bridge br0 datapath_type=netdev -- add-port br0 eth0 -- add-port br0 eth1
