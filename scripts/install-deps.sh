@@ -7,7 +7,7 @@ packages=(
   g++ clang clang-format clang-tidy libclang-rt-14-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev libyaml-cpp-dev libfmt-dev libspdlog-dev
-  python3 python3-scapy iproute2 procps tshark iptables conntrack
+  python3 python3-scapy python3-prometheus-client iproute2 procps tshark iptables conntrack
   iperf3 curl traceroute net-tools iputils-ping iputils-arping ethtool
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc etcd-server etcd-client
   libdpdk-dev

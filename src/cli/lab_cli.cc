@@ -66,11 +66,11 @@ int lab_run(const std::string& file, const LabRunOptions& options, std::ostream&
   return failed == 0 ? 0 : 1;
 }
 
-int lab_stats(const std::string& file, std::ostream& out, std::ostream& err) {
+int lab_stats(const std::string& file, bool prometheus, std::ostream& out, std::ostream& err) {
   auto lab = load(file, {}, err);
   if (!lab) return 2;
   for (const lab::CheckSpec& c : lab->spec().checks) (void)lab->run_check(c);
-  out << lab->stats();
+  out << (prometheus ? lab->prometheus() : lab->stats());
   return 0;
 }
 

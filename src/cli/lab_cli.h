@@ -17,7 +17,7 @@ int lab_run(const std::string& file, const LabRunOptions& options, std::ostream&
 int lab_shell(const std::string& file, std::istream& in, std::ostream& out, std::ostream& err);
 // `vnet lab lint FILE`: 0 clean, 1 with warnings, 2 when the lab does not deploy.
 int lab_lint(const std::string& file, std::ostream& out, std::ostream& err);
-int lab_stats(const std::string& file, std::ostream& out, std::ostream& err);
+int lab_stats(const std::string& file, bool prometheus, std::ostream& out, std::ostream& err);
 // Deploys, then runs `probe` on `node` with every node's tracing on, and prints the decisions
 // hop by hop.
 int trace(const std::string& file, const std::string& node, const std::vector<std::string>& probe,

@@ -16,7 +16,8 @@ int main(int argc, char** argv) {
   // own options, like `ip -j`, pass through untouched).
   if (argc >= 2 && (std::strcmp(argv[1], "-n") == 0 || std::strcmp(argv[1], "--node") == 0)) {
     if (argc < 4) {
-      std::cerr << "usage: vnet -n NODE COMMAND [ARGS…] | trace on|off|show|clear | stats\n";
+      std::cerr << "usage: vnet -n NODE COMMAND [ARGS…] | trace on|off|show|clear | stats "
+                   "[--prometheus]\n";
       return 2;
     }
     return vnet::cli::node_command(argv[2], std::vector<std::string>(argv + 3, argv + argc),
@@ -67,6 +68,9 @@ int main(int argc, char** argv) {
   shell->add_option("FILE", lab_file, "Lab file")->required();
   CLI::App* lstats = lab->add_subcommand("stats", "Deploy, run the checks, print counters");
   lstats->add_option("FILE", lab_file, "Lab file")->required();
+  bool prometheus = false;
+  lstats->add_flag("--prometheus", prometheus,
+                   "Print every node's counters in Prometheus's text format");
 
   CLI::App* lint = lab->add_subcommand(
       "lint",
@@ -117,7 +121,7 @@ int main(int argc, char** argv) {
     return vnet::cli::lab_run(lab_file, o, std::cout, std::cerr);
   }
   if (shell->parsed()) return vnet::cli::lab_shell(lab_file, std::cin, std::cout, std::cerr);
-  if (lstats->parsed()) return vnet::cli::lab_stats(lab_file, std::cout, std::cerr);
+  if (lstats->parsed()) return vnet::cli::lab_stats(lab_file, prometheus, std::cout, std::cerr);
   if (lint->parsed()) return vnet::cli::lab_lint(lab_file, std::cout, std::cerr);
   if (trace->parsed()) return vnet::cli::trace(lab_file, trace_node, probe, std::cout, std::cerr);
   return 0;

@@ -141,6 +141,8 @@ int node_command(const std::string& node, const std::vector<std::string>& args, 
     req.arg = args.size() > 1 ? args[1] : "";
   } else if (args.size() == 1 && args[0] == "stats") {
     req.op = "stats";
+  } else if (args.size() == 2 && args[0] == "stats" && args[1] == "--prometheus") {
+    req.op = "metrics";
   } else {
     req.op = "exec";
     req.line = ctl::quote_argv(args);

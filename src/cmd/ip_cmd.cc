@@ -1426,29 +1426,6 @@ int do_rule(Ctx& c, const Args& a, size_t i) {
 
 // ---------------------------------------------------------------- neighbour
 
-std::string neigh_state_name(stack::NeighState s) {
-  switch (s) {
-    case stack::NeighState::Permanent:
-      return "PERMANENT";
-    case stack::NeighState::Reachable:
-      return "REACHABLE";
-    case stack::NeighState::Stale:
-      return "STALE";
-    case stack::NeighState::Delay:
-      return "DELAY";
-    case stack::NeighState::Probe:
-      return "PROBE";
-    case stack::NeighState::Failed:
-      return "FAILED";
-    case stack::NeighState::Incomplete:
-      return "INCOMPLETE";
-    case stack::NeighState::Noarp:
-      return "NOARP";
-    default:
-      return "NONE";
-  }
-}
-
 int do_neigh(Ctx& c, const Args& a, size_t i) {
   std::string sub = i < a.size() ? a[i] : "show";
   ArgReader r(a, i + (i < a.size() ? 1 : 0));
@@ -1478,9 +1455,9 @@ int do_neigh(Ctx& c, const Args& a, size_t i) {
         s += "router ";
       }
       Json st = Json::array();
-      st.push(neigh_state_name(n.state));
+      st.push(stack::neigh_state_name(n.state));
       j.set("state", st);
-      s += neigh_state_name(n.state) + " ";
+      s += std::string(stack::neigh_state_name(n.state)) + " ";
       arr.push(j);
       if (!c.json) c.o.out += s + "\n";
     }

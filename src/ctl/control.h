@@ -3,7 +3,7 @@
 //
 //   request:  {"op": "exec", "line": "ip route add 10.0.0.0/8 via 192.0.2.1"}
 //             {"op": "trace", "arg": "on" | "off" | "show"}
-//             {"op": "stats"}   {"op": "ping"}   {"op": "stop"}
+//             {"op": "stats"}   {"op": "metrics"}   {"op": "ping"}   {"op": "stop"}
 //   response: {"out": "...", "err": "...", "status": 0}
 //
 // Sockets live in /run/vnet/NAME.sock, NAME being the node's network namespace
@@ -17,7 +17,7 @@
 namespace vnet::ctl {
 
 struct Request {
-  std::string op;    // exec, trace, stats, ping, stop
+  std::string op;    // exec, trace, stats, metrics (Prometheus text), ping, stop
   std::string line;  // exec: the command line
   std::string arg;   // trace: on, off, show
 };

@@ -7,6 +7,7 @@
 
 #include "cmd/control_plane.h"
 #include "cmd/driver.h"
+#include "cmd/metrics.h"
 #include "cmd/shell.h"
 #include "ctrl/agent.h"
 #include "ctrl/mem_store.h"
@@ -495,6 +496,17 @@ std::string Lab::stats() const {
     out += fmt::format("{}:\n", rec->name) + cmd::node_stats_text(rec->element->node());
   }
   return out;
+}
+
+std::string Lab::prometheus() const {
+  cmd::PrometheusText out;
+  for (const auto& rec : nodes_) {
+    if (!rec->element) continue;
+    cmd::MetricsExtra extra;
+    extra.node = rec->name;
+    cmd::node_metrics(rec->element->node(), extra, out);
+  }
+  return out.text();
 }
 
 std::string format_check(size_t index, const CheckResult& r) {

@@ -65,6 +65,8 @@ class Lab {
 
   // Per node and interface counters plus drop reasons (`vnet lab stats`).
   std::string stats() const;
+  // Every node's counters and table sizes in Prometheus's text format (cmd/metrics.h).
+  std::string prometheus() const;
   // `vnet lab lint`: MTU mismatches on links and along tunnel paths (lab_lint.cc).
   std::vector<std::string> lint();
   sim::Sim& sim() { return *sim_; }

@@ -148,6 +148,7 @@ class Netfilter {
   ConntrackStats& stats() { return stats_; }
 
   ConntrackTable& table() { return table_; }
+  const ConntrackTable& table() const { return table_; }
   NatTable& nat() { return nat_; }
   const NatTable& nat() const { return nat_; }
 

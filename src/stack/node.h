@@ -168,6 +168,8 @@ enum class NeighState : uint16_t {
   Permanent = 0x80,
   None = 0x00,
 };
+// iproute2's name for a state: "REACHABLE", "STALE", ... ("NONE" for anything else).
+const char* neigh_state_name(NeighState s);
 
 struct Neighbour {
   Ipv4Addr dst;
@@ -466,6 +468,7 @@ class Node {
   // nf_conntrack), as the kernel loads nf_conntrack and nf_nat; until then no hook runs.
   nf::Netfilter& netfilter();
   nf::Netfilter* netfilter_if_loaded() { return nf_.get(); }
+  const nf::Netfilter* netfilter_if_loaded() const { return nf_.get(); }
   // IPVS state (ip_vs): made by the first ipvsadm, as the module loads on first use.
   lb::IpvsTable& ipvs();
   const lb::IpvsTable* ipvs_if_loaded() const { return ipvs_.get(); }

@@ -30,7 +30,14 @@ constexpr size_t kUnresQueueBytes = 212992;      // unres_qlen_bytes
 constexpr uint64_t kLocktimeNs = kSecond;        // locktime 1 s (100 jiffies)
 constexpr uint64_t kProxyDelayNs = 800'000'000;  // proxy_delay 0.8 s
 
-const char* state_name(NeighState s) {
+bool valid_state(NeighState s) {
+  return s == NeighState::Reachable || s == NeighState::Stale || s == NeighState::Delay ||
+         s == NeighState::Probe || s == NeighState::Permanent || s == NeighState::Noarp;
+}
+
+}  // namespace
+
+const char* neigh_state_name(NeighState s) {
   switch (s) {
     case NeighState::Incomplete:
       return "INCOMPLETE";
@@ -52,13 +59,6 @@ const char* state_name(NeighState s) {
       return "NONE";
   }
 }
-
-bool valid_state(NeighState s) {
-  return s == NeighState::Reachable || s == NeighState::Stale || s == NeighState::Delay ||
-         s == NeighState::Probe || s == NeighState::Permanent || s == NeighState::Noarp;
-}
-
-}  // namespace
 
 Neighbour* Node::neigh_scan(int ifindex, Ipv4Addr dst) {
   for (Neighbour& n : neighbours_) {
@@ -121,7 +121,7 @@ void Node::neigh_update(Neighbour& n, std::optional<MacAddr> lladdr, NeighState 
   trace(TraceStage::Neighbour, [&] {
     return std::string(fmt::format("neigh {} dev {} lladdr {} {}", n.dst.to_string(),
                                    d ? d->name : "?", n.lladdr ? n.lladdr->to_string() : "-",
-                                   state_name(n.state)));
+                                   neigh_state_name(n.state)));
   });
   if (valid_state(n.state)) neigh_flush_queue(n);
 }
@@ -150,7 +150,7 @@ void Node::neigh_output(Device& dev, Ipv4Addr nexthop, std::vector<std::byte> pa
     case NeighState::Probe:
       trace(TraceStage::Neighbour, [&] {
         return std::string(fmt::format("neigh {} {} lladdr {}", nexthop.to_string(),
-                                       state_name(n->state), n->lladdr->to_string()));
+                                       neigh_state_name(n->state), n->lladdr->to_string()));
       });
       transmit_frame(dev.ifindex, *n->lladdr, 0x0800, packet);
       return;

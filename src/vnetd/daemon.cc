@@ -1,6 +1,9 @@
 // vnetd's engine (daemon.h).
 #include "vnetd/daemon.h"
 
+#include <arpa/inet.h>
+#include <fmt/format.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <spdlog/spdlog.h>
 #include <sys/epoll.h>
@@ -15,6 +18,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "cmd/metrics.h"
 #include "ctrl/agent.h"
 #include "ctrl/etcd_store.h"
 #include "ctrl/vpc_applier.h"
@@ -70,6 +74,7 @@ Daemon::~Daemon() {
     ::close(listen_fd_);
     ::unlink(options_.socket_path.c_str());
   }
+  if (metrics_fd_ >= 0) ::close(metrics_fd_);
 }
 
 std::variant<std::unique_ptr<Daemon>, std::string> Daemon::create(const DaemonOptions& options) {
@@ -113,6 +118,10 @@ std::variant<std::unique_ptr<Daemon>, std::string> Daemon::create(const DaemonOp
   Daemon* self = d.get();
   d->loop_.add(
       fd, [self](uint32_t) { self->accept_control(); }, /*nestable=*/false);
+  if (!options.metrics_listen.empty()) {
+    std::string err = d->open_metrics(options.metrics_listen);
+    if (!err.empty()) return err;
+  }
   d->loop_.set_on_timer([self] { self->node_.run_timers(self->loop_.now_ns()); });
   d->loop_.set_after_batch([self] { self->after_batch(); });
 
@@ -128,6 +137,40 @@ std::variant<std::unique_ptr<Daemon>, std::string> Daemon::create(const DaemonOp
   }
   d->after_batch();
   return d;
+}
+
+std::string Daemon::open_metrics(const std::string& listen) {
+  size_t colon = listen.rfind(':');
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  int port = -1;
+  if (colon != std::string::npos) {
+    try {
+      size_t used = 0;
+      port = std::stoi(listen.substr(colon + 1), &used);
+      if (used != listen.size() - colon - 1) port = -1;
+    } catch (const std::exception&) {
+      port = -1;
+    }
+  }
+  if (colon == std::string::npos || port < 0 || port > 65535 ||
+      ::inet_pton(AF_INET, listen.substr(0, colon).c_str(), &addr.sin_addr) != 1) {
+    return "--metrics " + listen + ": expected IPv4ADDRESS:PORT (e.g. 127.0.0.1:9477)";
+  }
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || ::listen(fd, 16) != 0) {
+    std::string e = "--metrics " + listen + ": " + std::strerror(errno);
+    ::close(fd);
+    return e;
+  }
+  metrics_fd_ = fd;
+  loop_.add(
+      fd, [this](uint32_t) { accept_metrics(); }, /*nestable=*/false);
+  spdlog::info("{}: metrics on http://{}/metrics", options_.name, listen);
+  return {};
 }
 
 std::string Daemon::start_agent() {
@@ -343,40 +386,79 @@ uint64_t Daemon::advance_until(uint64_t t_ns, const std::function<bool()>& stop)
   return loop_.now_ns();
 }
 
+namespace {
+
+// A client connection of the control or metrics socket, served inline: the data path waits
+// while it is served, so each client gets a fixed time in total to send its request and take
+// the answer.
+class Client {
+ public:
+  Client(int fd, const EventLoop& loop, int budget_ms)
+      : fd_(fd), loop_(loop), deadline_ns_(loop.now_ns() + uint64_t(budget_ms) * 1'000'000) {}
+  ~Client() { ::close(fd_); }
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // Reads until `complete(bytes so far)` or the time or 1 MiB runs out; true when complete.
+  bool read(std::string* buf, const std::function<bool(const std::string&)>& complete) {
+    char chunk[4096];
+    while (buf->size() < (1u << 20)) {
+      ssize_t n = ::recv(fd_, chunk, sizeof(chunk), 0);
+      if (n > 0) {
+        buf->append(chunk, static_cast<size_t>(n));
+        if (complete(*buf)) return true;
+      } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+        if (!wait(POLLIN)) return false;
+      } else {
+        return false;
+      }
+    }
+    return false;
+  }
+  // Writes all of `out`; false when the client did not take it in time.
+  bool write(const std::string& out) {
+    size_t off = 0;
+    while (off < out.size()) {
+      ssize_t n = ::send(fd_, out.data() + off, out.size() - off, MSG_NOSIGNAL);
+      if (n > 0) {
+        off += static_cast<size_t>(n);
+      } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+        if (!wait(POLLOUT)) return false;
+      } else {
+        return false;
+      }
+    }
+    return true;
+  }
+
+ private:
+  bool wait(short events) {
+    uint64_t now = loop_.now_ns();
+    if (now >= deadline_ns_) return false;
+    pollfd p{fd_, events, 0};
+    int ms = static_cast<int>((deadline_ns_ - now) / 1'000'000) + 1;
+    return ::poll(&p, 1, ms) > 0;
+  }
+  int fd_;
+  const EventLoop& loop_;
+  uint64_t deadline_ns_;
+};
+
+constexpr int kControlIoMs = 2000;
+
+}  // namespace
+
 void Daemon::accept_control() {
-  // One request per connection.  The client gets kControlIoMs in total to send its line and
-  // to take the answer: the data path waits while a command runs, so a slow or stopped client
-  // must not hold it longer than that.
-  constexpr int kControlIoMs = 2000;
+  // One request per connection, a JSON line each way.
   while (true) {
     int c = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (c < 0) return;
-    auto wait = [&](short events, uint64_t deadline_ns) {
-      uint64_t now = loop_.now_ns();
-      if (now >= deadline_ns) return false;
-      pollfd p{c, events, 0};
-      int ms = static_cast<int>((deadline_ns - now) / 1'000'000) + 1;
-      return ::poll(&p, 1, ms) > 0;
-    };
-    uint64_t deadline = loop_.now_ns() + uint64_t{kControlIoMs} * 1'000'000;
+    Client client(c, loop_, kControlIoMs);
     std::string buf;
-    char chunk[4096];
-    bool complete = false;
-    while (!complete && buf.size() < (1u << 20)) {
-      ssize_t n = ::recv(c, chunk, sizeof(chunk), 0);
-      if (n > 0) {
-        buf.append(chunk, static_cast<size_t>(n));
-        complete = buf.find('\n') != std::string::npos;
-      } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-        if (!wait(POLLIN, deadline)) break;
-      } else {
-        break;
-      }
-    }
-    if (!complete) {
+    if (!client.read(&buf,
+                     [](const std::string& b) { return b.find('\n') != std::string::npos; })) {
       spdlog::warn("{}: control client sent no complete request in {} ms", options_.name,
                    kControlIoMs);
-      ::close(c);
       continue;
     }
     ctl::Response r;
@@ -389,25 +471,88 @@ void Daemon::accept_control() {
       spdlog::debug("{}: {} {}", options_.name, req->op, req->line);
       r = handle(*req);
     }
-    std::string out = ctl::encode(r);
-    size_t off = 0;
-    deadline = loop_.now_ns() + uint64_t{kControlIoMs} * 1'000'000;
-    while (off < out.size()) {
-      ssize_t n = ::send(c, out.data() + off, out.size() - off, MSG_NOSIGNAL);
-      if (n > 0) {
-        off += static_cast<size_t>(n);
-      } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-        if (!wait(POLLOUT, deadline)) break;
-      } else {
-        break;
-      }
-    }
-    if (off < out.size()) {
+    if (!client.write(ctl::encode(r))) {
       spdlog::warn("{}: control client did not take its answer in {} ms", options_.name,
                    kControlIoMs);
     }
-    ::close(c);
   }
+}
+
+void Daemon::accept_metrics() {
+  // HTTP/1.x, one request per connection: GET /metrics answers the exposition text.
+  while (true) {
+    int c = ::accept4(metrics_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (c < 0) return;
+    Client client(c, loop_, kControlIoMs);
+    std::string buf;
+    bool complete = client.read(&buf, [](const std::string& b) {
+      return b.find("\r\n\r\n") != std::string::npos || b.find("\n\n") != std::string::npos;
+    });
+    if (!complete) continue;
+    std::string line = buf.substr(0, buf.find_first_of("\r\n"));
+    std::string status = "200 OK", type = "text/plain; version=0.0.4; charset=utf-8", body;
+    if (line.rfind("GET ", 0) != 0 && line.rfind("HEAD ", 0) != 0) {
+      status = "405 Method Not Allowed";
+      type = "text/plain";
+      body = "only GET\n";
+    } else {
+      size_t path_start = line.find(' ') + 1;
+      std::string path = line.substr(path_start, line.find(' ', path_start) - path_start);
+      if (path == "/metrics" || path.rfind("/metrics?", 0) == 0) {
+        body = metrics_text();
+      } else {
+        status = "404 Not Found";
+        type = "text/plain";
+        body = "metrics are at /metrics\n";
+      }
+    }
+    bool head = line.rfind("HEAD ", 0) == 0;
+    std::string out = fmt::format(
+        "HTTP/1.1 {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        status, type, body.size());
+    if (!head) out += body;
+    (void)client.write(out);
+  }
+}
+
+std::string Daemon::metrics_text() const {
+  cmd::PrometheusText out;
+  cmd::MetricsExtra extra;
+  extra.node = options_.name;
+  extra.tracing = tracing_;
+  extra.trace_records = trace_->size();
+  extra.agent = agent_.get();
+  cmd::node_metrics(node_, extra, out);
+  for (const Port& p : ports_) {
+    const dataplane::PortStats& st = p.port->stats();
+    const cmd::PrometheusText::Labels l{{"node", options_.name}, {"interface", p.port->name()}};
+    auto counter = [&](const char* name, const char* help, uint64_t v) {
+      out.add(name, "counter", help, l, static_cast<double>(v));
+    };
+    counter("vnet_port_rx_frames_total", "Frames received through AF_PACKET (after cutting).",
+            st.rx_frames);
+    counter("vnet_port_rx_bytes_total", "Bytes received through AF_PACKET.", st.rx_bytes);
+    counter("vnet_port_rx_gso_frames_total", "GSO super-frames cut on receive.", st.rx_gso_frames);
+    counter("vnet_port_rx_offload_whole_total", "Offloaded frames handed to the node whole.",
+            st.rx_offload_whole);
+    counter("vnet_port_rx_offload_errors_total", "Offloaded frames that could not be resolved.",
+            st.rx_offload_errors);
+    counter("vnet_port_rx_truncated_total", "Frames larger than a ring block or buffer.",
+            st.rx_truncated);
+    counter("vnet_port_rx_kernel_drops_total",
+            "Frames the kernel dropped because the socket's queue was full (PACKET_STATISTICS).",
+            st.rx_kernel_drops);
+    counter("vnet_port_tx_frames_total", "Frames sent through AF_PACKET.", st.tx_frames);
+    counter("vnet_port_tx_bytes_total", "Bytes sent through AF_PACKET.", st.tx_bytes);
+    counter("vnet_port_tx_errors_total", "Frames the kernel refused or could not queue.",
+            st.tx_errors);
+    counter("vnet_port_tx_gso_frames_total", "Super-frames sent with a GSO header.",
+            st.tx_gso_frames);
+    counter("vnet_port_tx_offload_refused_total",
+            "Offload headers the kernel refused (the frame was cut in software).",
+            st.tx_offload_refused);
+  }
+  return out.text();
 }
 
 std::string Daemon::stats_text() const {
@@ -453,6 +598,9 @@ ctl::Response Daemon::handle(const ctl::Request& req) {
       r.status = 1;
       r.err = "usage: vnet -n NODE trace on|off|show|clear\n";
     }
+  } else if (req.op == "metrics") {
+    for (Port& p : ports_) p.port->update_kernel_stats();
+    r.out = metrics_text();
   } else if (req.op == "stats") {
     for (Port& p : ports_) p.port->update_kernel_stats();
     r.out = options_.name + ":\n" + stats_text();

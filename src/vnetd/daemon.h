@@ -50,6 +50,8 @@ struct DaemonOptions {
   // `vpc --etcd` writes there.
   std::string etcd;
   std::string agent_node;
+  // Prometheus metrics over HTTP at ADDR:PORT (GET /metrics); empty: only on the control socket.
+  std::string metrics_listen;
 };
 
 class Daemon : public stack::NodeIo, public cmd::Driver {
@@ -83,6 +85,7 @@ class Daemon : public stack::NodeIo, public cmd::Driver {
     void record(const stack::TraceRecord& r) override;
     std::string text() const;
     void clear() { records_.clear(); }
+    size_t size() const { return records_.size(); }
 
    private:
     size_t capacity_;
@@ -99,6 +102,10 @@ class Daemon : public stack::NodeIo, public cmd::Driver {
   void after_batch();
   void check_carrier();
   void accept_control();
+  std::string open_metrics(const std::string& listen);  // "" or why not
+  void accept_metrics();
+  std::string metrics_text() const;
+  int metrics_fd_ = -1;
   std::string stats_text() const;
   // Connects the store and starts the agent thread; "" or why not.
   std::string start_agent();

@@ -2,6 +2,7 @@
 //   ip netns exec lab-r1 vnetd --name lab-r1 [--ports eth0,eth1] [--exec-file F] [--log-level L]
 //   ip netns exec lab-web1 vnetd --name lab-web1-tunl0 --tunnel ipip   (tunnel_shim.h)
 //   ... vnetd --name lab-host1 --etcd unix:///run/vnet/lab/localhost:2379 --agent host1
+//   ... vnetd --name lab-r1 --metrics 127.0.0.1:9477     (Prometheus: GET /metrics)
 // Exit status: 0 after a clean stop (SIGTERM, SIGINT, `stop`), 1 when it cannot start.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -36,6 +37,9 @@ int main(int argc, char** argv) {
                  "the node forwards plainly and let the kernel segment on transmit (keep), or cut "
                  "and complete every one on receive (cut)")
       ->check(CLI::IsMember({"keep", "cut"}));
+  app.add_option("--metrics", o.metrics_listen,
+                 "Serve Prometheus metrics over HTTP at ADDR:PORT (GET /metrics), e.g. "
+                 "127.0.0.1:9477");
   std::string rx = "mmsg";
   app.add_option("--rx", rx,
                  "How to receive: recvmmsg() batches, woken per packet (mmsg), or a TPACKET_V3 "
