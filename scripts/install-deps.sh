@@ -6,7 +6,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   g++ clang clang-format clang-tidy libclang-rt-14-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libcli11-dev nlohmann-json3-dev libyaml-cpp-dev libfmt-dev libspdlog-dev
+  libcli11-dev nlohmann-json3-dev libyaml-cpp-dev libfmt-dev libspdlog-dev zlib1g-dev
   python3 python3-scapy python3-prometheus-client iproute2 procps tshark iptables conntrack
   iperf3 curl traceroute net-tools iputils-ping iputils-arping ethtool
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc etcd-server etcd-client

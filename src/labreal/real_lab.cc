@@ -562,7 +562,14 @@ std::variant<std::unique_ptr<RealLab>, std::string> RealLab::up(const lab::LabSp
                                      "--log-level",
                                      options.log_level,
                                      "--pidfile",
-                                     dir + "/" + n.name + ".pid"};
+                                     dir + "/" + n.name + ".pid",
+                                     "--journal",
+                                     dir + "/" + n.name + ".journal",
+                                     "--restart"};
+    // A new lab starts from its exec lines, not from a journal an earlier run left.
+    for (const char* suffix : {".journal", ".journal.prev", ".journal.tmp"}) {
+      fs::remove(dir + "/" + n.name + suffix, ec);
+    }
     if (!ports.empty()) argv.insert(argv.end(), {"--ports", ports});
     if (spec.vpcs.control == lab::VpcControl::Etcd) {
       argv.insert(argv.end(), {"--etcd", etcd_endpoint(spec)});

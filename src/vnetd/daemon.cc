@@ -129,14 +129,51 @@ std::variant<std::unique_ptr<Daemon>, std::string> Daemon::create(const DaemonOp
     std::string err = d->start_agent();
     if (!err.empty()) return err;
   }
-  for (const std::string& line : options.exec) {
-    cmd::CmdOutput o = d->shell_->run(line);
+  bool restored = false;
+  if (!options.journal.empty()) {
+    d->journal_ = std::make_unique<cmd::ConfigJournal>(options.journal);
+    cmd::ConfigJournal::Loaded loaded = d->journal_->load();
+    for (const std::string& p : loaded.problems) {
+      spdlog::warn("{}: journal {} refused ({}){}", options.name, options.journal, p,
+                   loaded.source.empty() ? "" : "; using " + loaded.source);
+    }
+    size_t failed = 0;
+    for (const std::string& line : loaded.lines) {
+      cmd::CmdOutput o = d->shell_->run(line);
+      if (o.status != 0) {
+        ++failed;
+        spdlog::warn("{}: journal line `{}` failed: {}", options.name, line, o.err);
+      }
+    }
+    if (!loaded.source.empty()) {
+      restored = true;
+      spdlog::info("{}: restored {} command lines from {} ({} failed)", options.name,
+                   loaded.lines.size(), loaded.source, failed);
+    }
+  }
+  // The journal already holds what the exec lines did when they first ran (and what came
+  // after): replaying them too would apply them twice.
+  if (restored && !options.exec.empty()) {
+    spdlog::info("{}: the journal was restored; the {} exec lines are not replayed", options.name,
+                 options.exec.size());
+  }
+  for (const std::string& line : restored ? std::vector<std::string>{} : options.exec) {
+    cmd::CmdOutput o = d->run_and_journal(line);
     if (o.status != 0) {
       spdlog::warn("{}: replayed `{}` failed: {}", options.name, line, o.err);
     }
   }
   d->after_batch();
   return d;
+}
+
+cmd::CmdOutput Daemon::run_and_journal(const std::string& line) {
+  cmd::CmdOutput o = shell_->run(line);
+  if (journal_ && o.status == 0 && cmd::changes_configuration(line)) {
+    std::string e = journal_->append(line);
+    if (!e.empty()) spdlog::error("{}: journal: {}", options_.name, e);
+  }
+  return o;
 }
 
 std::string Daemon::open_metrics(const std::string& listen) {
@@ -578,7 +615,7 @@ std::string Daemon::stats_text() const {
 ctl::Response Daemon::handle(const ctl::Request& req) {
   ctl::Response r;
   if (req.op == "exec") {
-    cmd::CmdOutput o = shell_->run(req.line);
+    cmd::CmdOutput o = run_and_journal(req.line);
     after_batch();
     r.out = std::move(o.out);
     r.err = std::move(o.err);

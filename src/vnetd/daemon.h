@@ -28,6 +28,7 @@
 
 #include "cmd/control_plane.h"
 #include "cmd/driver.h"
+#include "cmd/journal.h"
 #include "cmd/shell.h"
 #include "ctl/control.h"
 #include "ctrl/agent.h"
@@ -52,6 +53,9 @@ struct DaemonOptions {
   std::string agent_node;
   // Prometheus metrics over HTTP at ADDR:PORT (GET /metrics); empty: only on the control socket.
   std::string metrics_listen;
+  // The configuration journal (cmd/journal.h): replayed at start, then every command line that
+  // changes configuration and succeeds is added.  Empty: none.
+  std::string journal;
 };
 
 class Daemon : public stack::NodeIo, public cmd::Driver {
@@ -106,6 +110,10 @@ class Daemon : public stack::NodeIo, public cmd::Driver {
   void accept_metrics();
   std::string metrics_text() const;
   int metrics_fd_ = -1;
+  // Runs a command line of the node's shell; one that changed configuration goes into the
+  // journal.
+  cmd::CmdOutput run_and_journal(const std::string& line);
+  std::unique_ptr<cmd::ConfigJournal> journal_;
   std::string stats_text() const;
   // Connects the store and starts the agent thread; "" or why not.
   std::string start_agent();

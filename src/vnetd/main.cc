@@ -3,17 +3,86 @@
 //   ip netns exec lab-web1 vnetd --name lab-web1-tunl0 --tunnel ipip   (tunnel_shim.h)
 //   ... vnetd --name lab-host1 --etcd unix:///run/vnet/lab/localhost:2379 --agent host1
 //   ... vnetd --name lab-r1 --metrics 127.0.0.1:9477     (Prometheus: GET /metrics)
+//   ... vnetd --name lab-r1 --journal /run/vnet/labs/lab/r1.journal --restart
 // Exit status: 0 after a clean stop (SIGTERM, SIGINT, `stop`), 1 when it cannot start.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
 #include <cstdlib>
+#include <cstring>
+#include <deque>
 #include <fstream>
 #include <iostream>
+#include <thread>
 
 #include "vnetd/daemon.h"
 #include "vnetd/tunnel_shim.h"
+
+namespace {
+
+volatile sig_atomic_t worker_pid = 0;
+
+void forward_signal(int sig) {
+  if (worker_pid > 0) kill(worker_pid, sig);
+}
+
+// --restart: this process stays a supervisor and runs the node in a child, started again (with
+// its journal) whenever it dies of a signal: kill -9, a crash.  An exit (a clean stop, or a
+// start that failed) ends the supervisor with the child's status.  The child dies with the
+// supervisor (PR_SET_PDEATHSIG).  More than 10 restarts within 10 s: give up (exit 1).
+// Returns in the child only, with true; the supervisor exits from here.
+bool supervise(const std::string& name) {
+  struct sigaction forward {};
+  forward.sa_handler = forward_signal;
+  sigemptyset(&forward.sa_mask);
+  sigaction(SIGTERM, &forward, nullptr);
+  sigaction(SIGINT, &forward, nullptr);
+  std::deque<std::chrono::steady_clock::time_point> restarts;
+  const pid_t supervisor = getpid();
+  while (true) {
+    pid_t child = fork();
+    if (child < 0) {
+      spdlog::error("{}: fork: {}", name, std::strerror(errno));
+      std::exit(1);
+    }
+    if (child == 0) {
+      signal(SIGTERM, SIG_DFL);
+      signal(SIGINT, SIG_DFL);
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (getppid() != supervisor) std::exit(1);  // the supervisor died before prctl
+      return true;
+    }
+    worker_pid = child;
+    int status = 0;
+    while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+    }
+    worker_pid = 0;
+    if (WIFEXITED(status)) std::exit(WEXITSTATUS(status));
+    auto now = std::chrono::steady_clock::now();
+    restarts.push_back(now);
+    while (!restarts.empty() && now - restarts.front() > std::chrono::seconds(10)) {
+      restarts.pop_front();
+    }
+    if (restarts.size() > 10) {
+      spdlog::error("{}: the node died {} times within 10 s; not restarting", name,
+                    restarts.size());
+      std::exit(1);
+    }
+    spdlog::warn("{}: the node (pid {}) died of signal {}; restarting", name, child,
+                 WTERMSIG(status));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"vnetd: the vnet engine on real interfaces (AF_PACKET)"};
@@ -40,6 +109,13 @@ int main(int argc, char** argv) {
   app.add_option("--metrics", o.metrics_listen,
                  "Serve Prometheus metrics over HTTP at ADDR:PORT (GET /metrics), e.g. "
                  "127.0.0.1:9477");
+  app.add_option("--journal", o.journal,
+                 "Keep the configuration applied in FILE (atomic rewrites) and restore it at "
+                 "start");
+  bool restart = false;
+  app.add_flag("--restart", restart,
+               "Supervise: run the node in a child process and start it again (restoring "
+               "--journal) when it dies of a signal");
   std::string rx = "mmsg";
   app.add_option("--rx", rx,
                  "How to receive: recvmmsg() batches, woken per packet (mmsg), or a TPACKET_V3 "
@@ -86,6 +162,7 @@ int main(int argc, char** argv) {
       if (!line.empty()) o.exec.push_back(line);
     }
   }
+  if (restart) (void)supervise(o.name);
   auto created = vnet::vnetd::Daemon::create(o);
   if (auto* e = std::get_if<std::string>(&created)) {
     spdlog::error("{}: {}", o.name, *e);

@@ -68,13 +68,14 @@ echo "  etcd kill -9: 50 pings, $loss during the outage; the update written afte
 
 # 2. kill -9 of an agent (host2's vnetd), with changes made while it is dead.
 ns=seed004-etcd-host2
-pid=$(pgrep -f -- "vnetd --name $ns " | head -1)
+# The oldest such process is the supervisor (--restart); its node process dies with it.
+pid=$(pgrep -o -f -- "vnetd --name $ns ")
 mapfile -d '' vnetd_argv < "/proc/$pid/cmdline"
 kill -9 "$pid"
 "$vnet" vpc --etcd "$ep" route del 172.16.9.9 vpc 0 || fail "route del"
 "$vnet" vpc --etcd "$ep" route add 172.16.9.10 host 10.10.1.9 vpc 0 || fail "route add"
-setsid -f ip netns exec "$ns" "${vnetd_argv[@]}" --exec-file "$state/host2.exec" \
-  >> "$state/host2.log" 2>&1 < /dev/null
+# The same command line: its journal (--journal) restores what the lab's exec lines made.
+setsid -f ip netns exec "$ns" "${vnetd_argv[@]}" >> "$state/host2.log" 2>&1 < /dev/null
 wait_for 10 node host2 ip link show lo || fail "host2's vnetd did not restart"
 wait_for 10 has_route host2 172.16.9.10 || fail "host2 did not converge (missing 172.16.9.10)"
 no_route host2 172.16.9.9 || fail "host2 did not converge (172.16.9.9 still there)"
