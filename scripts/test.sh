@@ -40,8 +40,11 @@ if [[ $(id -u) -eq 0 ]]; then
   stage "real-mode labs (network namespaces, vnetd), robustness, leftovers"
   tests/real/run.sh build/src/cli/vnet build/src/vnetd/vnetd
   stages=$((stages + 1))
+  stage "Debian package (cpack, dpkg -i in a throwaway overlay root)"
+  tests/package/deb.sh build
+  stages=$((stages + 1))
 else
-  stage "real-mode labs skipped: they need root (network namespaces)"
+  stage "real-mode labs and the package test skipped: they need root"
 fi
 
 if [[ "${VNET_QUICK:-0}" != 1 ]]; then

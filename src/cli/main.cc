@@ -29,7 +29,7 @@ int main(int argc, char** argv) {
                                   std::cerr);
   }
   CLI::App app{"vnet: a virtual-network engine with a Linux-faithful IPv4 stack"};
-  app.set_version_flag("--version", std::string("vnet 0.1.0"));
+  app.set_version_flag("--version", std::string("vnet ") + VNET_VERSION);
   app.require_subcommand(1);
 
   std::string file;

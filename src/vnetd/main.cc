@@ -86,6 +86,7 @@ bool supervise(const std::string& name) {
 
 int main(int argc, char** argv) {
   CLI::App app{"vnetd: the vnet engine on real interfaces (AF_PACKET)"};
+  app.set_version_flag("--version", std::string("vnetd ") + VNET_VERSION);
   vnet::vnetd::DaemonOptions o;
   std::string ports, exec_file, level = "info", pidfile;
   app.add_option("--name", o.name, "Node name (its network namespace)")->required();
