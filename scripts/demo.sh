@@ -14,6 +14,10 @@ echo
 echo "== vnet lab run examples/seed000-ipip.yaml (two datacenters over IPIP, the seed's MASQUERADE)"
 build/src/cli/vnet lab run examples/seed000-ipip.yaml
 echo
+echo "== a picture of one ping's path across the tunnel (Graphviz; the README shows it)"
+build/src/cli/vnet trace examples/seed000-ipip.yaml hostA --svg docs/images/seed000-ping.svg \
+  -- ping -c 1 172.16.2.20 > /dev/null
+echo
 echo "== the tunnel and NAT steps of one ping from test2 to a host in DC A: vnet trace"
 build/src/cli/vnet trace examples/seed000-ipip.yaml test2 -- ping -c 1 192.168.177.20 \
   | grep -E "encap|decap|MASQUERADE|source 192" || true

@@ -8,7 +8,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev libyaml-cpp-dev libfmt-dev libspdlog-dev zlib1g-dev
   python3 python3-scapy python3-prometheus-client iproute2 procps tshark iptables conntrack
-  iperf3 curl traceroute net-tools iputils-ping iputils-arping ethtool help2man dpkg-dev
+  iperf3 curl traceroute net-tools iputils-ping iputils-arping ethtool help2man dpkg-dev graphviz
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc etcd-server etcd-client
   libdpdk-dev
 )

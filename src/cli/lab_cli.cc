@@ -2,12 +2,19 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
 #include <istream>
 #include <memory>
 #include <ostream>
 #include <variant>
 
 #include "ctl/control.h"
+#include "lab/lab_graph.h"
 #include "lab/lab_parser.h"
 #include "labrun/lab.h"
 
@@ -122,8 +129,49 @@ int lab_shell(const std::string& file, std::istream& in, std::ostream& out, std:
   return 0;
 }
 
+namespace {
+
+// Writes `dot` rendered by Graphviz (`dot -TFORMAT -o PATH`), or the DOT text itself for
+// format "dot"; "" or why not.
+std::string render_dot(const std::string& dot, const std::string& format, const std::string& path) {
+  if (format == "dot") {
+    std::ofstream f(path);
+    f << dot;
+    return f ? "" : path + ": cannot write";
+  }
+  if (std::system("command -v dot > /dev/null 2>&1") != 0) {
+    return "Graphviz's dot is not installed (apt-get install graphviz); --format dot writes the "
+           "DOT text instead";
+  }
+  std::string command = ctl::quote_argv({"dot", "-T" + format, "-o", path});
+  FILE* p = popen(command.c_str(), "w");
+  if (p == nullptr) return std::string("popen: ") + std::strerror(errno);
+  size_t written = std::fwrite(dot.data(), 1, dot.size(), p);
+  int rc = pclose(p);
+  if (written != dot.size() || rc != 0) return "dot failed (exit " + std::to_string(rc) + ")";
+  return {};
+}
+
+}  // namespace
+
+int lab_graph(const std::string& file, const std::string& out_path, const std::string& format,
+              std::ostream& out, std::ostream& err) {
+  auto parsed = lab::load_lab_file(file);
+  if (auto* e = std::get_if<lab::LabError>(&parsed)) {
+    err << "vnet: " << e->to_string() << "\n";
+    return 2;
+  }
+  std::string e = render_dot(lab::lab_dot(std::get<lab::LabSpec>(parsed)), format, out_path);
+  if (!e.empty()) {
+    err << "vnet: " << e << "\n";
+    return 1;
+  }
+  out << "wrote " << out_path << "\n";
+  return 0;
+}
+
 int trace(const std::string& file, const std::string& node, const std::vector<std::string>& probe,
-          std::ostream& out, std::ostream& err) {
+          const std::string& svg_path, std::ostream& out, std::ostream& err) {
   auto lab = load(file, {}, err);
   if (!lab) return 2;
   if (!lab->node(node)) {
@@ -145,6 +193,31 @@ int trace(const std::string& file, const std::string& node, const std::vector<st
       last_node = t.node;
     }
     out << stack::format_trace_record(t.record);
+  }
+  if (!svg_path.empty()) {
+    lab::GraphPath path;
+    path.caption = node + "# " + command;
+    for (const labrun::TraceLine& t : lab->trace()) {
+      const std::string& text = t.record.text;
+      auto first_word_after = [&](size_t skip) {
+        size_t start = std::min(text.size(), skip);
+        return text.substr(start, text.find(' ', start) - start);
+      };
+      if (t.record.stage == stack::TraceStage::Tx && text.rfind("tx ", 0) == 0) {
+        path.tx.emplace_back(t.node, first_word_after(3));
+      } else if (t.record.stage == stack::TraceStage::Encap) {
+        path.encap.emplace_back(t.node, first_word_after(0));
+      } else if (t.record.drop) {
+        path.drops.emplace_back(t.node, text);
+      }
+    }
+    const bool png = svg_path.size() > 4 && svg_path.substr(svg_path.size() - 4) == ".png";
+    std::string e = render_dot(lab::lab_dot(lab->spec(), &path), png ? "png" : "svg", svg_path);
+    if (!e.empty()) {
+      err << "vnet: " << e << "\n";
+      return 1;
+    }
+    err << "vnet: wrote " << svg_path << "\n";
   }
   return o.status;
 }

@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <string>
@@ -83,6 +84,15 @@ int main(int argc, char** argv) {
   trace->add_option("FILE", lab_file, "Lab file")->required();
   trace->add_option("NODE", trace_node, "Node the probe runs on")->required();
   trace->add_option("PROBE", probe, "The probe command, after --")->required();
+  std::string svg;
+  trace->add_option("--svg", svg,
+                    "Also draw the lab with the packets' path on it (SVG; PNG for a .png name)");
+  std::string graph_out, graph_format = "svg";
+  CLI::App* graph = lab->add_subcommand("graph", "Draw the lab's topology with Graphviz");
+  graph->add_option("FILE", lab_file, "Lab file")->required();
+  graph->add_option("-o,--output", graph_out, "Where to write it (default: the lab's name.FORMAT)");
+  graph->add_option("--format", graph_format, "svg, png, or dot (the DOT text)")
+      ->check(CLI::IsMember({"svg", "png", "dot"}));
 
   CLI11_PARSE(app, argc, argv);
 
@@ -123,6 +133,14 @@ int main(int argc, char** argv) {
   if (shell->parsed()) return vnet::cli::lab_shell(lab_file, std::cin, std::cout, std::cerr);
   if (lstats->parsed()) return vnet::cli::lab_stats(lab_file, prometheus, std::cout, std::cerr);
   if (lint->parsed()) return vnet::cli::lab_lint(lab_file, std::cout, std::cerr);
-  if (trace->parsed()) return vnet::cli::trace(lab_file, trace_node, probe, std::cout, std::cerr);
+  if (trace->parsed()) {
+    return vnet::cli::trace(lab_file, trace_node, probe, svg, std::cout, std::cerr);
+  }
+  if (graph->parsed()) {
+    if (graph_out.empty()) {
+      graph_out = std::filesystem::path(lab_file).stem().string() + "." + graph_format;
+    }
+    return vnet::cli::lab_graph(lab_file, graph_out, graph_format, std::cout, std::cerr);
+  }
   return 0;
 }

@@ -171,5 +171,34 @@ if command -v tshark > /dev/null; then
 else
   echo "SKIP pcap check: tshark is not installed"
 fi
+# Pictures: `vnet lab graph` and `vnet trace --svg` through Graphviz, parsed as SVG (XML).
+if command -v dot > /dev/null; then
+  gdir=$(mktemp -d)
+  # The ping fails (rp_filter drops it): trace exits 1 and still draws.
+  "$vnet" trace examples/seed001-multinic.yaml client --svg "$gdir/t.svg" -- ping -c 1 -W 1 110.100.1.2 > /dev/null 2>&1 || true
+  if "$vnet" lab graph examples/seed000-ipip.yaml -o "$gdir/g.svg" > /dev/null &&
+     /usr/bin/python3 - "$gdir/g.svg" "$gdir/t.svg" << 'PY'
+import sys, xml.etree.ElementTree as ET
+ns = {"s": "http://www.w3.org/2000/svg"}
+def texts(path):
+    root = ET.parse(path).getroot()
+    assert root.tag == "{http://www.w3.org/2000/svg}svg", root.tag
+    return [t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text")]
+g = texts(sys.argv[1])
+for want in ["hostA", "test1", "test2", "ipip0 ipip", "58.64.177.151/24"]:
+    assert want in g, (want, g)
+t = texts(sys.argv[2])
+assert any(x.startswith("DROP IP_RPFILTER") for x in t), t
+assert "seed001-multinic: client# ping -c 1 -W 1 110.100.1.2" in t, t
+PY
+  then
+    ok "pictures: lab graph and trace --svg render through Graphviz (nodes, addresses, tunnel, the rp_filter drop)"
+  else
+    bad "pictures"
+  fi
+  rm -rf "$gdir"
+else
+  echo "SKIP pictures: Graphviz's dot is not installed"
+fi
 echo "lab: $passed passed, $failed failed"
 ((failed == 0))
