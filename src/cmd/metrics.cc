@@ -112,6 +112,9 @@ void node_metrics(const stack::Node& node, const MetricsExtra& extra, Prometheus
     out.add("vnet_routes", "gauge", "Routes in each routing table.",
             {{"node", n}, {"table", table_name(node, t->id())}}, static_cast<double>(routes));
   }
+  out.add("vnet_reassembly_bytes", "gauge",
+          "Bytes of fragments waiting for reassembly (at most ipfrag_high_thresh, 4 MiB).",
+          node_only, static_cast<double>(node.reassembly_bytes()));
   out.add("vnet_rules", "gauge", "Policy routing rules.", node_only,
           static_cast<double>(node.fib().rules().size()));
   std::map<std::string, size_t> by_state;

@@ -102,6 +102,8 @@ const char* drop_reason_name(DropReason reason) {
       return "VPC_SRC_DENIED";
     case DropReason::VpcEncap:
       return "VPC_ENCAP";
+    case DropReason::NeighCreateFail:
+      return "NEIGH_CREATEFAIL";
     case DropReason::OffloadInvalid:
       return "OFFLOAD_INVALID";
     case DropReason::VxlanInvalidHdr:

@@ -33,6 +33,7 @@ enum class DropReason : uint8_t {
   FragReasmTimeout,     // reassembly timed out
   NeighFailed,          // address resolution failed
   NeighQueueFull,       // too many packets waiting for resolution
+  NeighCreateFail,      // the neighbour table is full (gc_thresh3): no entry for the next hop
   NoSocket,             // nobody listens (port unreachable sent)
   IcmpCsum,             // bad ICMP checksum
   IcmpEchoIgnored,      // icmp_echo_ignore_all / broadcasts

@@ -390,6 +390,8 @@ class Node {
     uint64_t fallback = 0;  // packets the fast path handed to the per-packet path
   };
   const FastPathStats& fast_path_stats() const { return fast_stats_; }
+  // Bytes of fragments waiting for reassembly (bounded by ipfrag_high_thresh, 4 MiB).
+  size_t reassembly_bytes() const { return reassembly_bytes_; }
   struct OffloadStats {
     uint64_t whole = 0;     // offloaded frames forwarded whole, with their header
     uint64_t cut = 0;       // offloaded frames cut or completed before the stack took them
@@ -736,7 +738,13 @@ class Node {
   static constexpr size_t kNeighCacheSize = 64;
   std::array<NeighCacheEntry, kNeighCacheSize> neigh_cache_{};
   uint64_t neigh_gen_ = 1;  // bumped whenever neighbours_ gains or loses an entry
-  Neighbour& neigh_create(int ifindex, Ipv4Addr dst);
+  // neigh_create(): a new entry, or nullptr when the table is full ("neighbor table
+  // overflow!": gc_thresh3 entries other than permanent ones, even after a forced gc).
+  Neighbour* neigh_create(int ifindex, Ipv4Addr dst);
+  // neigh_forced_gc(): removes up to `max_clean` entries that are FAILED, NOARP, or not updated
+  // for 5 s, and not held by a timer (no resolution or reachability timer running); returns
+  // how many.
+  size_t neigh_forced_gc(size_t max_clean);
   void neigh_update(Neighbour& n, std::optional<MacAddr> lladdr, NeighState state, bool override);
   void neigh_timer(Neighbour& n);
   void neigh_flush_queue(Neighbour& n);

@@ -85,7 +85,47 @@ Neighbour* Node::neigh_lookup(int ifindex, Ipv4Addr dst) {
   return n;
 }
 
-Neighbour& Node::neigh_create(int ifindex, Ipv4Addr dst) {
+size_t Node::neigh_forced_gc(size_t max_clean) {
+  constexpr uint64_t kRecentNs = 5'000'000'000;  // neigh_forced_gc(): tref = jiffies - 5 * HZ
+  size_t shrunk = 0;
+  for (auto it = neighbours_.begin(); it != neighbours_.end() && shrunk < max_clean;) {
+    const Neighbour& n = *it;
+    bool exempt = n.state == NeighState::Permanent || n.proxy;
+    bool held = n.timer_ns != 0;  // a running timer holds a reference
+    bool old = n.updated_ns + kRecentNs < now_ns_;
+    if (!exempt && !held &&
+        (n.state == NeighState::Failed || n.state == NeighState::Noarp || old)) {
+      it = neighbours_.erase(it);
+      ++shrunk;
+    } else {
+      ++it;
+    }
+  }
+  if (shrunk > 0) ++neigh_gen_;
+  return shrunk;
+}
+
+Neighbour* Node::neigh_create(int ifindex, Ipv4Addr dst) {
+  // neigh_alloc(): entries that garbage collection may take (all but permanent ones) are
+  // capped by gc_thresh3; at the cap a forced gc runs first, down towards gc_thresh2.
+  size_t gc_entries = 0;
+  for (const Neighbour& e : neighbours_) {
+    if (e.state != NeighState::Permanent && !e.proxy) ++gc_entries;
+  }
+  const auto thresh3 =
+      static_cast<size_t>(std::max(0, sysctls_.global("neigh.default.gc_thresh3")));
+  const auto thresh2 =
+      static_cast<size_t>(std::max(0, sysctls_.global("neigh.default.gc_thresh2")));
+  if (gc_entries >= thresh3) {
+    gc_entries -= neigh_forced_gc(gc_entries > thresh2 ? gc_entries - thresh2 : 0);
+    if (gc_entries >= thresh3) {
+      trace(TraceStage::Neighbour, [&] {
+        return std::string(fmt::format("neighbour table overflow: {} entries (gc_thresh3 {})",
+                                       gc_entries, thresh3));
+      });
+      return nullptr;
+    }
+  }
   Neighbour n;
   n.dst = dst;
   n.ifindex = ifindex;
@@ -95,7 +135,7 @@ Neighbour& Node::neigh_create(int ifindex, Ipv4Addr dst) {
   n.reachable_ns = kBaseReachableNs / 2 + random_u64() % kBaseReachableNs;
   neighbours_.push_back(std::move(n));
   ++neigh_gen_;
-  return neighbours_.back();
+  return &neighbours_.back();
 }
 
 void Node::neigh_update(Neighbour& n, std::optional<MacAddr> lladdr, NeighState state,
@@ -141,7 +181,13 @@ void Node::neigh_output(Device& dev, Ipv4Addr nexthop, std::vector<std::byte> pa
     return;
   }
   Neighbour* n = neigh_lookup(dev.ifindex, nexthop);
-  if (n == nullptr) n = &neigh_create(dev.ifindex, nexthop);
+  if (n == nullptr) n = neigh_create(dev.ifindex, nexthop);
+  if (n == nullptr) {
+    drop(DropReason::NeighCreateFail,
+         "neighbour table overflow (net.ipv4.neigh.default.gc_thresh3) for " + nexthop.to_string(),
+         nullptr);
+    return;
+  }
   switch (n->state) {
     case NeighState::Reachable:
     case NeighState::Permanent:
@@ -394,8 +440,10 @@ void Node::arp_rcv(Device& dev, std::span<const std::byte> bytes, PktType type) 
           return std::string(fmt::format("arp_ignore: not answering for {}", tip.to_string()));
         });
       } else {
+        // arp_process(): no entry (the table is full), no reply.
         Neighbour* n = neigh_lookup(dev.ifindex, sip);
-        if (n == nullptr) n = &neigh_create(dev.ifindex, sip);
+        if (n == nullptr) n = neigh_create(dev.ifindex, sip);
+        if (n == nullptr) return;
         neigh_update(*n, sha, NeighState::Stale, false);
         send_arp(dev.ifindex, tip, sip, sha, true);
       }
@@ -413,8 +461,10 @@ void Node::arp_rcv(Device& dev, std::span<const std::byte> bytes, PktType type) 
           return std::string(
               fmt::format("proxy_arp: answering for {} (route via {})", tip.to_string(), rt.oif));
         });
+        // arp_process(): no entry (the table is full), no reply.
         Neighbour* n = neigh_lookup(dev.ifindex, sip);
-        if (n == nullptr) n = &neigh_create(dev.ifindex, sip);
+        if (n == nullptr) n = neigh_create(dev.ifindex, sip);
+        if (n == nullptr) return;
         neigh_update(*n, sha, NeighState::Stale, false);
         if (type == PktType::Host) {
           send_arp(dev.ifindex, tip, sip, sha, true);

@@ -104,6 +104,10 @@ Sysctls::Sysctls() {
              {"icmp_echo_ignore_all", 0},
              {"icmp_echo_ignore_broadcasts", 1},
              {"ip_nonlocal_bind", 0},
+             // The ARP table's garbage collection (net/core/neighbour.c, arp_tbl).
+             {"neigh.default.gc_thresh1", 128},
+             {"neigh.default.gc_thresh2", 512},
+             {"neigh.default.gc_thresh3", 1024},
              // TCP (net/ipv4/sysctl_net_ipv4.c, tcp_sk_init()).
              {"tcp_syn_retries", 6},
              {"tcp_synack_retries", 5},

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Real-mode tests (root): the seed labs and the VXLAN interop lab built in network namespaces
 # with vnetd and run with the real tools (`vnet lab run FILE --real`), vnetd's robustness and
-# Prometheus metrics (robustness.sh, metrics.sh), the control plane's faults on a real etcd
+# Prometheus metrics and floods (robustness.sh, metrics.sh, flood.sh), the control plane's faults on a real etcd
 # (etcd-faults.sh), and
 # then a check that nothing is left behind: no namespace, no veth or bridge in the root
 # namespace, no vnetd process.
@@ -72,6 +72,7 @@ fi
 
 if bash tests/real/robustness.sh "$vnet"; then ok "vnetd robustness"; else bad "vnetd robustness"; fi
 if out=$(bash tests/real/metrics.sh "$vnet" 2>&1); then ok "$out"; else echo "$out"; bad "vnetd metrics"; fi
+if out=$(bash tests/real/flood.sh "$vnet" 2>&1); then ok "$out"; else echo "$out"; bad "vnetd floods"; fi
 if bash tests/real/etcd-faults.sh "$vnet"; then
   ok "control plane faults on a real etcd (outage, agent kill -9, malformed values)"
 else
