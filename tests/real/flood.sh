@@ -10,7 +10,7 @@
 #     NEIGH_CREATEFAIL counted the replies that found it full;
 #   - reassembly held at most 4 MiB (the metric vnet_reassembly_bytes, and FRAG_FAILED drops);
 #   - vnetd's resident memory grew by less than 32 MiB in the first flood (buffers, tables
-#     filling) and by less than 4 MiB in a second, identical one (flat); the ping lost under 5 %.
+#     filling) and by less than 4 MiB in a second, identical one (flat); the ping lost under 10 %.
 # Usage: tests/real/flood.sh PATH/TO/vnet     (VNET_VNETD names vnetd)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -105,4 +105,4 @@ echo "flood: 2 x 130000 packets in ${flood_secs}s; conntrack $ct/$ct_max, early 
 ((fragfail > 0)) || fail "FRAG_FAILED not counted"
 ((rss_mid - rss_before < 32768)) || fail "RSS grew from $rss_before to $rss_mid KiB"
 ((rss_after - rss_mid < 4096)) || fail "RSS grew again in the second flood: $rss_mid -> $rss_after KiB"
-/usr/bin/python3 -c "import sys; sys.exit(0 if float('$lost') < 5 else 1)" || fail "ping lost $lost%"
+/usr/bin/python3 -c "import sys; sys.exit(0 if float('$lost') < 10 else 1)" || fail "ping lost $lost%"
