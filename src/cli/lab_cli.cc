@@ -1,9 +1,11 @@
 #include "cli/lab_cli.h"
 
 #include <fmt/format.h>
+#include <sys/wait.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -144,11 +146,25 @@ std::string render_dot(const std::string& dot, const std::string& format, const 
            "DOT text instead";
   }
   std::string command = ctl::quote_argv({"dot", "-T" + format, "-o", path});
+  // A dot that exits early must not kill vnet with SIGPIPE.
+  struct sigaction ignore {
+  }, previous{};
+  ignore.sa_handler = SIG_IGN;
+  sigaction(SIGPIPE, &ignore, &previous);
   FILE* p = popen(command.c_str(), "w");
-  if (p == nullptr) return std::string("popen: ") + std::strerror(errno);
+  if (p == nullptr) {
+    sigaction(SIGPIPE, &previous, nullptr);
+    return std::string("popen: ") + std::strerror(errno);
+  }
   size_t written = std::fwrite(dot.data(), 1, dot.size(), p);
-  int rc = pclose(p);
-  if (written != dot.size() || rc != 0) return "dot failed (exit " + std::to_string(rc) + ")";
+  int status = pclose(p);
+  sigaction(SIGPIPE, &previous, nullptr);
+  if (status != 0 || written != dot.size()) {
+    return "dot failed (" +
+           (WIFEXITED(status) ? "exit " + std::to_string(WEXITSTATUS(status))
+                              : std::string("status ") + std::to_string(status)) +
+           ")";
+  }
   return {};
 }
 

@@ -223,6 +223,7 @@ bool ConfigJournal::parse(const std::string& text, std::vector<std::string>* lin
 
 ConfigJournal::Loaded ConfigJournal::load() {
   Loaded out;
+  current_damaged_ = false;
   for (const std::string& path : {path_, path_ + ".prev"}) {
     std::string text;
     if (!read_file(path, &text)) continue;
@@ -231,6 +232,7 @@ ConfigJournal::Loaded ConfigJournal::load() {
       out.source = path;
       break;
     }
+    if (path == path_) current_damaged_ = true;
     out.problems.push_back(path + ": " + why);
   }
   lines_ = out.lines;
@@ -262,10 +264,21 @@ std::string ConfigJournal::append(const std::string& line) {
   ::close(fd);
   // The good file becomes the fallback, then the new one takes its place.  Between the two
   // renames load() finds only FILE.prev: the state before this line.
-  if (::rename(path_.c_str(), (path_ + ".prev").c_str()) != 0 && errno != ENOENT) {
+  // A damaged FILE is dropped instead, so that FILE.prev stays the last good copy.
+  if (current_damaged_) {
+    if (::unlink(path_.c_str()) != 0 && errno != ENOENT) return path_ + ": " + std::strerror(errno);
+    current_damaged_ = false;
+  } else if (::rename(path_.c_str(), (path_ + ".prev").c_str()) != 0 && errno != ENOENT) {
     return path_ + ": " + std::strerror(errno);
   }
   if (::rename(tmp.c_str(), path_.c_str()) != 0) return path_ + ": " + std::strerror(errno);
+  // The renames are durable once the directory is on disk.
+  std::string dir = path_.substr(0, path_.rfind('/') == std::string::npos ? 0 : path_.rfind('/'));
+  int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    (void)::fsync(dfd);
+    ::close(dfd);
+  }
   return {};
 }
 

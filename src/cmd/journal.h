@@ -13,7 +13,8 @@
 //
 // On disk: "vnet-journal 1", then each line as a JSON string, then "end N CRC" (N lines, the
 // zlib CRC-32 of everything before the end line).  Every append rewrites the file whole:
-// FILE.tmp, fsync, the current FILE renamed to FILE.prev, FILE.tmp renamed to FILE.  A file
+// FILE.tmp, fsync, the current FILE renamed to FILE.prev, FILE.tmp renamed to FILE, the
+// directory fsynced.  A file
 // that is cut short or altered fails its count or CRC; load() then takes FILE.prev, so a write
 // killed halfway loses at most the line being added.
 //
@@ -55,6 +56,9 @@ class ConfigJournal {
  private:
   std::string path_;
   std::vector<std::string> lines_;
+  // load() refused FILE and took FILE.prev: the next append must not rotate the damaged FILE
+  // into FILE.prev (the only good copy); it removes it instead.
+  bool current_damaged_ = false;
 };
 
 }  // namespace vnet::cmd

@@ -59,6 +59,9 @@ struct PacketPort::Ring {
   // Scratch space reused across calls so the data path does not allocate per batch: offload
   // results, the frame with its tag restored, and sendmmsg()'s message and iovec arrays.
   std::vector<std::vector<std::byte>> segments;
+  // The transmit side's own (a frame received and forwarded back out of this port inside the
+  // receive callback may flush the queue while `segments` is being delivered).
+  std::vector<std::vector<std::byte>> tx_segments;
   std::vector<std::byte> tagged;
   // RxMode::Mmsg: recvmmsg()'s buffers (kMmsgBatch of kMmsgBufferBytes), messages, iovecs and
   // control space for PACKET_AUXDATA, allocated by the first receive().
@@ -490,11 +493,11 @@ void PacketPort::flush() {
       // The kernel refused the offload header (virtio_net_hdr_to_skb()): cut and complete the
       // frame here and send what that makes.
       ++stats_.tx_offload_refused;
-      ring.segments.clear();
-      if (!wire::resolve_offloads(refused.frame, offload, &ring.segments, nullptr)) {
+      ring.tx_segments.clear();
+      if (!wire::resolve_offloads(refused.frame, offload, &ring.tx_segments, nullptr)) {
         ++stats_.tx_errors;
       }
-      for (const auto& segment : ring.segments) {
+      for (const auto& segment : ring.tx_segments) {
         if (!send_now(segment, VirtioNetHdr{})) ++stats_.tx_errors;
       }
       ++next;

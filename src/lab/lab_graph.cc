@@ -188,6 +188,7 @@ std::string lab_dot(const LabSpec& spec, const GraphPath* path) {
   for (size_t i = 0; i < tunnels.size(); ++i) {
     if (drawn.count(i)) continue;
     const Tunnel& t = tunnels[i];
+    if (t.remote.empty()) continue;  // no fixed remote (VXLAN learning, FDB entries): no edge
     auto peer_it = owner.find(t.remote);
     std::string peer = peer_it != owner.end() ? peer_it->second : "";
     std::string label =

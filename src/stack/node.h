@@ -745,6 +745,8 @@ class Node {
   // for 5 s, and not held by a timer (no resolution or reachability timer running); returns
   // how many.
   size_t neigh_forced_gc(size_t max_clean);
+  int neigh_pinned_ = 0;              // > 0: entries are referenced, neigh_forced_gc() removes none
+  uint64_t neigh_last_flush_ns_ = 0;  // the last forced gc (tbl->last_flush)
   void neigh_update(Neighbour& n, std::optional<MacAddr> lladdr, NeighState state, bool override);
   void neigh_timer(Neighbour& n);
   void neigh_flush_queue(Neighbour& n);

@@ -87,6 +87,8 @@ Neighbour* Node::neigh_lookup(int ifindex, Ipv4Addr dst) {
 
 size_t Node::neigh_forced_gc(size_t max_clean) {
   constexpr uint64_t kRecentNs = 5'000'000'000;  // neigh_forced_gc(): tref = jiffies - 5 * HZ
+  neigh_last_flush_ns_ = now_ns_;
+  if (neigh_pinned_ > 0) return 0;
   size_t shrunk = 0;
   for (auto it = neighbours_.begin(); it != neighbours_.end() && shrunk < max_clean;) {
     const Neighbour& n = *it;
@@ -116,9 +118,13 @@ Neighbour* Node::neigh_create(int ifindex, Ipv4Addr dst) {
       static_cast<size_t>(std::max(0, sysctls_.global("neigh.default.gc_thresh3")));
   const auto thresh2 =
       static_cast<size_t>(std::max(0, sysctls_.global("neigh.default.gc_thresh2")));
-  if (gc_entries >= thresh3) {
-    gc_entries -= neigh_forced_gc(gc_entries > thresh2 ? gc_entries - thresh2 : 0);
-    if (gc_entries >= thresh3) {
+  // neigh_alloc(): a forced gc at gc_thresh3, or at gc_thresh2 once per 5 s; the entry is
+  // refused only when that gc freed nothing and the table is at gc_thresh3.
+  constexpr uint64_t kFlushIntervalNs = 5'000'000'000;
+  if (gc_entries >= thresh3 ||
+      (gc_entries >= thresh2 && now_ns_ > neigh_last_flush_ns_ + kFlushIntervalNs)) {
+    size_t freed = neigh_forced_gc(gc_entries > thresh2 ? gc_entries - thresh2 : 0);
+    if (freed == 0 && gc_entries >= thresh3) {
       trace(TraceStage::Neighbour, [&] {
         return std::string(fmt::format("neighbour table overflow: {} entries (gc_thresh3 {})",
                                        gc_entries, thresh3));
@@ -257,6 +263,7 @@ void Node::neigh_timer(Neighbour& n) {
         return;
       }
       n.state = NeighState::Probe;
+      n.updated_ns = now_ns_;  // neigh_timer_handler(): neigh->updated = jiffies
       n.probes = 0;
       [[fallthrough]];
     case NeighState::Probe:

@@ -114,10 +114,15 @@ uint64_t Node::next_deadline_ns() const {
 
 void Node::run_timers(uint64_t now_ns) {
   now_ns_ = std::max(now_ns_, now_ns);
-  // Neighbour timers (a timer may add entries; the list keeps them all in place).
+  // Neighbour timers (a timer may add entries; the list keeps them all in place).  While they
+  // run, a forced gc may not remove entries: a timer's ICMP errors and probes can need a new
+  // entry, and the entry being handled (or the loop's next one) must stay (Linux holds a
+  // reference in neigh_timer_handler()).
+  ++neigh_pinned_;
   for (Neighbour& n : neighbours_) {
     if (n.timer_ns != 0 && n.timer_ns <= now_ns_) neigh_timer(n);
   }
+  --neigh_pinned_;
   if (std::erase_if(neighbours_, [](const Neighbour& n) {
         return n.state == NeighState::Failed && n.queue.empty() && n.timer_ns == 0 &&
                !n.lladdr.has_value();

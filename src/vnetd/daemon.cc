@@ -196,6 +196,7 @@ std::string Daemon::open_metrics(const std::string& listen) {
   }
   addr.sin_port = htons(static_cast<uint16_t>(port));
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return "--metrics " + listen + ": socket: " + std::strerror(errno);
   int one = 1;
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || ::listen(fd, 16) != 0) {
@@ -516,11 +517,14 @@ void Daemon::accept_control() {
 }
 
 void Daemon::accept_metrics() {
-  // HTTP/1.x, one request per connection: GET /metrics answers the exposition text.
-  while (true) {
+  // HTTP/1.x, one request per connection: GET /metrics answers the exposition text.  The data
+  // path waits while a scraper is served, so each gets 200 ms in all and a wakeup serves at
+  // most 4 (a scrape is one small request and an answer of a few tens of KiB).
+  constexpr int kMetricsIoMs = 200;
+  for (int served = 0; served < 4; ++served) {
     int c = ::accept4(metrics_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (c < 0) return;
-    Client client(c, loop_, kControlIoMs);
+    Client client(c, loop_, kMetricsIoMs);
     std::string buf;
     bool complete = client.read(&buf, [](const std::string& b) {
       return b.find("\r\n\r\n") != std::string::npos || b.find("\n\n") != std::string::npos;
@@ -536,6 +540,7 @@ void Daemon::accept_metrics() {
       size_t path_start = line.find(' ') + 1;
       std::string path = line.substr(path_start, line.find(' ', path_start) - path_start);
       if (path == "/metrics" || path.rfind("/metrics?", 0) == 0) {
+        for (Port& p : ports_) p.port->update_kernel_stats();
         body = metrics_text();
       } else {
         status = "404 Not Found";

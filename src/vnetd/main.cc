@@ -29,8 +29,10 @@
 namespace {
 
 volatile sig_atomic_t worker_pid = 0;
+volatile sig_atomic_t stop_signal = 0;  // a SIGTERM or SIGINT reached the supervisor
 
 void forward_signal(int sig) {
+  stop_signal = sig;
   if (worker_pid > 0) kill(worker_pid, sig);
 }
 
@@ -47,7 +49,15 @@ bool supervise(const std::string& name) {
   sigaction(SIGINT, &forward, nullptr);
   std::deque<std::chrono::steady_clock::time_point> restarts;
   const pid_t supervisor = getpid();
+  sigset_t stops, old;
+  sigemptyset(&stops);
+  sigaddset(&stops, SIGTERM);
+  sigaddset(&stops, SIGINT);
   while (true) {
+    // Stop signals wait while the child is made and recorded: one that comes in between is
+    // delivered, and forwarded, once worker_pid names the child.
+    sigprocmask(SIG_BLOCK, &stops, &old);
+    if (stop_signal != 0) std::exit(0);
     pid_t child = fork();
     if (child < 0) {
       spdlog::error("{}: fork: {}", name, std::strerror(errno));
@@ -57,15 +67,19 @@ bool supervise(const std::string& name) {
       signal(SIGTERM, SIG_DFL);
       signal(SIGINT, SIG_DFL);
       prctl(PR_SET_PDEATHSIG, SIGKILL);
+      sigprocmask(SIG_SETMASK, &old, nullptr);
       if (getppid() != supervisor) std::exit(1);  // the supervisor died before prctl
       return true;
     }
     worker_pid = child;
+    sigprocmask(SIG_SETMASK, &old, nullptr);
     int status = 0;
     while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
     }
     worker_pid = 0;
     if (WIFEXITED(status)) std::exit(WEXITSTATUS(status));
+    // Killed by the stop we forwarded (before its handler was installed): a stop, not a crash.
+    if (stop_signal != 0) std::exit(0);
     auto now = std::chrono::steady_clock::now();
     restarts.push_back(now);
     while (!restarts.empty() && now - restarts.front() > std::chrono::seconds(10)) {

@@ -29,6 +29,7 @@ done
 ip netns exec vnrobust-h1 ping -c 2 -i 0.2 -W 2 203.0.113.2 > /dev/null || fail "no forwarding at start"
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$(cat "$state/r.pid")/status"; }
 rss_before=$(rss)
+pid_before=$(cat "$state/r.pid")  # vnetd runs under --restart: a crash would be hidden by it
 
 mac=$(ip -n "$ns" -j link show eth0 | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["address"])')
 ip netns exec vnrobust-h1 ping -q -i 0.01 -c 1500 -W 1 203.0.113.2 > "$state/flood.ping" 2>&1 &
@@ -84,7 +85,7 @@ ip netns exec vnrobust-h1 /usr/bin/python3 "$state/flood.py" "$mac" > /dev/null
 flood_secs=$((SECONDS - start))
 metrics=$("$vnet" -n "$ns" stats --prometheus)
 wait "$pinger" || true
-lost=$(awk -F', ' '/packets transmitted/ {sub("% packet loss", "", $3); print $3}' "$state/flood.ping")
+lost=$(grep -oE '[0-9.]+% packet loss' "$state/flood.ping" | cut -d% -f1)
 rss_after=$(rss)
 value() { awk -v k="$1" '$1 == k {print $2}' <<< "$metrics"; }
 ct=$(value 'vnet_conntrack_entries{node="vnrobust-r"}')
@@ -97,6 +98,8 @@ early=$("$vnet" -n "$ns" conntrack -S | sed -n 's/.*early_drop=\([0-9]*\).*/\1/p
 echo "flood: 2 x 130000 packets in ${flood_secs}s; conntrack $ct/$ct_max, early drops $early;" \
   "neighbours $neigh (NEIGH_CREATEFAIL $createfail); reassembly $reasm bytes (FRAG_FAILED $fragfail);" \
   "RSS ${rss_before} -> ${rss_mid} -> ${rss_after} KiB; ping loss ${lost}%"
+[[ $(cat "$state/r.pid") == "$pid_before" ]] && ! grep -q "restarting" "$state/r.log" ||
+  fail "vnetd died during the flood (restarted by its supervisor)"
 ((ct <= ct_max && ct_max == 2048)) || fail "conntrack $ct over its max $ct_max"
 ((early > 0)) || fail "no early drops counted"
 ((neigh <= 1024)) || fail "neighbours $neigh over gc_thresh3"

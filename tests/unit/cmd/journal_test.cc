@@ -138,9 +138,13 @@ TEST_F(JournalFiles, AppendsSurviveARestartAndATornFileFallsBack) {
   EXPECT_EQ(loaded.lines[1], "ip addr add 10.0.0.1/24 dev eth0");
   ASSERT_EQ(loaded.problems.size(), 1u);
   EXPECT_NE(loaded.problems[0].find(path_ + ": "), std::string::npos);
-  // Appending from there writes a good file again.
+  // Appending from there writes a good file again, and keeps the good previous one (not the
+  // damaged file) as FILE.prev.
   EXPECT_EQ(torn.append("ip route add default via 10.0.0.253"), "");
   EXPECT_EQ(ConfigJournal(path_).load().lines.size(), 3u);
+  std::filesystem::remove(path_);
+  EXPECT_EQ(ConfigJournal(path_).load().lines.size(), 2u);
+  EXPECT_EQ(torn.append("ip route add default via 10.0.0.252"), "");
   // Both damaged: nothing is restored, both are named.
   std::ofstream(path_) << "garbage";
   std::ofstream(path_ + ".prev") << "vnet-journal 1\n";

@@ -213,6 +213,35 @@ TEST(Flood, IcmpFloodStaysWithinGcThresh3) {
   EXPECT_NE(r.shell.run("ip neigh show 198.51.100.2").out.find("PERMANENT"), std::string::npos);
 }
 
+// A scan of an on-link range from random on-link sources while the table is full: every
+// resolution fails after its probes, and each failure sends an ICMP error to a source that needs
+// an entry of its own.  The timers run with a full table (gc may not take entries from under
+// them; the ASan build checks that nothing is used after it was freed), and the counters add up.
+TEST(Flood, OnLinkScanWithAFullTable) {
+  Router r;
+  ASSERT_EQ(r.shell.run("ip addr add 172.16.0.1/12 dev eth1").status, 0);
+  establish(r);
+  std::mt19937 rng(10);
+  for (int i = 0; i < 6'000; ++i) {
+    Ipv4Addr dst((172u << 24) | (16u << 16) | (rng() & 0xfffff));
+    r.in(udp(kEth0Mac, kInsideMac, random_inside(rng), dst, 4000, 4000));
+    if (i % 100 == 0) {
+      r.flow();
+      r.now += 250'000'000;
+      r.node.run_timers(r.now);
+    }
+  }
+  for (int i = 0; i < 20; ++i) {
+    r.now += 1'000'000'000;
+    r.node.run_timers(r.now);
+  }
+  EXPECT_LE(r.node.neighbours().size(), 1024u + 2);
+  EXPECT_GT(r.node.drops().get(DropReason::NeighCreateFail), 0u);
+  EXPECT_GT(r.node.drops().get(DropReason::NeighFailed), 0u);
+  EXPECT_EQ(r.io.flow_out, r.flow_sent);
+  EXPECT_EQ(r.io.flow_back, r.flow_sent);
+}
+
 TEST(Flood, FragmentFloodStaysWithinIpfragHighThresh) {
   Router r;
   establish(r);
